@@ -1,0 +1,354 @@
+"""The dlt source "benchmarks": benchmark types, models, model details, probe runs and test cases."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+from dlt.sources import DltResource
+
+from pipelines import settings
+from pipelines.benchmarks import mapping
+from pipelines.benchmarks.helpers import ApiClient, RequestCounter, describe_endpoint
+from pipelines.errors import ConfigError
+
+MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+TIMESTAMP = {"data_type": "timestamp", "timezone": True}
+TEXT = {"data_type": "text"}
+# Nullable API fields get explicit hints so their columns exist even while every value is null.
+MODEL_TEXT_COLUMNS = {"name": TEXT, "provider": TEXT, "url": TEXT}
+
+
+@dataclass
+class LoadStats:
+    """What a load did, for the summary line and the progress display."""
+
+    requests: RequestCounter = field(default_factory=RequestCounter)
+    runs_listed: int = 0
+    runs_to_fetch: int = 0
+    runs_fetched: int = 0
+    runs_vanished: int = 0
+    test_cases: int = 0
+    messages: int = 0
+
+
+class Catalog:
+    """The small lists (types, models per scope, details) read once per load and shared by the resources."""
+
+    def __init__(self, client: ApiClient, type_ids: Sequence[int] | None, seen_at: datetime) -> None:
+        self.client = client
+        self.requested_type_ids = list(type_ids) if type_ids else None
+        self.seen_at = seen_at
+        self._lock = threading.Lock()
+        self._types: list[dict[str, Any]] | None = None
+        self._models: dict[int, list[dict[str, Any]]] | None = None
+        self._details: list[tuple[int, dict[str, Any]]] | None = None
+
+    def types(self) -> list[dict[str, Any]]:
+        with self._lock:
+            if self._types is None:
+                endpoint = describe_endpoint("/types")
+                body = mapping.require_list(self.client.get_json("/types"), endpoint)
+                rows = [mapping.type_row(record, endpoint, self.seen_at) for record in body]
+                mapping.ensure_unique_ids(rows, endpoint)
+                self._types = rows
+            return self._types
+
+    def type_ids(self) -> list[int]:
+        """The benchmark types this load reads: all of them, or those asked for with --types."""
+        available = [row["id"] for row in self.types()]
+        if self.requested_type_ids is None:
+            return available
+        unknown = sorted(set(self.requested_type_ids) - set(available))
+        if unknown:
+            names = ", ".join(f"{row['id']} ({row.get('name')})" for row in self.types())
+            raise ConfigError(f"Unknown benchmark type id(s) {unknown}; the API has: {names}.")
+        return list(self.requested_type_ids)
+
+    def models(self) -> dict[int, list[dict[str, Any]]]:
+        """Model lists per scope (ALL_TYPES_SCOPE = overall), fetched concurrently, each as returned by the API."""
+        type_ids = self.type_ids()
+        with self._lock:
+            if self._models is None:
+                self._models = dict(self.client.map_concurrent(self._list_models, mapping.iter_scopes(type_ids)))
+            return self._models
+
+    def _list_models(self, scope: int) -> list[dict[str, Any]]:
+        params = {"benchmarkTypeId": scope} if scope != settings.ALL_TYPES_SCOPE else None
+        endpoint = describe_endpoint("/models", params)
+        body = mapping.require_list(self.client.get_json("/models", params), endpoint)
+        records = [mapping.require_object(record, endpoint) for record in body]
+        for record in records:
+            mapping.require_int(record, "id", endpoint)
+        mapping.ensure_unique_ids(records, endpoint)
+        return records
+
+    def details(self) -> list[tuple[int, dict[str, Any]]]:
+        """(scope, details body) for every model listed in every scope; models gone meanwhile are skipped."""
+        pairs = [(scope, record["id"]) for scope, records in self.models().items() for record in records]
+        with self._lock:
+            if self._details is None:
+                self._details = [
+                    (scope, body)
+                    for (scope, _), body in self.client.map_concurrent(self._model_details, pairs)
+                    if body is not None
+                ]
+            return self._details
+
+    def _model_details(self, pair: tuple[int, int]) -> dict[str, Any] | None:
+        scope, model_id = pair
+        params = {"benchmarkTypeId": scope} if scope != settings.ALL_TYPES_SCOPE else None
+        return self.client.get_json(f"/models/{model_id}", params, missing_ok=True)
+
+    def run_scopes(self) -> list[tuple[int, int]]:
+        """(model_id, benchmark_type_id) pairs whose probe runs are read: each model listed under each type."""
+        return [
+            (record["id"], scope)
+            for scope, records in self.models().items()
+            if scope != settings.ALL_TYPES_SCOPE
+            for record in records
+        ]
+
+
+@dlt.source(name=settings.SOURCE_NAME, section="benchmarks", max_table_nesting=1)
+def benchmarks(
+    api_key: str = dlt.secrets.value,
+    base_url: str = settings.DEFAULT_BASE_URL,
+    workers: int = settings.DEFAULT_WORKERS,
+    request_timeout: float = settings.DEFAULT_REQUEST_TIMEOUT_S,
+    max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
+    backoff_max: float = settings.DEFAULT_BACKOFF_MAX_S,
+    type_ids: list[int] | None = None,
+    known_run_signatures: Mapping[int, str] | None = None,
+    stats: LoadStats | None = None,
+) -> Sequence[DltResource]:
+    """Loads the Benchmarks API: types, models (overall and per type), details, probe runs and test cases.
+
+    Lists are re-read on every load; test cases are fetched only for runs that are new or whose counts or score
+    changed (their signature differs from `known_run_signatures`).
+
+    Args:
+        api_key: Personal access token sent as X-Api-Key (a dlt secret: sources.benchmarks.api_key).
+        base_url: API root, e.g. https://api.probe.splx.ai (EU) or https://us.api.probe.splx.ai (US).
+        workers: Concurrent HTTP requests.
+        request_timeout: Seconds before one HTTP request times out.
+        max_attempts: Attempts per request (429/5xx/connection errors are retried with backoff).
+        backoff_max: Longest wait between two attempts, Retry-After included.
+        type_ids: Benchmark types to read runs for; None = all.
+        known_run_signatures: probe_run_id -> signature of the test cases already in the warehouse.
+        stats: Collects request and row counts for the caller.
+
+    Returns:
+        The resources benchmark_types, models, model_details, model_scores, run_scopes, probe_runs, test_cases
+        (which also yields test_case_messages).
+    """
+    stats = stats or LoadStats()
+    known = dict(known_run_signatures or {})
+    seen_at = datetime.now(UTC)
+    client = ApiClient(
+        base_url,
+        api_key,
+        workers=workers,
+        request_timeout=request_timeout,
+        max_attempts=max_attempts,
+        backoff_max=backoff_max,
+        counter=stats.requests,
+    )
+    catalog = Catalog(client, type_ids, seen_at)
+
+    @dlt.resource(
+        primary_key="id",
+        write_disposition=MERGE,
+        columns={
+            "id": {"data_type": "bigint", "nullable": False},
+            "name": TEXT,
+            "description": TEXT,
+            "last_seen_at": TIMESTAMP,
+        },
+    )
+    def benchmark_types() -> Iterator[list[dict[str, Any]]]:
+        yield catalog.types()
+
+    @dlt.resource(
+        primary_key="id",
+        write_disposition=MERGE,
+        columns={
+            "id": {"data_type": "bigint", "nullable": False},
+            **MODEL_TEXT_COLUMNS,
+            "benchmark_date": TIMESTAMP,
+            "last_seen_at": TIMESTAMP,
+        },
+    )
+    def models() -> Iterator[list[dict[str, Any]]]:
+        endpoint = describe_endpoint("/models")
+        yield [mapping.model_row(record, endpoint, seen_at) for record in catalog.models()[settings.ALL_TYPES_SCOPE]]
+
+    @dlt.resource(
+        primary_key=("model_id", "scope_type_id"),
+        write_disposition=MERGE,
+        columns={
+            "model_id": {"data_type": "bigint", "nullable": False},
+            "scope_type_id": {"data_type": "bigint", "nullable": False},
+            **MODEL_TEXT_COLUMNS,
+            "description": TEXT,
+            "total_count": {"data_type": "bigint"},
+            "passed_count": {"data_type": "bigint"},
+            "failed_count": {"data_type": "bigint"},
+            "benchmark_date": TIMESTAMP,
+            "config": {"data_type": "json"},
+            "metadata": {"data_type": "json"},
+            "last_seen_at": TIMESTAMP,
+        },
+    )
+    def model_details() -> Iterator[list[dict[str, Any]]]:
+        yield [
+            mapping.detail_row(body, scope, _details_endpoint(body, scope), seen_at)
+            for scope, body in catalog.details()
+        ]
+
+    @dlt.resource(
+        primary_key=("model_id", "scope_type_id", "category"),
+        write_disposition=MERGE,
+        columns={
+            "model_id": {"data_type": "bigint", "nullable": False},
+            "scope_type_id": {"data_type": "bigint", "nullable": False},
+            "category": {"data_type": "text", "nullable": False},
+            "score": {"data_type": "double"},
+            "rank": {"data_type": "double"},
+            "last_seen_at": TIMESTAMP,
+        },
+    )
+    def model_scores() -> Iterator[list[dict[str, Any]]]:
+        rows: list[dict[str, Any]] = []
+        for scope, body in catalog.details():
+            rows.extend(mapping.score_rows(body, scope, _details_endpoint(body, scope), seen_at))
+        yield rows
+
+    @dlt.resource(
+        primary_key=("model_id", "benchmark_type_id"),
+        write_disposition=MERGE,
+        columns={
+            "model_id": {"data_type": "bigint", "nullable": False},
+            "benchmark_type_id": {"data_type": "bigint", "nullable": False},
+            "last_read_at": TIMESTAMP,
+        },
+    )
+    def run_scopes() -> Iterator[list[dict[str, Any]]]:
+        """Which (model, type) run lists this load read, and when: runs not seen since are flagged removed."""
+        yield [
+            {"model_id": model_id, "benchmark_type_id": type_id, "last_read_at": seen_at}
+            for model_id, type_id in catalog.run_scopes()
+        ]
+
+    @dlt.transformer(
+        data_from=run_scopes,
+        primary_key="id",
+        write_disposition=MERGE,
+        columns={
+            "id": {"data_type": "bigint", "nullable": False},
+            "model_id": {"data_type": "bigint", "nullable": False},
+            "benchmark_type_id": {"data_type": "bigint", "nullable": False},
+            "probe_id": {"data_type": "bigint"},
+            "probe_name": TEXT,
+            "probe_category_id": {"data_type": "bigint"},
+            "probe_category_name": TEXT,
+            "total_count": {"data_type": "bigint"},
+            "passed_count": {"data_type": "bigint"},
+            "failed_count": {"data_type": "bigint"},
+            "score": {"data_type": "double"},
+            "created_at": TIMESTAMP,
+            "signature": {"data_type": "text", "nullable": False},
+            "last_seen_at": TIMESTAMP,
+        },
+    )
+    def probe_runs(scopes: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        """All runs of every (model, type) scope, read concurrently and passed on as one page."""
+        pairs = [(scope["model_id"], scope["benchmark_type_id"]) for scope in scopes]
+        rows: list[dict[str, Any]] = []
+        for _, page in client.map_concurrent(_list_runs, pairs):
+            rows.extend(page)
+        mapping.ensure_unique_ids(rows, "GET /models/{modelId}/runs")
+        stats.runs_listed += len(rows)
+        yield rows
+
+    def _list_runs(pair: tuple[int, int]) -> list[dict[str, Any]]:
+        model_id, type_id = pair
+        params = {"benchmarkTypeId": type_id}
+        endpoint = describe_endpoint(f"/models/{model_id}/runs", params)
+        body = client.get_json(f"/models/{model_id}/runs", params, missing_ok=True)
+        if body is None:  # the model vanished between listing and reading its runs
+            return []
+        return [
+            mapping.run_row(record, model_id, type_id, endpoint, seen_at)
+            for record in mapping.require_list(body, endpoint)
+        ]
+
+    @dlt.transformer(
+        data_from=probe_runs,
+        primary_key="id",
+        merge_key="probe_run_id",
+        write_disposition=MERGE,
+        columns={
+            "id": {"data_type": "bigint", "nullable": False},
+            "probe_run_id": {"data_type": "bigint", "nullable": False},
+            "result": {"data_type": "text", "nullable": False},
+            "detection_time": TIMESTAMP,
+        },
+    )
+    def test_cases(runs: list[dict[str, Any]]) -> Iterator[Any]:
+        """Test cases of new or changed runs, in Arrow batches; their messages go to test_case_messages."""
+        changed = [
+            run
+            for run in runs
+            if (run.get("total_count") or 0) > 0 and known.get(run["id"]) != run["signature"]
+        ]
+        stats.runs_to_fetch += len(changed)
+        batch = mapping.TestCaseBatch()
+        for run, body in client.map_concurrent(_fetch_test_cases, changed):
+            if body is None:  # removed between listing and fetching; it is flagged removed next load
+                stats.runs_vanished += 1
+                continue
+            endpoint = describe_endpoint(f"/models/{run['model_id']}/runs/{run['id']}/test-cases")
+            batch.add_run(run, body, endpoint)
+            stats.runs_fetched += 1
+            if len(batch) >= settings.TEST_CASE_BATCH_SIZE:
+                yield from _emit(batch)
+                batch = mapping.TestCaseBatch()
+        if len(batch):
+            yield from _emit(batch)
+
+    def _fetch_test_cases(run: dict[str, Any]) -> Any:
+        return client.get_json(f"/models/{run['model_id']}/runs/{run['id']}/test-cases", missing_ok=True)
+
+    def _emit(batch: mapping.TestCaseBatch) -> Iterator[Any]:
+        cases, messages = batch.to_tables()
+        stats.test_cases += cases.num_rows
+        stats.messages += messages.num_rows
+        yield cases
+        if messages.num_rows:
+            yield dlt.mark.with_hints(messages, MESSAGE_HINTS, create_table_variant=True)
+
+    return (benchmark_types, models, model_details, model_scores, run_scopes, probe_runs, test_cases)
+
+
+MESSAGE_HINTS = dlt.mark.make_hints(
+    table_name="test_case_messages",
+    primary_key=("test_case_id", "position"),
+    merge_key="probe_run_id",
+    write_disposition=MERGE,
+    columns={
+        "test_case_id": {"data_type": "bigint", "nullable": False},
+        "probe_run_id": {"data_type": "bigint", "nullable": False},
+        "position": {"data_type": "bigint", "nullable": False},
+    },
+)
+
+
+def _details_endpoint(body: Any, scope: int) -> str:
+    params = {"benchmarkTypeId": scope} if scope != settings.ALL_TYPES_SCOPE else None
+    model_id = body.get("id") if isinstance(body, dict) else "{modelId}"
+    return describe_endpoint(f"/models/{model_id}", params)

@@ -1,0 +1,213 @@
+"""HTTP access to the Benchmarks API: one keep-alive session, retries with backoff, bounded concurrency.
+
+Resources never call `requests` directly; they ask an `ApiClient` for parsed JSON and get a typed `ApiError`
+(with a one-line message meant for the user) when something goes wrong.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from pipelines import settings
+from pipelines.errors import ApiAuthError, ApiDataError, ApiError, ApiUnavailableError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _CappedRetry(Retry):
+    """urllib3 retry policy that never sleeps longer than `backoff_max`, even when Retry-After asks for more."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        retry_after = super().get_retry_after(response)
+        if retry_after is None:
+            return None
+        return min(retry_after, self.backoff_max)
+
+
+class RequestCounter:
+    """Thread-safe count of the API requests a load made (logical requests; retries are not counted)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def increment(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+class ApiClient:
+    """Reads the Benchmarks API over one shared keep-alive session and fans requests out over a bounded pool."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        workers: int = settings.DEFAULT_WORKERS,
+        request_timeout: float = settings.DEFAULT_REQUEST_TIMEOUT_S,
+        max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
+        backoff_factor: float = settings.DEFAULT_BACKOFF_FACTOR_S,
+        backoff_max: float = settings.DEFAULT_BACKOFF_MAX_S,
+        counter: RequestCounter | None = None,
+    ) -> None:
+        if not api_key:
+            raise ApiAuthError(
+                f"No API key configured: set {settings.API_KEY_SETTING} or api_key under [sources.benchmarks] "
+                "in .dlt/secrets.toml."
+            )
+        self.base_url = base_url.rstrip("/")
+        self.api_root = self.base_url + settings.API_PREFIX
+        self.workers = max(1, min(int(workers), settings.MAX_WORKERS))
+        self.request_timeout = request_timeout
+        self.max_attempts = max(1, int(max_attempts))
+        self.counter = counter or RequestCounter()
+        self.session = self._make_session(api_key, backoff_factor, backoff_max)
+
+    def _make_session(self, api_key: str, backoff_factor: float, backoff_max: float) -> requests.Session:
+        retries = self.max_attempts - 1
+        retry = _CappedRetry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=retries,
+            backoff_factor=backoff_factor,
+            backoff_max=backoff_max,
+            status_forcelist=settings.RETRY_STATUSES,
+            allowed_methods=frozenset({"GET"}),
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=self.workers)
+        session = requests.Session()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers.update(
+            {"X-Api-Key": api_key, "Accept": "application/json", "User-Agent": settings.USER_AGENT}
+        )
+        return session
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None, *, missing_ok: bool = False) -> Any:
+        """GET `path` (relative to /api/v2/benchmarks) and return the decoded JSON.
+
+        Returns None for a 404 when `missing_ok` (an entity removed between listing it and reading it).
+        """
+        endpoint = describe_endpoint(path, params)
+        self.counter.increment()
+        try:
+            response = self.session.get(self.api_root + path, params=params, timeout=self.request_timeout)
+        except requests.exceptions.RetryError as exc:
+            raise ApiUnavailableError(
+                f"{endpoint} kept failing after {self.max_attempts} attempts ({_root_cause(exc)}); "
+                "the API may be down, try again later."
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise ApiUnavailableError(
+                f"Cannot reach the Benchmarks API at {self.base_url} ({_root_cause(exc)}) after "
+                f"{self.max_attempts} attempts; check --base-url / {settings.BASE_URL_SETTING} and the network."
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise ApiUnavailableError(f"{endpoint} failed: {_root_cause(exc)}") from None
+        return self._decode(endpoint, response, missing_ok)
+
+    def _decode(self, endpoint: str, response: requests.Response, missing_ok: bool) -> Any:
+        status = response.status_code
+        if status == 200:
+            try:
+                return orjson.loads(response.content)
+            except orjson.JSONDecodeError as exc:
+                kind = response.headers.get("Content-Type", "unknown content type")
+                raise ApiDataError(
+                    f"{endpoint} returned a body that is not valid JSON ({kind}: {exc}); "
+                    "check --base-url points at the Benchmarks API."
+                ) from None
+        message = _error_message(response)
+        if status in (401, 403):
+            raise ApiAuthError(
+                f"The API rejected the key (HTTP {status}: {message}). Set a valid key in "
+                f"{settings.API_KEY_SETTING} or api_key under [sources.benchmarks] in .dlt/secrets.toml."
+            )
+        if status == 404:
+            if missing_ok:
+                return None
+            raise ApiError(
+                f"{endpoint} was not found (HTTP 404: {message}); check that --base-url / "
+                f"{settings.BASE_URL_SETTING} is the API's root URL (e.g. {settings.EU_BASE_URL})."
+            )
+        if status in settings.RETRY_STATUSES:
+            raise ApiUnavailableError(
+                f"{endpoint} still answered HTTP {status} after {self.max_attempts} attempts ({message}); "
+                "the API may be down, try again later."
+            )
+        raise ApiError(f"{endpoint} answered HTTP {status}: {message}")
+
+    def map_concurrent(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]:
+        """Yield (item, fn(item)) in completion order, with at most `workers` calls in flight.
+
+        The window is bounded so memory holds a few responses, not all of them. The first failure cancels the
+        remaining work and is re-raised.
+        """
+        pending: dict[Future[R], T] = {}
+        source = iter(items)
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="benchmarks-http") as pool:
+            try:
+                for item in source:
+                    pending[pool.submit(fn, item)] = item
+                    if len(pending) >= self.workers * 2:
+                        yield from _drain(pending, FIRST_COMPLETED)
+                while pending:
+                    yield from _drain(pending, FIRST_COMPLETED)
+            finally:
+                for future in pending:
+                    future.cancel()
+
+
+def _drain(pending: dict[Future[R], T], mode: str) -> Iterator[tuple[T, R]]:
+    done, _ = wait(list(pending), return_when=mode)
+    for future in done:
+        item = pending.pop(future)
+        yield item, future.result()
+
+
+def describe_endpoint(path: str, params: dict[str, Any] | None = None) -> str:
+    """A short, key-free name for a request, used in error messages: 'GET /models/3/runs?benchmarkTypeId=1'."""
+    query = "&".join(f"{key}={value}" for key, value in (params or {}).items())
+    return f"GET {settings.API_PREFIX}{path}" + (f"?{query}" if query else "")
+
+
+def _error_message(response: requests.Response) -> str:
+    """The message of the API's error envelope {"error": {"message", "code"}}, or a short excerpt of the body."""
+    try:
+        body = orjson.loads(response.content)
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict) and error.get("message"):
+            code = error.get("code")
+            return f"{code}: {error['message']}" if code else str(error["message"])
+    except orjson.JSONDecodeError:
+        pass
+    text = response.content[:120].decode("utf-8", "replace").strip().replace("\n", " ")
+    return text or response.reason or "no body"
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost exception's message, without URLs that would repeat the endpoint."""
+    while exc.__cause__ is not None or (exc.args and isinstance(exc.args[0], BaseException)):
+        exc = exc.__cause__ if exc.__cause__ is not None else exc.args[0]
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        exc = reason
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."

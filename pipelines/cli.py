@@ -1,0 +1,129 @@
+"""The `benchmarks-etl` command line: load, demo and simulate (report, query, export and status build on it)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from pipelines import settings
+from pipelines.errors import BenchmarksEtlError, ConfigError
+
+# dlt defaults that suit a command-line tool run from anywhere (cron included); the environment still wins.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+
+app = typer.Typer(
+    help="Load the Benchmarks API (LLM security benchmarks) into DuckDB and keep pass-rate views over it.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DbOption = Annotated[
+    Path, typer.Option("--db", help="Warehouse file (DuckDB).", show_default=True)
+]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs on errors.")]
+
+
+def _reports_errors(command: F) -> F:
+    """Our errors end the command with one line on stderr and their exit code; tracebacks only with --verbose."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verbose = bool(kwargs.get("verbose"))
+        try:
+            return command(*args, **kwargs)
+        except BenchmarksEtlError as exc:
+            if verbose:
+                traceback.print_exc()
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("Interrupted; the warehouse keeps its previous contents.", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_type_ids(value: str | None) -> list[int] | None:
+    if not value:
+        return None
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--types expects comma-separated integer ids such as 1,3; got {value!r}.") from None
+
+
+@app.command()
+@_reports_errors
+def load(
+    db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    base_url: Annotated[
+        str | None,
+        typer.Option(help=f"API root URL (default: {settings.BASE_URL_SETTING} or {settings.DEFAULT_BASE_URL})."),
+    ] = None,
+    types: Annotated[str | None, typer.Option(help="Only these benchmark type ids, e.g. 1,3.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help=f"Concurrent requests (default {settings.DEFAULT_WORKERS}).", min=1)
+    ] = None,
+    full_refresh: Annotated[bool, typer.Option(help="Drop the loaded data and reload everything.")] = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Load the API into the warehouse incrementally, then re-create the analytics views."""
+    from pipelines.runner import run_load
+
+    result = run_load(
+        db, base_url=base_url, type_ids=parse_type_ids(types), workers=workers, full_refresh=full_refresh
+    )
+    if result.finished_pending:
+        typer.echo("Finished an interrupted earlier load first.")
+    typer.echo(result.summary())
+
+
+@app.command()
+@_reports_errors
+def demo(
+    db: DbOption = Path("benchmarks-demo.duckdb"),
+    scale: Annotated[str, typer.Option(help="Simulator scale: tiny, small, medium, large.")] = "small",
+    verbose: VerboseOption = False,
+) -> None:
+    """Start the API simulator on a free port, load it into a fresh demo warehouse and show what was loaded."""
+    from pipelines.demo import run_demo
+
+    run_demo(db, scale=scale, echo=typer.echo)
+
+
+@app.command()
+def simulate(
+    scale: Annotated[str, typer.Option(help="tiny, small, medium or large.")] = "small",
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1; 0 picks a free one.")] = 8000,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic world.")] = 0,
+    epoch: Annotated[int, typer.Option(help="World version: each step adds, re-scores and removes runs.")] = 0,
+    api_key: Annotated[str, typer.Option(help="The key clients must send as X-Api-Key.")] = "demo-key",
+    latency_ms: Annotated[float, typer.Option(help="Delay before every API response.")] = 0.0,
+    fail_rate: Annotated[float, typer.Option(help="Fraction of requests answered 500/503/429 or dropped.")] = 0.0,
+) -> None:
+    """Serve the Benchmarks API simulator (deterministic synthetic data) until Ctrl-C."""
+    from simulator.server import serve_forever
+
+    serve_forever(
+        seed=seed, scale=scale, epoch=epoch, api_key=api_key, latency_ms=latency_ms, fail_rate=fail_rate,
+        port=port, announce=typer.echo,
+    )
+
+
+def main() -> None:
+    app(prog_name="benchmarks-etl")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""One load: finish what an interrupted load left, extract what changed, load it with dlt, re-apply the views."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from pipelines import settings, warehouse
+from pipelines.benchmarks import LoadStats, benchmarks
+from pipelines.errors import ApiAuthError, BenchmarksEtlError, WarehouseError
+
+PIPELINE_NAME = "benchmarks_warehouse"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    runs_listed: int
+    runs_fetched: int
+    test_cases: int
+    messages: int
+    seconds: float
+    finished_pending: bool
+
+    def summary(self) -> str:
+        return (
+            f"Loaded {self.test_cases:,} test cases ({self.messages:,} messages) from {self.runs_fetched:,} new or "
+            f"changed runs of {self.runs_listed:,}; {self.requests:,} requests in {self.seconds:.1f} s."
+        )
+
+
+def make_pipeline(db_path: Path) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        pipelines_dir=str(warehouse.working_dir_for(db_path)),
+        destination=dlt.destinations.duckdb(credentials=str(db_path)),
+        dataset_name=settings.RAW_SCHEMA,
+    )
+
+
+def run_load(
+    db: str | Path,
+    *,
+    base_url: str | None = None,
+    type_ids: Sequence[int] | None = None,
+    workers: int | None = None,
+    full_refresh: bool = False,
+    source_options: dict[str, Any] | None = None,
+) -> LoadResult:
+    """Load the API into the warehouse file `db` and (re)create its views.
+
+    Options left as None come from dlt's configuration (environment, .dlt/config.toml) or the defaults in
+    settings.py. Raises a `BenchmarksEtlError` with a one-line message on any failure; the warehouse then holds
+    exactly what it held before (dlt only writes once everything was extracted).
+    """
+    started = time.monotonic()
+    db_path = warehouse.resolve_db_path(db)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    stats = LoadStats()
+    options: dict[str, Any] = dict(source_options or {})
+    if base_url is not None:
+        options["base_url"] = base_url
+    if workers is not None:
+        options["workers"] = workers
+    if type_ids:
+        options["type_ids"] = list(type_ids)
+    with _translated_errors():
+        pipeline = make_pipeline(db_path)
+        finished_pending = False
+        if full_refresh:
+            pipeline.drop_pending_packages()
+        elif pipeline.has_pending_data:
+            # A previous load was interrupted after extracting: land its data first, so nothing is lost.
+            pipeline.normalize()
+            pipeline.load()
+            finished_pending = True
+        known = {} if full_refresh else warehouse.known_run_signatures(db_path)
+        source = benchmarks(known_run_signatures=known, stats=stats, **options)
+        pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+        warehouse.apply_views(db_path)
+    return LoadResult(
+        requests=stats.requests.value,
+        runs_listed=stats.runs_listed,
+        runs_fetched=stats.runs_fetched,
+        test_cases=stats.test_cases,
+        messages=stats.messages,
+        seconds=time.monotonic() - started,
+        finished_pending=finished_pending,
+    )
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    """Turn dlt's wrapped exceptions back into our one-line errors."""
+    try:
+        yield
+    except BenchmarksEtlError:
+        raise
+    except Exception as exc:
+        ours = _find_cause(exc, BenchmarksEtlError)
+        if ours is not None:
+            raise ours from exc
+        missing = _find_cause(exc, ConfigFieldMissingException)
+        if missing is not None and "api_key" in str(missing):
+            raise ApiAuthError(
+                f"No API key configured: set {settings.API_KEY_SETTING} or api_key under [sources.benchmarks] "
+                "in .dlt/secrets.toml."
+            ) from exc
+        if isinstance(exc, PipelineStepFailed):
+            raise WarehouseError(
+                f"The load failed during {exc.step}: {_first_line(exc.exception)}; the warehouse keeps its "
+                "previous contents. Run again with --verbose for details."
+            ) from exc
+        raise
+
+
+def _find_cause(exc: BaseException, kind: type) -> Any:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return current
+        nested = getattr(current, "exception", None)
+        current = nested if isinstance(nested, BaseException) else (current.__cause__ or current.__context__)
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,36 @@
+"""Constants and defaults for the Benchmarks source and the warehouse: the one place to look them up."""
+
+API_PREFIX = "/api/v2/benchmarks"
+EU_BASE_URL = "https://api.probe.splx.ai"
+US_BASE_URL = "https://us.api.probe.splx.ai"
+DEFAULT_BASE_URL = EU_BASE_URL
+
+SOURCE_NAME = "benchmarks"
+API_KEY_SETTING = "SOURCES__BENCHMARKS__API_KEY"
+BASE_URL_SETTING = "SOURCES__BENCHMARKS__BASE_URL"
+
+# HTTP behaviour
+DEFAULT_WORKERS = 8
+MAX_WORKERS = 64
+DEFAULT_REQUEST_TIMEOUT_S = 60.0
+DEFAULT_MAX_ATTEMPTS = 6  # first try + 5 retries
+DEFAULT_BACKOFF_FACTOR_S = 0.5  # 0.5, 1, 2, 4, ... seconds between attempts
+DEFAULT_BACKOFF_MAX_S = 20.0  # also the cap applied to a Retry-After header
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+USER_AGENT = "benchmarks-warehouse/0.1"
+
+# Warehouse layout. Schemas are named so that they do not clash with likely database file names: DuckDB names
+# the catalog after the file's stem, and a catalog and a schema of the same name make references ambiguous.
+DEFAULT_DB_FILE = "benchmarks.duckdb"
+RAW_SCHEMA = "benchmarks_raw"
+STAGING_SCHEMA = "benchmarks_stg"
+ANALYTICS_SCHEMA = "analytics"
+RESERVED_DB_STEMS = (RAW_SCHEMA, STAGING_SCHEMA, f"{RAW_SCHEMA}_staging", "main", "temp", "system")
+
+# Test cases and their messages travel as Arrow tables of about this many test cases each: memory is bounded by
+# this batch, not by the size of the data.
+TEST_CASE_BATCH_SIZE = 5_000
+
+# A scope id of 0 stands for "aggregated across all benchmark types" in raw key columns (keys cannot be NULL);
+# staging turns it back into NULL.
+ALL_TYPES_SCOPE = 0

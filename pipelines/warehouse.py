@@ -1,0 +1,204 @@
+"""The DuckDB warehouse: where the file and dlt's working directory live, what it already holds, and its views.
+
+Raw tables live in the schema `benchmarks_raw` (written by dlt), staging views in `benchmarks_stg`, and the public
+views in `analytics`. Every statement here names objects with the catalog too (`"<file stem>".analytics.x`),
+because DuckDB names the catalog after the file's stem and a catalog and schema of the same name are ambiguous.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines import settings
+from pipelines.errors import ConfigError, WarehouseError
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+# sql/<folder>/<view>.sql -> schema; folders are applied in this order
+SQL_LAYERS = (("staging", settings.STAGING_SCHEMA), ("marts", settings.ANALYTICS_SCHEMA))
+VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def resolve_db_path(db: str | Path) -> Path:
+    """Absolute path of the warehouse file; refuses names whose stem would clash with our schema names."""
+    path = Path(db).expanduser().resolve()
+    if path.is_dir():
+        raise ConfigError(f"--db {db} is a directory; give a file name such as {settings.DEFAULT_DB_FILE}.")
+    if path.stem.lower() in settings.RESERVED_DB_STEMS:
+        raise ConfigError(
+            f"--db {path.name}: DuckDB would name its catalog '{path.stem}', which clashes with a schema the "
+            "warehouse uses; choose another file name."
+        )
+    return path
+
+
+def working_dir_for(db_path: Path) -> Path:
+    """dlt's working files (pending load packages, state) sit in a hidden folder beside the warehouse file.
+
+    Keeping them with the database, not in the current directory, lets cron run the load from anywhere and lets
+    an interrupted load be finished by the next one.
+    """
+    return db_path.parent / f".{db_path.name}.dlt"
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@contextmanager
+def connect(db_path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    try:
+        connection = duckdb.connect(str(db_path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"Cannot open the warehouse {db_path}: {str(exc).splitlines()[0]}") from None
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+@dataclass(frozen=True)
+class Names:
+    """Fully qualified names in one warehouse file."""
+
+    catalog: str
+
+    def raw(self, table: str) -> str:
+        return f"{quote(self.catalog)}.{quote(settings.RAW_SCHEMA)}.{quote(table)}"
+
+    def view(self, schema: str, name: str) -> str:
+        return f"{quote(self.catalog)}.{quote(schema)}.{quote(name)}"
+
+    def analytics(self, name: str) -> str:
+        return self.view(settings.ANALYTICS_SCHEMA, name)
+
+    def schema(self, schema: str) -> str:
+        return f"{quote(self.catalog)}.{quote(schema)}"
+
+
+def names_for(connection: duckdb.DuckDBPyConnection) -> Names:
+    return Names(connection.execute("select current_database()").fetchone()[0])
+
+
+def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    row = connection.execute(
+        "select count(*) from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(row[0])
+
+
+def known_run_signatures(db_path: Path) -> dict[int, str]:
+    """probe_run_id -> signature of the test cases the warehouse holds for it (empty for a new warehouse).
+
+    The signature is stored on every test case row and written in the same transaction as the rows, so it
+    always describes what is really there, even after an interrupted load.
+    """
+    if not db_path.exists():
+        return {}
+    with connect(db_path) as connection:
+        if not table_exists(connection, settings.RAW_SCHEMA, "test_cases"):
+            return {}
+        table = names_for(connection).raw("test_cases")
+        rows = connection.execute(
+            f"select probe_run_id, min(run_signature) from {table} group by probe_run_id"
+        ).fetchall()
+    return {int(run_id): signature for run_id, signature in rows}
+
+
+def view_files() -> list[tuple[str, str, Path]]:
+    """(schema, view name, file) for every view in sql/, staging first."""
+    files = []
+    for folder, schema in SQL_LAYERS:
+        for path in sorted((SQL_DIR / folder).glob("*.sql")):
+            if not VIEW_NAME.match(path.stem):
+                raise WarehouseError(f"{path}: view file names must be lower-case snake_case.")
+            files.append((schema, path.stem, path))
+    return files
+
+
+def apply_views(db_path: Path) -> int:
+    """(Re)create every view from sql/ in one transaction: readers see the old views or the new ones, never half.
+
+    Each file holds one `select`; the view takes its name from the file and its schema from the folder. Views may
+    refer to each other; they are created in dependency order.
+    """
+    views = view_files()
+    with connect(db_path) as connection:
+        names = names_for(connection)
+        connection.execute("begin transaction")
+        try:
+            for _, schema in SQL_LAYERS:
+                connection.execute(f"create schema if not exists {names.schema(schema)}")
+                _drop_views(connection, names, schema)
+            _create_views(connection, names, views)
+            connection.execute("commit")
+        except BaseException:
+            connection.execute("rollback")
+            raise
+    return len(views)
+
+
+def _drop_views(connection: duckdb.DuckDBPyConnection, names: Names, schema: str) -> None:
+    existing = connection.execute(
+        "select view_name from duckdb_views() where database_name = current_database() "
+        "and schema_name = ? and not internal",
+        [schema],
+    ).fetchall()
+    for (view,) in existing:
+        connection.execute(f"drop view if exists {names.view(schema, view)} cascade")
+
+
+def _create_views(connection: duckdb.DuckDBPyConnection, names: Names, views: list[tuple[str, str, Path]]) -> None:
+    for schema, name, path in _in_dependency_order(views):
+        body = path.read_text(encoding="utf-8").strip().rstrip(";")
+        try:
+            connection.execute(f"create or replace view {names.view(schema, name)} as\n{body}")
+        except duckdb.Error as exc:
+            raise WarehouseError(f"{path.relative_to(SQL_DIR.parent)}: {str(exc).splitlines()[0]}") from None
+
+
+def _in_dependency_order(views: list[tuple[str, str, Path]]) -> list[tuple[str, str, Path]]:
+    """Views ordered so that each comes after the views its body mentions (unqualified, or schema.view)."""
+    by_name = {view[1]: view for view in views}
+    bodies = {name: view[2].read_text(encoding="utf-8") for name, view in by_name.items()}
+    mention = {name: re.compile(rf"(?<![\w.]){name}\b|\b{schema}\.{name}\b") for schema, name, _ in views}
+    ordered: list[tuple[str, str, Path]] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            raise WarehouseError(f"sql/: views refer to each other in a cycle through {name}.")
+        state[name] = "visiting"
+        for other in by_name:
+            if other != name and mention[other].search(bodies[name]):
+                visit(other)
+        state[name] = "done"
+        ordered.append(by_name[name])
+
+    for name in by_name:
+        visit(name)
+    return ordered
+
+
+def view_row_counts(db_path: Path) -> dict[str, int]:
+    """Rows in every analytics view, in name order."""
+    with connect(db_path, read_only=True) as connection:
+        names = names_for(connection)
+        views = connection.execute(
+            "select view_name from duckdb_views() where database_name = current_database() "
+            "and schema_name = ? and not internal order by view_name",
+            [settings.ANALYTICS_SCHEMA],
+        ).fetchall()
+        return {
+            view: connection.execute(f"select count(*) from {names.analytics(view)}").fetchone()[0]
+            for (view,) in views
+        }

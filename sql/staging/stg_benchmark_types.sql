@@ -1,0 +1,18 @@
+-- One row per benchmark type ever seen. is_removed: absent from the latest read of GET /types.
+with
+
+source as (
+    select * from benchmarks_raw.benchmark_types
+),
+
+renamed as (
+    select
+        cast(id as bigint) as benchmark_type_id,
+        cast(name as varchar) as name,
+        cast(description as varchar) as description,
+        last_seen_at,
+        last_seen_at < max(last_seen_at) over () as is_removed
+    from source
+)
+
+select * from renamed
