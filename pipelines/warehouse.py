@@ -22,6 +22,7 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 # sql/<folder>/<view>.sql -> schema; folders are applied in this order
 SQL_LAYERS = (("staging", settings.STAGING_SCHEMA), ("marts", settings.ANALYTICS_SCHEMA))
 VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+SQL_COMMENT = re.compile(r"--[^\n]*")
 
 
 def resolve_db_path(db: str | Path) -> Path:
@@ -167,7 +168,7 @@ def _create_views(connection: duckdb.DuckDBPyConnection, names: Names, views: li
 def _in_dependency_order(views: list[tuple[str, str, Path]]) -> list[tuple[str, str, Path]]:
     """Views ordered so that each comes after the views its body mentions (unqualified, or schema.view)."""
     by_name = {view[1]: view for view in views}
-    bodies = {name: view[2].read_text(encoding="utf-8") for name, view in by_name.items()}
+    bodies = {name: SQL_COMMENT.sub("", view[2].read_text(encoding="utf-8")) for name, view in by_name.items()}
     mention = {name: re.compile(rf"(?<![\w.]){name}\b|\b{schema}\.{name}\b") for schema, name, _ in views}
     ordered: list[tuple[str, str, Path]] = []
     state: dict[str, str] = {}

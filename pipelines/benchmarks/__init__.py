@@ -17,10 +17,24 @@ from pipelines.benchmarks.helpers import ApiClient, RequestCounter, describe_end
 from pipelines.errors import ConfigError
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
-TIMESTAMP = {"data_type": "timestamp", "timezone": True}
-TEXT = {"data_type": "text"}
-# Nullable API fields get explicit hints so their columns exist even while every value is null.
-MODEL_TEXT_COLUMNS = {"name": TEXT, "provider": TEXT, "url": TEXT}
+
+
+# Column hints are functions, not shared dicts: dlt writes the column name into the dict it is given.
+def TIMESTAMP() -> dict[str, Any]:  # noqa: N802 (reads like a type in the column contracts)
+    return {"data_type": "timestamp", "timezone": True}
+
+
+def TEXT() -> dict[str, Any]:  # noqa: N802
+    return {"data_type": "text"}
+
+
+def BIGINT(nullable: bool = True) -> dict[str, Any]:  # noqa: N802
+    return {"data_type": "bigint", "nullable": nullable}
+
+
+def model_text_columns() -> dict[str, Any]:
+    """Nullable API fields get explicit hints so their columns exist even while every value is null."""
+    return {"name": TEXT(), "provider": TEXT(), "url": TEXT()}
 
 
 @dataclass
@@ -164,10 +178,10 @@ def benchmarks(
         primary_key="id",
         write_disposition=MERGE,
         columns={
-            "id": {"data_type": "bigint", "nullable": False},
-            "name": TEXT,
-            "description": TEXT,
-            "last_seen_at": TIMESTAMP,
+            "id": BIGINT(nullable=False),
+            "name": TEXT(),
+            "description": TEXT(),
+            "last_seen_at": TIMESTAMP(),
         },
     )
     def benchmark_types() -> Iterator[list[dict[str, Any]]]:
@@ -177,10 +191,10 @@ def benchmarks(
         primary_key="id",
         write_disposition=MERGE,
         columns={
-            "id": {"data_type": "bigint", "nullable": False},
-            **MODEL_TEXT_COLUMNS,
-            "benchmark_date": TIMESTAMP,
-            "last_seen_at": TIMESTAMP,
+            "id": BIGINT(nullable=False),
+            **model_text_columns(),
+            "benchmark_date": TIMESTAMP(),
+            "last_seen_at": TIMESTAMP(),
         },
     )
     def models() -> Iterator[list[dict[str, Any]]]:
@@ -191,17 +205,17 @@ def benchmarks(
         primary_key=("model_id", "scope_type_id"),
         write_disposition=MERGE,
         columns={
-            "model_id": {"data_type": "bigint", "nullable": False},
-            "scope_type_id": {"data_type": "bigint", "nullable": False},
-            **MODEL_TEXT_COLUMNS,
-            "description": TEXT,
-            "total_count": {"data_type": "bigint"},
-            "passed_count": {"data_type": "bigint"},
-            "failed_count": {"data_type": "bigint"},
-            "benchmark_date": TIMESTAMP,
+            "model_id": BIGINT(nullable=False),
+            "scope_type_id": BIGINT(nullable=False),
+            **model_text_columns(),
+            "description": TEXT(),
+            "total_count": BIGINT(),
+            "passed_count": BIGINT(),
+            "failed_count": BIGINT(),
+            "benchmark_date": TIMESTAMP(),
             "config": {"data_type": "json"},
             "metadata": {"data_type": "json"},
-            "last_seen_at": TIMESTAMP,
+            "last_seen_at": TIMESTAMP(),
         },
     )
     def model_details() -> Iterator[list[dict[str, Any]]]:
@@ -214,12 +228,12 @@ def benchmarks(
         primary_key=("model_id", "scope_type_id", "category"),
         write_disposition=MERGE,
         columns={
-            "model_id": {"data_type": "bigint", "nullable": False},
-            "scope_type_id": {"data_type": "bigint", "nullable": False},
+            "model_id": BIGINT(nullable=False),
+            "scope_type_id": BIGINT(nullable=False),
             "category": {"data_type": "text", "nullable": False},
             "score": {"data_type": "double"},
             "rank": {"data_type": "double"},
-            "last_seen_at": TIMESTAMP,
+            "last_seen_at": TIMESTAMP(),
         },
     )
     def model_scores() -> Iterator[list[dict[str, Any]]]:
@@ -232,9 +246,9 @@ def benchmarks(
         primary_key=("model_id", "benchmark_type_id"),
         write_disposition=MERGE,
         columns={
-            "model_id": {"data_type": "bigint", "nullable": False},
-            "benchmark_type_id": {"data_type": "bigint", "nullable": False},
-            "last_read_at": TIMESTAMP,
+            "model_id": BIGINT(nullable=False),
+            "benchmark_type_id": BIGINT(nullable=False),
+            "last_read_at": TIMESTAMP(),
         },
     )
     def run_scopes() -> Iterator[list[dict[str, Any]]]:
@@ -249,20 +263,20 @@ def benchmarks(
         primary_key="id",
         write_disposition=MERGE,
         columns={
-            "id": {"data_type": "bigint", "nullable": False},
-            "model_id": {"data_type": "bigint", "nullable": False},
-            "benchmark_type_id": {"data_type": "bigint", "nullable": False},
-            "probe_id": {"data_type": "bigint"},
-            "probe_name": TEXT,
-            "probe_category_id": {"data_type": "bigint"},
-            "probe_category_name": TEXT,
-            "total_count": {"data_type": "bigint"},
-            "passed_count": {"data_type": "bigint"},
-            "failed_count": {"data_type": "bigint"},
+            "id": BIGINT(nullable=False),
+            "model_id": BIGINT(nullable=False),
+            "benchmark_type_id": BIGINT(nullable=False),
+            "probe_id": BIGINT(),
+            "probe_name": TEXT(),
+            "probe_category_id": BIGINT(),
+            "probe_category_name": TEXT(),
+            "total_count": BIGINT(),
+            "passed_count": BIGINT(),
+            "failed_count": BIGINT(),
             "score": {"data_type": "double"},
-            "created_at": TIMESTAMP,
+            "created_at": TIMESTAMP(),
             "signature": {"data_type": "text", "nullable": False},
-            "last_seen_at": TIMESTAMP,
+            "last_seen_at": TIMESTAMP(),
         },
     )
     def probe_runs(scopes: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -287,18 +301,7 @@ def benchmarks(
             for record in mapping.require_list(body, endpoint)
         ]
 
-    @dlt.transformer(
-        data_from=probe_runs,
-        primary_key="id",
-        merge_key="probe_run_id",
-        write_disposition=MERGE,
-        columns={
-            "id": {"data_type": "bigint", "nullable": False},
-            "probe_run_id": {"data_type": "bigint", "nullable": False},
-            "result": {"data_type": "text", "nullable": False},
-            "detection_time": TIMESTAMP,
-        },
-    )
+    @dlt.transformer(data_from=probe_runs, write_disposition=MERGE)
     def test_cases(runs: list[dict[str, Any]]) -> Iterator[Any]:
         """Test cases of new or changed runs, in Arrow batches; their messages go to test_case_messages."""
         changed = [
@@ -330,22 +333,33 @@ def benchmarks(
         stats.messages += messages.num_rows
         yield cases
         if messages.num_rows:
-            yield dlt.mark.with_hints(messages, MESSAGE_HINTS, create_table_variant=True)
+            yield dlt.mark.with_table_name(messages, "test_case_messages")
 
+    # test_cases writes two tables. The messages table is a variant of the resource's hints; it is declared before
+    # the test_cases keys because a variant starts as a copy of the resource's hints.
+    test_cases.apply_hints(
+        table_name="test_case_messages",
+        primary_key=("test_case_id", "position"),
+        merge_key="probe_run_id",
+        write_disposition=MERGE,
+        columns={
+            "test_case_id": BIGINT(nullable=False),
+            "probe_run_id": BIGINT(nullable=False),
+            "position": BIGINT(nullable=False),
+        },
+        create_table_variant=True,
+    )
+    test_cases.apply_hints(
+        primary_key="id",
+        merge_key="probe_run_id",
+        columns={
+            "id": BIGINT(nullable=False),
+            "probe_run_id": BIGINT(nullable=False),
+            "result": {"data_type": "text", "nullable": False},
+            "detection_time": TIMESTAMP(),
+        },
+    )
     return (benchmark_types, models, model_details, model_scores, run_scopes, probe_runs, test_cases)
-
-
-MESSAGE_HINTS = dlt.mark.make_hints(
-    table_name="test_case_messages",
-    primary_key=("test_case_id", "position"),
-    merge_key="probe_run_id",
-    write_disposition=MERGE,
-    columns={
-        "test_case_id": {"data_type": "bigint", "nullable": False},
-        "probe_run_id": {"data_type": "bigint", "nullable": False},
-        "position": {"data_type": "bigint", "nullable": False},
-    },
-)
 
 
 def _details_endpoint(body: Any, scope: int) -> str:

@@ -7,6 +7,7 @@ naming the endpoint and the record.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -218,7 +219,10 @@ def _extra_value(value: Any) -> str | None:
     """Unknown fields are kept as text (JSON for structures) so batches never disagree on a column's type."""
     if value is None or isinstance(value, str):
         return value
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # e.g. integers beyond 64 bits, which orjson refuses
+        return json.dumps(value, default=str)
 
 
 class TestCaseBatch:
@@ -333,34 +337,37 @@ class TestCaseBatch:
             column.append(_extra_value(extras.get(key)))
 
     def to_tables(self) -> tuple[pa.Table, pa.Table]:
-        cases = pa.table(
-            {
-                "id": pa.array(self.cases["id"], pa.int64()),
-                "probe_run_id": pa.array(self.cases["probe_run_id"], pa.int64()),
-                "model_id": pa.array(self.cases["model_id"], pa.int64()),
-                "benchmark_type_id": pa.array(self.cases["benchmark_type_id"], pa.int64()),
-                "result": pa.array(self.cases["result"], pa.string()),
-                "attack": pa.array(self.cases["attack"], pa.string()),
-                "strategy": pa.array(self.cases["strategy"], pa.string()),
-                "red_teamer": pa.array(self.cases["red_teamer"], pa.string()),
-                "variation": pa.array(self.cases["variation"], pa.string()),
-                "detection_time": parse_timestamps(self.cases["detection_time"]),
-                "explanation": pa.array(self.cases["explanation"], pa.string()),
-                "run_signature": pa.array(self.cases["run_signature"], pa.string()),
-                **{name: pa.array(values, pa.string()) for name, values in self.case_extras.items()},
-            }
+        """The batch as (test_cases, test_case_messages) Arrow tables; key columns are non-nullable."""
+        case_arrays = {
+            "id": pa.array(self.cases["id"], pa.int64()),
+            "probe_run_id": pa.array(self.cases["probe_run_id"], pa.int64()),
+            "model_id": pa.array(self.cases["model_id"], pa.int64()),
+            "benchmark_type_id": pa.array(self.cases["benchmark_type_id"], pa.int64()),
+            "result": pa.array(self.cases["result"], pa.string()),
+            **{name: pa.array(self.cases[name], pa.string()) for name in ("attack", "strategy", "red_teamer",
+                                                                         "variation")},
+            "detection_time": parse_timestamps(self.cases["detection_time"]),
+            "explanation": pa.array(self.cases["explanation"], pa.string()),
+            "run_signature": pa.array(self.cases["run_signature"], pa.string()),
+            **{name: pa.array(values, pa.string()) for name, values in self.case_extras.items()},
+        }
+        message_arrays = {
+            "test_case_id": pa.array(self.messages["test_case_id"], pa.int64()),
+            "probe_run_id": pa.array(self.messages["probe_run_id"], pa.int64()),
+            "position": pa.array(self.messages["position"], pa.int64()),
+            "role": pa.array(self.messages["role"], pa.string()),
+            "content": pa.array(self.messages["content"], pa.string()),
+            **{name: pa.array(values, pa.string()) for name, values in self.message_extras.items()},
+        }
+        return (
+            _table(case_arrays, required=("id", "probe_run_id", "result")),
+            _table(message_arrays, required=("test_case_id", "probe_run_id", "position")),
         )
-        messages = pa.table(
-            {
-                "test_case_id": pa.array(self.messages["test_case_id"], pa.int64()),
-                "probe_run_id": pa.array(self.messages["probe_run_id"], pa.int64()),
-                "position": pa.array(self.messages["position"], pa.int32()),
-                "role": pa.array(self.messages["role"], pa.string()),
-                "content": pa.array(self.messages["content"], pa.string()),
-                **{name: pa.array(values, pa.string()) for name, values in self.message_extras.items()},
-            }
-        )
-        return cases, messages
+
+
+def _table(arrays: dict[str, pa.Array], required: tuple[str, ...]) -> pa.Table:
+    schema = pa.schema([pa.field(name, array.type, nullable=name not in required) for name, array in arrays.items()])
+    return pa.Table.from_arrays(list(arrays.values()), schema=schema)
 
 
 def parse_timestamps(values: list[str | None]) -> pa.Array:

@@ -1,0 +1,92 @@
+"""A tiny real HTTP server that answers fixed bodies per path: for API responses the simulator never gives.
+
+Used to check how the loader treats malformed or hostile responses (bad JSON, HTML, wrong types, ...).
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+
+API = "/api/v2/benchmarks"
+
+
+class CraftedApi:
+    """Serves `routes`: path (with query, without the host) -> (status, body bytes or JSON-able, content type)."""
+
+    def __init__(self, routes: dict[str, tuple[int, Any, str] | Any]) -> None:
+        self.routes = routes
+        self.requests: list[str] = []
+        handler = self._handler()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> CraftedApi:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                api.requests.append(self.path)
+                route = api.routes.get(self.path)
+                if route is None:
+                    status, body, content_type = 404, {"error": {"message": "Not found", "code": "NOT_FOUND"}}, None
+                elif isinstance(route, tuple):
+                    status, body, content_type = route
+                else:
+                    status, body, content_type = 200, route, None
+                data = body if isinstance(body, bytes) else orjson.dumps(body)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type or "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def small_world(**overrides: Any) -> dict[str, Any]:
+    """Routes of a consistent one-type, one-model, one-run API; `overrides` replace or add routes."""
+    model = {"id": 1, "name": "gpt-test", "provider": "OpenAI", "benchmarkDate": "2025-03-01T10:00:00.000Z",
+             "url": None, "scores": {"Jailbreak": 50.0}}
+    details = {**model, "description": "A model", "totalCount": 3, "passedCount": 1, "failedCount": 1,
+               "config": {"temperature": 0.2}, "metadata": {}, "ranks": {"Jailbreak": 1}}
+    run = {"id": 10, "createdAt": "2025-03-01T10:00:00.000Z", "probeId": 100, "probeName": "Jailbreak",
+           "probeCategoryId": 1000, "probeCategoryName": "Jailbreak", "score": 50.0,
+           "totalCount": 3, "passedCount": 1, "failedCount": 1}
+    cases = [
+        {"id": 100001, "result": "PASSED", "attack": "A-1", "strategy": "Multi Shot", "redTeamer": "Black box",
+         "variation": "Leet speak", "detectionTime": None, "conversation": [{"role": "user", "content": "hi"}]},
+        {"id": 100002, "result": "FAILED", "attack": "A-2", "strategy": "Multi Shot", "redTeamer": "Black box",
+         "variation": "Default language", "detectionTime": "2025-03-01T10:00:01.000Z", "conversation": []},
+        {"id": 100003, "result": "ERROR", "attack": "A-3", "strategy": "Delayed attack", "redTeamer": "Black box",
+         "variation": "Multilanguage", "detectionTime": None,
+         "conversation": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]},
+    ]
+    routes: dict[str, Any] = {
+        f"{API}/types": [{"id": 1, "name": "Security", "description": None}],
+        f"{API}/models": [model],
+        f"{API}/models?benchmarkTypeId=1": [model],
+        f"{API}/models/1": details,
+        f"{API}/models/1?benchmarkTypeId=1": details,
+        f"{API}/models/1/runs?benchmarkTypeId=1": [run],
+        f"{API}/models/1/runs/10/test-cases": {**run, "testCases": cases},
+    }
+    routes.update(overrides)
+    return routes

@@ -1,0 +1,122 @@
+"""End to end: the simulator over real HTTP -> dlt -> a real DuckDB file -> the analytics views."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.errors import ApiAuthError, ApiError, ApiUnavailableError, ConfigError
+from pipelines.runner import run_load
+from simulator.world import World
+from tests.warehouse_checks import assert_warehouse_matches, requested_test_case_paths, snapshot
+
+
+@pytest.fixture(autouse=True)
+def api_key_and_cwd(monkeypatch, tmp_path):
+    """Every test runs in its own directory with the simulator's default key configured as a user would."""
+    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize("db_name", ["benchmarks.duckdb", "analytics.duckdb", "my warehouse.duckdb"])
+def test_full_load_equals_the_simulator_data(start_simulator, tmp_path, db_name):
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / db_name
+    result = run_load(db, base_url=sim.url)
+    world = World(scale="tiny")
+    assert_warehouse_matches(db, world)
+    expected_runs = sum(1 for _ in world.iter_runs())
+    assert result.runs_listed == expected_runs == result.runs_fetched
+    assert result.test_cases == world.counts()["test_cases"]
+    assert result.requests == len(sim.requests)
+
+
+def test_second_load_without_change_fetches_no_test_cases_and_changes_nothing(start_simulator, tmp_path):
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    before = snapshot(db)
+    sim.clear_requests()
+    result = run_load(db, base_url=sim.url)
+    assert requested_test_case_paths(sim.requests) == []
+    assert result.runs_fetched == 0 and result.test_cases == 0
+    assert snapshot(db) == before
+
+
+def test_world_change_fetches_exactly_new_and_rescored_runs(start_simulator, tmp_path):
+    sim = start_simulator(scale="small")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    old_runs = {run["id"]: run for _, _, run in World(scale="small").iter_runs()}
+
+    sim.set_epoch(1)
+    sim.clear_requests()
+    run_load(db, base_url=sim.url)
+
+    new_world = World(scale="small", epoch=1)
+    new_runs = {run["id"]: (model_id, run) for model_id, _, run in new_world.iter_runs()}
+    signature_keys = ("totalCount", "passedCount", "failedCount", "score")
+    changed = {
+        f"/api/v2/benchmarks/models/{model_id}/runs/{run_id}/test-cases"
+        for run_id, (model_id, run) in new_runs.items()
+        if run_id not in old_runs or any(run[k] != old_runs[run_id][k] for k in signature_keys)
+    }
+    assert changed, "the world change should add or re-score runs"
+    fetched = requested_test_case_paths(sim.requests)
+    assert sorted(fetched) == sorted(changed)
+    assert_warehouse_matches(db, new_world)
+    removed = set(old_runs) - set(new_runs)
+    assert removed, "the world change should remove runs"
+
+
+def test_types_filter_loads_only_those_types(start_simulator, tmp_path):
+    sim = start_simulator(scale="tiny")
+    world = World(scale="tiny")
+    first_type = world.types()[0]["id"]
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url, type_ids=[first_type])
+    assert_warehouse_matches(db, world, type_ids=[first_type])
+
+
+def test_unknown_type_id_is_a_config_error(start_simulator, tmp_path):
+    sim = start_simulator(scale="tiny")
+    with pytest.raises(ConfigError, match="Unknown benchmark type"):
+        run_load(tmp_path / "w.duckdb", base_url=sim.url, type_ids=[9999])
+
+
+def test_full_refresh_reloads_everything(start_simulator, tmp_path):
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    before = snapshot(db)
+    sim.clear_requests()
+    result = run_load(db, base_url=sim.url, full_refresh=True)
+    assert result.runs_fetched == result.runs_listed > 0
+    assert len(requested_test_case_paths(sim.requests)) == result.runs_listed
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(
+    "make_target, error, message",
+    [
+        (lambda sim: {"base_url": sim.url, "source_options": {"api_key": "wrong"}}, ApiAuthError, "rejected the key"),
+        (lambda sim: {"base_url": sim.url + "/nope"}, ApiError, "not found"),
+        (lambda sim: {"base_url": "http://127.0.0.1:9", "source_options": {"max_attempts": 2}}, ApiUnavailableError,
+         "Cannot reach"),
+    ],
+    ids=["bad-key", "wrong-base-url", "unreachable"],
+)
+def test_failures_leave_the_warehouse_as_it_was(start_simulator, tmp_path, make_target, error, message):
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    before = snapshot(db)
+    sim.set_epoch(1)  # there would be something to load
+    with pytest.raises(error, match=message) as raised:
+        run_load(db, **make_target(sim))
+    assert "demo-key" not in str(raised.value)
+    assert snapshot(db) == before
+
+
+def test_reserved_database_names_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="clashes"):
+        run_load(tmp_path / "benchmarks_raw.duckdb", base_url="http://127.0.0.1:9")

@@ -1,0 +1,101 @@
+"""Shared assertions: what the analytics views should hold, derived independently from the simulator's World."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines import settings
+from pipelines.warehouse import quote
+from simulator.world import World
+
+ISSUE_3_VIEWS = ("benchmark_types", "models", "model_scores", "probe_runs", "test_cases", "test_case_messages")
+
+
+def ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(UTC) if value else None
+
+
+def expected_views(world: World, type_ids: list[int] | None = None) -> dict[str, set[tuple]]:
+    """Rows each issue-3 view should hold for `world`, computed from the simulator's data, not from our SQL."""
+    types = world.types()
+    selected = [t["id"] for t in types] if type_ids is None else type_ids
+    expected: dict[str, set[tuple]] = {name: set() for name in ISSUE_3_VIEWS}
+    expected["benchmark_types"] = {(t["id"], t["name"], t["description"]) for t in types}
+    for model in world.models(None):
+        details = world.model_details(model["id"], None)
+        expected["models"].add(
+            (model["id"], model["name"], model["provider"], ts(model.get("benchmarkDate")), model.get("url"),
+             details.get("description"), details["totalCount"], details["passedCount"], details["failedCount"])
+        )
+    for scope in [None, *selected]:
+        for model in world.models(scope):
+            details = world.model_details(model["id"], scope)
+            scores = details.get("scores") or {}
+            ranks = details.get("ranks") or {}
+            for category in set(scores) | set(ranks):
+                rank = ranks.get(category)
+                expected["model_scores"].add(
+                    (model["id"], scope, category, _float(scores.get(category)), _float(rank))
+                )
+    for model_id, type_id, run in world.iter_runs():
+        if type_id not in selected:
+            continue
+        expected["probe_runs"].add(
+            (run["id"], model_id, type_id, run["probeId"], run["probeName"], run["probeCategoryId"],
+             run["probeCategoryName"], ts(run["createdAt"]), run["totalCount"], run["passedCount"],
+             run["failedCount"], run["totalCount"] - run["passedCount"] - run["failedCount"], float(run["score"]))
+        )
+        body = world.test_cases(model_id, run["id"])
+        for case in body["testCases"]:
+            expected["test_cases"].add(
+                (case["id"], run["id"], model_id, type_id, case["result"], case["attack"], case["strategy"],
+                 case["redTeamer"], case["variation"], ts(case.get("detectionTime")))
+            )
+            for position, message in enumerate(case["conversation"]):
+                expected["test_case_messages"].add(
+                    (case["id"], run["id"], position, message["role"], message["content"])
+                )
+    return expected
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def view_rows(db_path: Path, view: str) -> list[tuple]:
+    """All rows of analytics.<view>, timestamps normalised to UTC."""
+    connection = duckdb.connect(str(db_path), read_only=True)
+    try:
+        catalog = connection.execute("select current_database()").fetchone()[0]
+        rows = connection.execute(
+            f"select * from {quote(catalog)}.{quote(settings.ANALYTICS_SCHEMA)}.{quote(view)}"
+        ).fetchall()
+    finally:
+        connection.close()
+    return [tuple(v.astimezone(UTC) if isinstance(v, datetime) else v for v in row) for row in rows]
+
+
+def snapshot(db_path: Path, views: tuple[str, ...] = ISSUE_3_VIEWS) -> dict[str, list[tuple]]:
+    return {view: sorted(view_rows(db_path, view), key=repr) for view in views}
+
+
+def assert_warehouse_matches(db_path: Path, world: World, type_ids: list[int] | None = None) -> None:
+    expected = expected_views(world, type_ids)
+    for view in ISSUE_3_VIEWS:
+        rows = view_rows(db_path, view)
+        assert len(rows) == len(set(rows)), f"analytics.{view} has duplicate rows"
+        actual = set(rows)
+        missing = expected[view] - actual
+        extra = actual - expected[view]
+        assert not missing and not extra, (
+            f"analytics.{view}: {len(missing)} rows missing (e.g. {sorted(missing, key=repr)[:2]}), "
+            f"{len(extra)} unexpected (e.g. {sorted(extra, key=repr)[:2]})"
+        )
+
+
+def requested_test_case_paths(requests: list[dict]) -> list[str]:
+    return [r["path"] for r in requests if r["path"].endswith("/test-cases")]
