@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import yaml
 
 from pipelines import settings
 from pipelines.errors import ConfigError, WarehouseError
@@ -139,6 +140,7 @@ def apply_views(db_path: Path) -> int:
                 connection.execute(f"create schema if not exists {names.schema(schema)}")
                 _drop_views(connection, names, schema)
             _create_views(connection, names, views)
+            _comment_views(connection, names, views)
             connection.execute("commit")
         except BaseException:
             connection.execute("rollback")
@@ -163,6 +165,40 @@ def _create_views(connection: duckdb.DuckDBPyConnection, names: Names, views: li
             connection.execute(f"create or replace view {names.view(schema, name)} as\n{body}")
         except duckdb.Error as exc:
             raise WarehouseError(f"{path.relative_to(SQL_DIR.parent)}: {str(exc).splitlines()[0]}") from None
+
+
+def load_view_docs() -> dict[str, dict]:
+    """sql/schema.yml: a description per view and per column that needs one (dbt's schema.yml, in short)."""
+    path = SQL_DIR / "schema.yml"
+    if not path.exists():
+        return {}
+    docs = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(docs, dict):
+        raise WarehouseError(f"{path}: expected a mapping of view name -> {{description, columns}}.")
+    return docs
+
+
+def _comment_views(connection: duckdb.DuckDBPyConnection, names: Names, views: list[tuple[str, str, Path]]) -> None:
+    """COMMENT ON every documented view and column, so BI tools and `duckdb_columns()` show what they mean."""
+    docs = load_view_docs()
+    schemas = {name: schema for schema, name, _ in views}
+    unknown = sorted(set(docs) - set(schemas))
+    if unknown:
+        raise WarehouseError(f"sql/schema.yml documents views that do not exist: {', '.join(unknown)}.")
+    for view, doc in docs.items():
+        qualified = names.view(schemas[view], view)
+        if doc.get("description"):
+            connection.execute(f"comment on view {qualified} is {_literal(doc['description'])}")
+        for column, text in (doc.get("columns") or {}).items():
+            try:
+                connection.execute(f"comment on column {qualified}.{quote(column)} is {_literal(text)}")
+            except duckdb.Error as exc:
+                raise WarehouseError(f"sql/schema.yml: {view}.{column}: {str(exc).splitlines()[0]}") from None
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal of our own documentation text (COMMENT ON takes no bound parameters)."""
+    return "'" + str(text).strip().replace("'", "''") + "'"
 
 
 def _in_dependency_order(views: list[tuple[str, str, Path]]) -> list[tuple[str, str, Path]]:
