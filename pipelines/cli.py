@@ -17,7 +17,7 @@ from pipelines.errors import BenchmarksEtlError, ConfigError
 
 # dlt defaults that suit a command-line tool run from anywhere (cron included); the environment still wins.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 app = typer.Typer(
     help="Load the Benchmarks API (LLM security benchmarks) into DuckDB and keep pass-rate views over it.",
@@ -40,6 +40,8 @@ def _reports_errors(command: F) -> F:
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         verbose = bool(kwargs.get("verbose"))
+        if verbose:
+            os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
         try:
             return command(*args, **kwargs)
         except BenchmarksEtlError as exc:

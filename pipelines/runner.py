@@ -75,9 +75,7 @@ def run_load(
     with _translated_errors():
         pipeline = make_pipeline(db_path)
         finished_pending = False
-        if full_refresh:
-            pipeline.drop_pending_packages()
-        elif pipeline.has_pending_data:
+        if pipeline.has_pending_data:
             # A previous load was interrupted after extracting: land its data first, so nothing is lost.
             pipeline.normalize()
             pipeline.load()

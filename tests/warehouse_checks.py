@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from pipelines import settings
 from pipelines.warehouse import quote
-from simulator.world import World
+
+if TYPE_CHECKING:
+    from simulator.world import World
 
 ISSUE_3_VIEWS = ("benchmark_types", "models", "model_scores", "probe_runs", "test_cases", "test_case_messages")
 

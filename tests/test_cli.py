@@ -1,0 +1,109 @@
+"""The command line as a user (or cron) runs it: a real subprocess, real HTTP, a real DuckDB file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.crafted_api import API, CraftedApi, small_world
+from tests.warehouse_checks import snapshot
+
+SECRET = "s3cr3t-key-for-tests"
+
+
+def run_cli(*args: str, cwd: Path, key: str | None = SECRET, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    if key is not None:
+        environment["SOURCES__BENCHMARKS__API_KEY"] = key
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines", *args], cwd=cwd, env=environment, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, exit_code: int, *fragments: str) -> None:
+    assert result.returncode == exit_code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_load_prints_one_summary_line_and_works_from_any_directory(tmp_path):
+    elsewhere = tmp_path / "cron-cwd"
+    elsewhere.mkdir()
+    db = tmp_path / "data" / "warehouse.duckdb"
+    with CraftedApi(small_world()) as api:
+        result = run_cli("load", "--db", str(db), "--base-url", api.url, cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Loaded 3 test cases (3 messages) from 1 new or changed runs of 1")
+    assert db.exists()
+    assert list(elsewhere.iterdir()) == [], "the load must not leave files in the working directory"
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_rejected_key_names_the_setting(tmp_path):
+    routes = {path: (401, {"error": {"message": "Unauthorized", "code": "UNAUTHORIZED"}}, None)
+              for path in small_world()}
+    with CraftedApi(routes) as api:
+        result = run_cli("load", "--db", str(tmp_path / "w.duckdb"), "--base-url", api.url, cwd=tmp_path)
+    assert_one_line_error(result, 3, "rejected the key", "SOURCES__BENCHMARKS__API_KEY")
+
+
+def test_missing_key_names_the_setting(tmp_path):
+    with CraftedApi(small_world()) as api:
+        result = run_cli("load", "--db", str(tmp_path / "w.duckdb"), "--base-url", api.url, cwd=tmp_path, key=None)
+    assert_one_line_error(result, 3, "No API key", "SOURCES__BENCHMARKS__API_KEY")
+
+
+def test_base_url_from_the_environment(tmp_path):
+    with CraftedApi(small_world()) as api:
+        result = run_cli("load", "--db", str(tmp_path / "w.duckdb"), cwd=tmp_path,
+                         env={"SOURCES__BENCHMARKS__BASE_URL": api.url})
+    assert result.returncode == 0, result.stderr
+
+
+def test_verbose_shows_the_traceback(tmp_path):
+    routes = small_world(**{f"{API}/types": (200, b"<html>oops</html>", "text/html")})
+    with CraftedApi(routes) as api:
+        result = run_cli("load", "--db", str(tmp_path / "w.duckdb"), "--base-url", api.url, "--verbose",
+                         cwd=tmp_path)
+    assert result.returncode == 5
+    assert "Traceback" in result.stderr and "not valid JSON" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ({f"{API}/types": (200, b"<html>Maintenance</html>", "text/html")}, "not valid JSON"),
+        ({f"{API}/models/1/runs?benchmarkTypeId=1": [{"createdAt": "2025-01-01T00:00:00Z"}]},
+         "without the required field 'id'"),
+        ({f"{API}/models/1/runs/10/test-cases": {"id": 10, "testCases": [{"id": 5, "attack": "x"}]}},
+         "required field 'result'"),
+        ({f"{API}/models": [{"id": "one", "name": "x", "provider": "y"}]}, "not an integer"),
+        ({f"{API}/types": [{"id": 1, "name": "a"}, {"id": 1, "name": "b"}]}, "listed id 1 twice"),
+    ],
+    ids=["html-200", "run-without-id", "case-without-result", "string-id", "duplicate-ids"],
+)
+def test_bad_responses_fail_clearly_and_leave_the_warehouse_as_it_was(tmp_path, override, fragment):
+    db = tmp_path / "w.duckdb"
+    with CraftedApi(small_world()) as api:
+        assert run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path).returncode == 0
+    before = snapshot(db)
+    with CraftedApi(small_world(**override)) as api:
+        result = run_cli("load", "--db", str(db), "--base-url", api.url, "--full-refresh", cwd=tmp_path)
+    assert_one_line_error(result, 5, fragment)
+    assert snapshot(db) == before
+
+
+def test_bad_types_option_is_a_usage_error(tmp_path):
+    result = run_cli("load", "--db", str(tmp_path / "w.duckdb"), "--types", "1,x", cwd=tmp_path)
+    assert_one_line_error(result, 2, "--types")
