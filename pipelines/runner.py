@@ -16,6 +16,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines import settings, warehouse
 from pipelines.benchmarks import LoadStats, benchmarks
 from pipelines.errors import ApiAuthError, BenchmarksEtlError, WarehouseError
+from pipelines.locking import exclusive_load_lock
 
 PIPELINE_NAME = "benchmarks_warehouse"
 
@@ -38,10 +39,11 @@ class LoadResult:
 
 
 def make_pipeline(db_path: Path) -> dlt.Pipeline:
+    """dlt loads into the private working file; `publish` then replaces the file readers use."""
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         pipelines_dir=str(warehouse.working_dir_for(db_path)),
-        destination=dlt.destinations.duckdb(credentials=str(db_path)),
+        destination=dlt.destinations.duckdb(credentials=str(warehouse.working_db_for(db_path))),
         dataset_name=settings.RAW_SCHEMA,
     )
 
@@ -58,8 +60,8 @@ def run_load(
     """Load the API into the warehouse file `db` and (re)create its views.
 
     Options left as None come from dlt's configuration (environment, .dlt/config.toml) or the defaults in
-    settings.py. Raises a `BenchmarksEtlError` with a one-line message on any failure; the warehouse then holds
-    exactly what it held before (dlt only writes once everything was extracted).
+    settings.py. Raises a `BenchmarksEtlError` with a one-line message on any failure; the published warehouse then
+    holds exactly what it held before: dlt writes to a private working file, published only once all succeeded.
     """
     started = time.monotonic()
     db_path = warehouse.resolve_db_path(db)
@@ -72,7 +74,8 @@ def run_load(
         options["workers"] = workers
     if type_ids:
         options["type_ids"] = list(type_ids)
-    with _translated_errors():
+    with exclusive_load_lock(warehouse.working_dir_for(db_path) / "load.lock"), _translated_errors():
+        working = warehouse.prepare_working_copy(db_path)
         pipeline = make_pipeline(db_path)
         finished_pending = False
         if pipeline.has_pending_data:
@@ -80,10 +83,11 @@ def run_load(
             pipeline.normalize()
             pipeline.load()
             finished_pending = True
-        known = {} if full_refresh else warehouse.known_run_signatures(db_path)
+        known = {} if full_refresh else warehouse.known_run_signatures(working)
         source = benchmarks(known_run_signatures=known, stats=stats, **options)
         pipeline.run(source, refresh="drop_sources" if full_refresh else None)
-        warehouse.apply_views(db_path)
+        warehouse.apply_views(working)
+        warehouse.publish(db_path)
     return LoadResult(
         requests=stats.requests.value,
         runs_listed=stats.runs_listed,

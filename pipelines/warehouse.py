@@ -7,7 +7,9 @@ because DuckDB names the catalog after the file's stem and a catalog and schema 
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +48,51 @@ def working_dir_for(db_path: Path) -> Path:
     an interrupted load be finished by the next one.
     """
     return db_path.parent / f".{db_path.name}.dlt"
+
+
+def working_db_for(db_path: Path) -> Path:
+    """The file dlt loads into. Readers use the published file `db_path`, replaced atomically after each load."""
+    return working_dir_for(db_path) / "working.duckdb"
+
+
+def prepare_working_copy(db_path: Path) -> Path:
+    """Make sure the working file exists: seeded from the published warehouse when only that one is there."""
+    working = working_db_for(db_path)
+    working.parent.mkdir(parents=True, exist_ok=True)
+    if not working.exists() and db_path.exists():
+        _atomic_copy(db_path, working)
+    return working
+
+
+def publish(db_path: Path) -> None:
+    """Replace the published warehouse with the working file in one atomic rename.
+
+    A reader that has the old file open keeps reading the old, complete version; the next reader opens the new
+    one. Nobody ever sees a half-applied load, and a BI tool holding the file open never blocks a load.
+    """
+    working = working_db_for(db_path)
+    with connect(working) as connection:
+        connection.execute("checkpoint")  # everything in the main file, nothing left in the WAL
+    wal = working.with_name(working.name + ".wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise WarehouseError(f"{working} still has a write-ahead log after a checkpoint; not publishing.")
+    _atomic_copy(working, db_path)
+
+
+def _atomic_copy(source: Path, target: Path) -> None:
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(source, temporary)
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def quote(identifier: str) -> str:
