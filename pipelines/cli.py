@@ -52,6 +52,14 @@ def _reports_errors(command: F) -> F:
         except KeyboardInterrupt:
             typer.echo("Interrupted; the warehouse keeps its previous contents.", err=True)
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # a bug or an environment problem we did not foresee: still one line
+            if verbose:
+                traceback.print_exc()
+            message = f"unexpected {type(exc).__name__}: {exc} (run again with --verbose for details)"
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -102,6 +110,53 @@ def demo(
     from pipelines.demo import run_demo
 
     run_demo(db, scale=scale, echo=typer.echo)
+
+
+@app.command()
+@_reports_errors
+def query(
+    sql: Annotated[str, typer.Argument(help="One SQL statement, e.g. \"select * from analytics.models\".")],
+    db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    verbose: VerboseOption = False,
+) -> None:
+    """Run ad-hoc SQL against the warehouse, read-only."""
+    from pipelines.query import format_rows, run_query
+
+    columns, rows = run_query(db, sql)
+    typer.echo(format_rows(columns, rows, output_format), nl=False)
+
+
+@app.command()
+@_reports_errors
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the files to.")],
+    output_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    verbose: VerboseOption = False,
+) -> None:
+    """Write every analytics view to a file per view (atomically), for BI tools that cannot open DuckDB."""
+    from pipelines.query import export_views
+
+    written = export_views(db, out, output_format)
+    typer.echo(f"Wrote {len(written)} files to {Path(out).resolve()}: {', '.join(p.name for p in written)}")
+
+
+@app.command()
+@_reports_errors
+def status(
+    db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    max_age: Annotated[
+        str | None, typer.Option(help="Unhealthy when the last successful load is older, e.g. 26h or 90m.")
+    ] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Last successful load, its age, rows per view, the last failure; exit 1 when unhealthy (for monitoring)."""
+    from pipelines.status import EXIT_HEALTHY, EXIT_UNHEALTHY, collect_status, parse_duration, render_status
+
+    report = collect_status(db, max_age=parse_duration(max_age) if max_age else None)
+    typer.echo(render_status(report))
+    raise typer.Exit(EXIT_UNHEALTHY if report.problems else EXIT_HEALTHY)
 
 
 @app.command()

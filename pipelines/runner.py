@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from pipelines import settings, warehouse
 from pipelines.benchmarks import LoadStats, benchmarks
 from pipelines.errors import ApiAuthError, BenchmarksEtlError, WarehouseError
 from pipelines.locking import exclusive_load_lock
+from pipelines.run_log import LoadAttempt, now_iso, write_attempt
 
 PIPELINE_NAME = "benchmarks_warehouse"
 
@@ -74,29 +76,47 @@ def run_load(
         options["workers"] = workers
     if type_ids:
         options["type_ids"] = list(type_ids)
-    with exclusive_load_lock(warehouse.working_dir_for(db_path) / "load.lock"), _translated_errors():
-        working = warehouse.prepare_working_copy(db_path)
-        pipeline = make_pipeline(db_path)
-        finished_pending = False
-        if pipeline.has_pending_data:
-            # A previous load was interrupted after extracting: land its data first, so nothing is lost.
-            pipeline.normalize()
-            pipeline.load()
-            finished_pending = True
-        known = {} if full_refresh else warehouse.known_run_signatures(working)
-        source = benchmarks(known_run_signatures=known, stats=stats, **options)
-        pipeline.run(source, refresh="drop_sources" if full_refresh else None)
-        warehouse.apply_views(working)
-        warehouse.publish(db_path)
-    return LoadResult(
-        requests=stats.requests.value,
-        runs_listed=stats.runs_listed,
-        runs_fetched=stats.runs_fetched,
-        test_cases=stats.test_cases,
-        messages=stats.messages,
-        seconds=time.monotonic() - started,
-        finished_pending=finished_pending,
-    )
+    with exclusive_load_lock(warehouse.working_dir_for(db_path) / "load.lock"):
+        attempt = LoadAttempt(started_at=now_iso(), status="running", pid=os.getpid())
+        write_attempt(db_path, attempt)
+        try:
+            with _translated_errors():
+                finished_pending = _load_and_publish(db_path, stats, options, full_refresh)
+        except BaseException as exc:
+            attempt.status, attempt.finished_at = "failed", now_iso()
+            attempt.error = str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
+            write_attempt(db_path, attempt)
+            raise
+        result = LoadResult(
+            requests=stats.requests.value,
+            runs_listed=stats.runs_listed,
+            runs_fetched=stats.runs_fetched,
+            test_cases=stats.test_cases,
+            messages=stats.messages,
+            seconds=time.monotonic() - started,
+            finished_pending=finished_pending,
+        )
+        attempt.status, attempt.finished_at, attempt.summary = "succeeded", now_iso(), result.summary()
+        write_attempt(db_path, attempt)
+    return result
+
+
+def _load_and_publish(db_path: Path, stats: LoadStats, options: dict[str, Any], full_refresh: bool) -> bool:
+    """Finish an interrupted load if any, run this one, re-create the views, publish. True if it finished one."""
+    working = warehouse.prepare_working_copy(db_path)
+    pipeline = make_pipeline(db_path)
+    finished_pending = False
+    if pipeline.has_pending_data:
+        # A previous load was interrupted after extracting: land its data first, so nothing is lost.
+        pipeline.normalize()
+        pipeline.load()
+        finished_pending = True
+    known = {} if full_refresh else warehouse.known_run_signatures(working)
+    source = benchmarks(known_run_signatures=known, stats=stats, **options)
+    pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+    warehouse.apply_views(working)
+    warehouse.publish(db_path)
+    return finished_pending
 
 
 @contextmanager

@@ -1,0 +1,131 @@
+"""Reading the published warehouse without a DuckDB CLI: ad-hoc SQL (`query`) and files for BI tools (`export`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from pipelines import settings, warehouse
+from pipelines.errors import ConfigError, WarehouseError
+
+QUERY_FORMATS = ("table", "csv", "json")
+EXPORT_FORMATS = ("parquet", "csv")
+EXPORT_BATCH_ROWS = 50_000
+
+
+@contextmanager
+def open_published(db: str | Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, warehouse.Names]]:
+    """A read-only connection to the published warehouse; a clear error when there is none yet."""
+    db_path = warehouse.resolve_db_path(db)
+    if not db_path.exists():
+        raise WarehouseError(f"No warehouse at {db_path}; run `benchmarks-etl load --db {db}` first.")
+    with warehouse.connect(db_path, read_only=True) as connection:
+        yield connection, warehouse.names_for(connection)
+
+
+def run_query(db: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
+    """Run one read-only statement; returns (column names, rows)."""
+    with open_published(db) as (connection, _):
+        try:
+            cursor = connection.execute(sql)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"Query failed: {str(exc).splitlines()[0]}") from None
+        if cursor.description is None:
+            return [], []
+        return [column[0] for column in cursor.description], cursor.fetchall()
+
+
+def format_rows(columns: list[str], rows: list[tuple], output_format: str) -> str:
+    if output_format not in QUERY_FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(QUERY_FORMATS)}; got {output_format!r}.")
+    if output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    if output_format == "json":
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
+        return json.dumps(records, default=_json_default, ensure_ascii=False, indent=2) + "\n"
+    return _render_table(columns, rows)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
+
+
+def _render_table(columns: list[str], rows: list[tuple]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*columns, show_lines=False)
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console = Console(file=io.StringIO(), width=shutil.get_terminal_size((160, 40)).columns, force_terminal=False)
+    console.print(table)
+    console.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
+    return console.file.getvalue()
+
+
+def export_views(db: str | Path, out_dir: str | Path, output_format: str) -> list[Path]:
+    """Write every analytics view to <out_dir>/<view>.<format>.
+
+    Each file is written under a temporary name and renamed into place, so a reader sees either the previous file
+    or the complete new one. Rows stream in batches: memory does not grow with the view's size.
+    """
+    if output_format not in EXPORT_FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(EXPORT_FORMATS)}; got {output_format!r}.")
+    out = Path(out_dir).expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with open_published(db) as (connection, names):
+        views = [
+            row[0]
+            for row in connection.execute(
+                "select view_name from duckdb_views() where database_name = current_database() "
+                "and schema_name = ? and not internal order by view_name",
+                [settings.ANALYTICS_SCHEMA],
+            ).fetchall()
+        ]
+        for view in views:
+            target = out / f"{view}.{output_format}"
+            temporary = out / f".{view}.{output_format}.{os.getpid()}.tmp"
+            try:
+                reader = connection.sql(f"select * from {names.analytics(view)}").to_arrow_reader(
+                    EXPORT_BATCH_ROWS
+                )
+                _write_batches(reader, temporary, output_format)
+                os.replace(temporary, target)
+            finally:
+                temporary.unlink(missing_ok=True)
+            written.append(target)
+    return written
+
+
+def _write_batches(reader: pa.RecordBatchReader, path: Path, output_format: str) -> None:
+    if output_format == "parquet":
+        with pq.ParquetWriter(path, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+    else:
+        with pa_csv.CSVWriter(path, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)

@@ -1,0 +1,49 @@
+"""A small record of the latest load attempt, kept beside the warehouse so `status` can report failures too.
+
+dlt records only the loads that succeeded; monitoring also needs to know that last night's load failed and why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipelines import warehouse
+
+
+@dataclass
+class LoadAttempt:
+    started_at: str
+    status: str  # "running", "succeeded" or "failed"
+    finished_at: str | None = None
+    summary: str | None = None
+    error: str | None = None
+    pid: int | None = None
+
+
+def attempt_path(db_path: Path) -> Path:
+    return warehouse.working_dir_for(db_path) / "last_attempt.json"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def write_attempt(db_path: Path, attempt: LoadAttempt) -> None:
+    """Write atomically, so a reader never sees half a record."""
+    path = attempt_path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(asdict(attempt), indent=2), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def read_attempt(db_path: Path) -> LoadAttempt | None:
+    path = attempt_path(db_path)
+    try:
+        return LoadAttempt(**json.loads(path.read_text(encoding="utf-8")))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None

@@ -1,0 +1,98 @@
+"""`status`: is the warehouse fresh and was the last load good? Made for humans and for monitoring (exit code)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pipelines import settings, warehouse
+from pipelines.errors import ConfigError
+from pipelines.query import open_published
+from pipelines.run_log import LoadAttempt, read_attempt
+
+EXIT_HEALTHY = 0
+EXIT_UNHEALTHY = 1
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90m', '26h', '2d' or plain seconds."""
+    match = DURATION.match(text or "")
+    if not match:
+        raise ConfigError(f"--max-age expects a duration such as 90m, 26h or 2d; got {text!r}.")
+    return timedelta(seconds=float(match.group(1)) * UNIT_SECONDS[match.group(2)])
+
+
+@dataclass
+class WarehouseStatus:
+    db_path: Path
+    last_success_at: datetime | None
+    loads: int
+    view_rows: dict[str, int]
+    last_attempt: LoadAttempt | None
+    problems: list[str] = field(default_factory=list)
+
+    def age(self, now: datetime) -> timedelta | None:
+        return None if self.last_success_at is None else now - self.last_success_at
+
+
+def collect_status(db: str | Path, *, max_age: timedelta | None = None, now: datetime | None = None) -> WarehouseStatus:
+    now = now or datetime.now(UTC)
+    db_path = warehouse.resolve_db_path(db)
+    with open_published(db_path) as (connection, names):
+        last_success_at, loads = None, 0
+        if warehouse.table_exists(connection, settings.RAW_SCHEMA, "_dlt_loads"):
+            last_success_at, loads = connection.execute(
+                f"select max(inserted_at), count(*) from {names.raw('_dlt_loads')} where status = 0"
+            ).fetchone()
+    status = WarehouseStatus(
+        db_path=db_path,
+        last_success_at=last_success_at.astimezone(UTC) if last_success_at else None,
+        loads=loads,
+        view_rows=warehouse.view_row_counts(db_path),
+        last_attempt=read_attempt(db_path),
+    )
+    attempt = status.last_attempt
+    if attempt is not None and attempt.status == "failed":
+        status.problems.append(f"the last load failed at {attempt.finished_at}: {attempt.error}")
+    if status.last_success_at is None:
+        status.problems.append("no load has succeeded yet")
+    elif max_age is not None and status.age(now) > max_age:
+        age, limit = _humanize(status.age(now)), _humanize(max_age)
+        status.problems.append(f"the last successful load is {age} old (max {limit})")
+    return status
+
+
+def render_status(status: WarehouseStatus, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    lines = [f"Warehouse: {status.db_path}"]
+    if status.last_success_at is None:
+        lines.append("Last successful load: never")
+    else:
+        lines.append(
+            f"Last successful load: {status.last_success_at:%Y-%m-%d %H:%M:%S} UTC "
+            f"({_humanize(status.age(now))} ago; {status.loads} successful loads in all)"
+        )
+    attempt = status.last_attempt
+    if attempt is not None:
+        detail = attempt.summary if attempt.status == "succeeded" else attempt.error
+        lines.append(f"Last attempt: {attempt.status} at {attempt.finished_at or attempt.started_at}" +
+                     (f" - {detail}" if detail else ""))
+    lines.append("Rows per view:")
+    lines.extend(f"  analytics.{view:<24} {rows:>12,}" for view, rows in status.view_rows.items())
+    lines.append("Health: OK" if not status.problems else "Health: PROBLEM - " + "; ".join(status.problems))
+    return "\n".join(lines)
+
+
+def _humanize(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
