@@ -31,6 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DbOption = Annotated[
     Path, typer.Option("--db", help="Warehouse file (DuckDB).", show_default=True)
 ]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary; errors only.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs on errors.")]
 
 
@@ -86,17 +87,23 @@ def load(
         int | None, typer.Option(help=f"Concurrent requests (default {settings.DEFAULT_WORKERS}).", min=1)
     ] = None,
     full_refresh: Annotated[bool, typer.Option(help="Drop the loaded data and reload everything.")] = False,
+    quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Load the API into the warehouse incrementally, then re-create the analytics views."""
+    from pipelines.progress import make_progress
     from pipelines.runner import run_load
 
-    result = run_load(
-        db, base_url=base_url, type_ids=parse_type_ids(types), workers=workers, full_refresh=full_refresh
-    )
-    if result.finished_pending:
-        typer.echo("Finished an interrupted earlier load first.")
-    typer.echo(result.summary())
+    progress = make_progress(quiet=quiet)
+    try:
+        result = run_load(
+            db, base_url=base_url, type_ids=parse_type_ids(types), workers=workers, full_refresh=full_refresh,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    if not quiet:
+        typer.echo(result.summary())
 
 
 @app.command()

@@ -18,6 +18,7 @@ from pipelines import settings, warehouse
 from pipelines.benchmarks import LoadStats, benchmarks
 from pipelines.errors import ApiAuthError, BenchmarksEtlError, WarehouseError
 from pipelines.locking import exclusive_load_lock
+from pipelines.progress import LoadProgress
 from pipelines.run_log import LoadAttempt, now_iso, write_attempt
 
 PIPELINE_NAME = "benchmarks_warehouse"
@@ -58,6 +59,7 @@ def run_load(
     workers: int | None = None,
     full_refresh: bool = False,
     source_options: dict[str, Any] | None = None,
+    progress: LoadProgress | None = None,
 ) -> LoadResult:
     """Load the API into the warehouse file `db` and (re)create its views.
 
@@ -68,7 +70,7 @@ def run_load(
     started = time.monotonic()
     db_path = warehouse.resolve_db_path(db)
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    stats = LoadStats()
+    stats = LoadStats(progress=progress or LoadProgress())
     options: dict[str, Any] = dict(source_options or {})
     if base_url is not None:
         options["base_url"] = base_url
@@ -108,13 +110,22 @@ def _load_and_publish(db_path: Path, stats: LoadStats, options: dict[str, Any], 
     finished_pending = False
     if pipeline.has_pending_data:
         # A previous load was interrupted after extracting: land its data first, so nothing is lost.
+        stats.progress.stage("recover", "finishing an interrupted earlier load")
         pipeline.normalize()
         pipeline.load()
         finished_pending = True
+    progress = stats.progress
+    progress.stage("extract", "reading the API")
     known = {} if full_refresh else warehouse.known_run_signatures(working)
     source = benchmarks(known_run_signatures=known, stats=stats, **options)
-    pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+    pipeline.extract(source, refresh="drop_sources" if full_refresh else None)
+    progress.stage("normalize", f"{stats.requests.value:,} requests made")
+    pipeline.normalize()
+    progress.stage("load", "writing to DuckDB")
+    pipeline.load()
+    progress.stage("views", "re-creating the analytics views")
     warehouse.apply_views(working)
+    progress.stage("publish", str(db_path))
     warehouse.publish(db_path)
     return finished_pending
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,13 +27,18 @@ def run_cli(*args: str, cwd: Path, key: str | None = SECRET, env: dict | None = 
     )
 
 
+STAGE_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \[\s*\d+\.\ds\] [a-z]+")
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, exit_code: int, *fragments: str) -> None:
+    """The error is one line at the end of stderr; without a terminal, stage log lines may precede it."""
     assert result.returncode == exit_code, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    *stages, last = result.stderr.strip().splitlines()
+    assert last.startswith("error: "), result.stderr
+    assert all(STAGE_LINE.match(line) for line in stages), result.stderr
     assert "Traceback" not in result.stderr
     for fragment in fragments:
-        assert fragment in lines[0]
+        assert fragment in last
     assert SECRET not in result.stdout + result.stderr
 
 
@@ -47,6 +53,14 @@ def test_load_prints_one_summary_line_and_works_from_any_directory(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("Loaded 3 test cases (3 messages) from 1 new or changed runs of 1")
     assert db.exists()
     assert list(elsewhere.iterdir()) == [], "the load must not leave files in the working directory"
+    stages = [STAGE_LINE.match(line).group(0).split()[-1] for line in result.stderr.splitlines()]
+    assert stages == ["extract", "normalize", "load", "views", "publish"]
+
+
+def test_quiet_load_prints_nothing(tmp_path):
+    with CraftedApi(small_world()) as api:
+        result = run_cli("load", "--db", str(tmp_path / "w.duckdb"), "--base-url", api.url, "--quiet", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
     assert SECRET not in result.stdout + result.stderr
 
 

@@ -15,6 +15,7 @@ from pipelines import settings
 from pipelines.benchmarks import mapping
 from pipelines.benchmarks.helpers import ApiClient, RequestCounter, describe_endpoint
 from pipelines.errors import ConfigError
+from pipelines.progress import LoadProgress
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 
@@ -42,6 +43,7 @@ class LoadStats:
     """What a load did, for the summary line and the progress display."""
 
     requests: RequestCounter = field(default_factory=RequestCounter)
+    progress: LoadProgress = field(default_factory=LoadProgress)
     runs_listed: int = 0
     runs_to_fetch: int = 0
     runs_fetched: int = 0
@@ -53,8 +55,11 @@ class LoadStats:
 class Catalog:
     """The small lists (types, models per scope, details) read once per load and shared by the resources."""
 
-    def __init__(self, client: ApiClient, type_ids: Sequence[int] | None, seen_at: datetime) -> None:
+    def __init__(
+        self, client: ApiClient, type_ids: Sequence[int] | None, seen_at: datetime, progress: LoadProgress
+    ) -> None:
         self.client = client
+        self.progress = progress
         self.requested_type_ids = list(type_ids) if type_ids else None
         self.seen_at = seen_at
         self._lock = threading.Lock()
@@ -106,17 +111,19 @@ class Catalog:
         pairs = [(scope, record["id"]) for scope, records in self.models().items() for record in records]
         with self._lock:
             if self._details is None:
-                self._details = [
-                    (scope, body)
-                    for (scope, _), body in self.client.map_concurrent(self._model_details, pairs)
-                    if body is not None
-                ]
+                self.progress.set_total("models", len(pairs))
+                self._details = []
+                for _, body in self.client.map_concurrent(self._model_details, pairs):
+                    self.progress.advance("models")
+                    if body is not None:
+                        self._details.append(body)
             return self._details
 
-    def _model_details(self, pair: tuple[int, int]) -> dict[str, Any] | None:
+    def _model_details(self, pair: tuple[int, int]) -> tuple[int, Any] | None:
         scope, model_id = pair
         params = {"benchmarkTypeId": scope} if scope != settings.ALL_TYPES_SCOPE else None
-        return self.client.get_json(f"/models/{model_id}", params, missing_ok=True)
+        body = self.client.get_json(f"/models/{model_id}", params, missing_ok=True)
+        return None if body is None else (scope, body)
 
     def run_scopes(self) -> list[tuple[int, int]]:
         """(model_id, benchmark_type_id) pairs whose probe runs are read: each model listed under each type."""
@@ -172,7 +179,8 @@ def benchmarks(
         backoff_max=backoff_max,
         counter=stats.requests,
     )
-    catalog = Catalog(client, type_ids, seen_at)
+    catalog = Catalog(client, type_ids, seen_at, stats.progress)
+    progress = stats.progress
 
     @dlt.resource(
         primary_key="id",
@@ -310,13 +318,16 @@ def benchmarks(
             if (run.get("total_count") or 0) > 0 and known.get(run["id"]) != run["signature"]
         ]
         stats.runs_to_fetch += len(changed)
+        progress.set_total("runs", len(changed))
+        progress.set_total("test cases", sum(run["total_count"] for run in changed))
         batch = mapping.TestCaseBatch()
         for run, body in client.map_concurrent(_fetch_test_cases, changed):
+            progress.advance("runs")
             if body is None:  # removed between listing and fetching; it is flagged removed next load
                 stats.runs_vanished += 1
                 continue
             endpoint = describe_endpoint(f"/models/{run['model_id']}/runs/{run['id']}/test-cases")
-            batch.add_run(run, body, endpoint)
+            progress.advance("test cases", batch.add_run(run, body, endpoint))
             stats.runs_fetched += 1
             if len(batch) >= settings.TEST_CASE_BATCH_SIZE:
                 yield from _emit(batch)
