@@ -12,6 +12,7 @@ from typing import Any
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import settings, warehouse
@@ -46,7 +47,11 @@ def make_pipeline(db_path: Path) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         pipelines_dir=str(warehouse.working_dir_for(db_path)),
-        destination=dlt.destinations.duckdb(credentials=str(warehouse.working_db_for(db_path))),
+        destination=dlt.destinations.duckdb(
+            credentials=DuckDbCredentials(
+                str(warehouse.working_db_for(db_path)), global_config=dict(settings.DUCKDB_LOAD_CONFIG)
+            )
+        ),
         dataset_name=settings.RAW_SCHEMA,
     )
 

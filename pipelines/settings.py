@@ -34,3 +34,6 @@ TEST_CASE_BATCH_SIZE = 5_000
 # A scope id of 0 stands for "aggregated across all benchmark types" in raw key columns (keys cannot be NULL);
 # staging turns it back into NULL.
 ALL_TYPES_SCOPE = 0
+
+# DuckDB settings while loading: memory is bounded (DuckDB spills to disk beyond it) instead of 80% of the machine.
+DUCKDB_LOAD_CONFIG = {"memory_limit": "256MB", "threads": 2}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pipelines.benchmarks import mapping
@@ -174,3 +174,47 @@ def test_batches_preserve_every_case_and_message_exactly(runs):
             strict=True)
     ) if expected_messages else []
     assert got_messages == expected_messages
+
+
+@settings(max_examples=100, deadline=None)
+@given(runs=st.lists(cases_strategy, min_size=1, max_size=4))
+def test_arrow_fast_path_and_tolerant_path_give_identical_tables(runs):
+    import orjson
+
+    from pipelines.benchmarks.helpers import Body
+    from pipelines.benchmarks.test_case_tables import TestCaseTables, parse_body
+
+    fast, tolerant = TestCaseTables(), mapping.TestCaseBatch()
+    for run_index, cases in enumerate(runs):
+        run = make_run(id=run_index + 1)
+        numbered = [{**case, "id": (run_index + 1) * 10_000 + i} for i, case in enumerate(cases)]
+        try:
+            content = orjson.dumps({"id": run["id"], "testCases": numbered})
+        except TypeError:  # integers beyond 64 bits: not JSON an API would send; covered by the test above
+            assume(False)
+        body = Body(ENDPOINT, content, "application/json")
+        fast.add_run(run, body, parse_body(body))
+        tolerant.add_run(run, orjson.loads(content), ENDPOINT)
+    def rows(table):
+        return sorted(table.to_pylist(), key=lambda row: (row.get("id") or row["test_case_id"], row.get("position")))
+
+    for fast_table, tolerant_table in zip(fast.to_tables(), tolerant.to_tables(), strict=True):
+        assert rows(fast_table) == rows(tolerant_table)
+
+
+def test_arrow_fast_path_takes_the_documented_shape():
+    import orjson
+
+    from pipelines.benchmarks.helpers import Body
+    from pipelines.benchmarks.test_case_tables import parse_body
+
+    case = {"id": 1, "result": "PASSED", "attack": "A", "strategy": "S", "redTeamer": "R", "variation": "V",
+            "detectionTime": "2025-01-01T00:00:00.000Z", "explanation": None,
+            "conversation": [{"role": "user", "content": "hi"}]}
+    run = {"id": 7, "createdAt": "2025-12-06T17:26:26.262Z", "probeId": 1, "probeName": "Jailbreak",
+           "probeCategoryId": 2, "probeCategoryName": "Security", "score": 50.0, "totalCount": 1, "passedCount": 1,
+           "failedCount": 0}
+    body = Body(ENDPOINT, orjson.dumps({**run, "testCases": [case]}), "application/json")
+    assert parse_body(body) is not None
+    unknown = Body(ENDPOINT, orjson.dumps({"id": 7, "testCases": [{**case, "severity": 1}]}), "application/json")
+    assert parse_body(unknown) is None

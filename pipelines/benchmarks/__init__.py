@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.sources import DltResource
 
 from pipelines import settings
-from pipelines.benchmarks import mapping
-from pipelines.benchmarks.helpers import ApiClient, RequestCounter, describe_endpoint
+from pipelines.benchmarks import mapping, test_case_tables
+from pipelines.benchmarks.helpers import ApiClient, Body, RequestCounter, describe_endpoint
 from pipelines.errors import ConfigError
 from pipelines.progress import LoadProgress
 
@@ -320,25 +321,26 @@ def benchmarks(
         stats.runs_to_fetch += len(changed)
         progress.set_total("runs", len(changed))
         progress.set_total("test cases", sum(run["total_count"] for run in changed))
-        batch = mapping.TestCaseBatch()
-        for run, body in client.map_concurrent(_fetch_test_cases, changed):
+        batch = test_case_tables.TestCaseTables()
+        for run, (body, parsed) in client.map_concurrent(_fetch_test_cases, changed):
             progress.advance("runs")
             if body is None:  # removed between listing and fetching; it is flagged removed next load
                 stats.runs_vanished += 1
                 continue
-            endpoint = describe_endpoint(f"/models/{run['model_id']}/runs/{run['id']}/test-cases")
-            progress.advance("test cases", batch.add_run(run, body, endpoint))
             stats.runs_fetched += 1
+            progress.advance("test cases", batch.add_run(run, body, parsed))
             if len(batch) >= settings.TEST_CASE_BATCH_SIZE:
                 yield from _emit(batch)
-                batch = mapping.TestCaseBatch()
+                batch = test_case_tables.TestCaseTables()
         if len(batch):
             yield from _emit(batch)
 
-    def _fetch_test_cases(run: dict[str, Any]) -> Any:
-        return client.get_json(f"/models/{run['model_id']}/runs/{run['id']}/test-cases", missing_ok=True)
+    def _fetch_test_cases(run: dict[str, Any]) -> tuple[Body | None, pa.Table | None]:
+        """Runs in the HTTP worker threads: fetch a run's test cases and parse them with Arrow (GIL released)."""
+        body = client.get_body(f"/models/{run['model_id']}/runs/{run['id']}/test-cases", missing_ok=True)
+        return body, None if body is None else test_case_tables.parse_body(body)
 
-    def _emit(batch: mapping.TestCaseBatch) -> Iterator[Any]:
+    def _emit(batch: test_case_tables.TestCaseTables) -> Iterator[Any]:
         cases, messages = batch.to_tables()
         stats.test_cases += cases.num_rows
         stats.messages += messages.num_rows
@@ -350,7 +352,6 @@ def benchmarks(
     # the test_cases keys because a variant starts as a copy of the resource's hints.
     test_cases.apply_hints(
         table_name="test_case_messages",
-        primary_key=("test_case_id", "position"),
         merge_key="probe_run_id",
         write_disposition=MERGE,
         columns={
@@ -361,7 +362,6 @@ def benchmarks(
         create_table_variant=True,
     )
     test_cases.apply_hints(
-        primary_key="id",
         merge_key="probe_run_id",
         columns={
             "id": BIGINT(nullable=False),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
@@ -31,6 +32,24 @@ class _CappedRetry(Retry):
         if retry_after is None:
             return None
         return min(retry_after, self.backoff_max)
+
+
+@dataclass(frozen=True)
+class Body:
+    """The raw body of a successful response, decoded on demand (by orjson, or by Arrow on the fast path)."""
+
+    endpoint: str
+    content: bytes
+    content_type: str
+
+    def json(self) -> Any:
+        try:
+            return orjson.loads(self.content)
+        except orjson.JSONDecodeError as exc:
+            raise ApiDataError(
+                f"{self.endpoint} returned a body that is not valid JSON ({self.content_type}: {exc}); "
+                "check --base-url points at the Benchmarks API."
+            ) from None
 
 
 class RequestCounter:
@@ -105,6 +124,11 @@ class ApiClient:
 
         Returns None for a 404 when `missing_ok` (an entity removed between listing it and reading it).
         """
+        body = self.get_body(path, params, missing_ok=missing_ok)
+        return None if body is None else body.json()
+
+    def get_body(self, path: str, params: dict[str, Any] | None = None, *, missing_ok: bool = False) -> Body | None:
+        """GET `path` and return the raw body of a 200 answer (see get_json); errors as for get_json."""
         endpoint = describe_endpoint(path, params)
         self.counter.increment()
         try:
@@ -123,17 +147,10 @@ class ApiClient:
             raise ApiUnavailableError(f"{endpoint} failed: {_root_cause(exc)}") from None
         return self._decode(endpoint, response, missing_ok)
 
-    def _decode(self, endpoint: str, response: requests.Response, missing_ok: bool) -> Any:
+    def _decode(self, endpoint: str, response: requests.Response, missing_ok: bool) -> Body | None:
         status = response.status_code
         if status == 200:
-            try:
-                return orjson.loads(response.content)
-            except orjson.JSONDecodeError as exc:
-                kind = response.headers.get("Content-Type", "unknown content type")
-                raise ApiDataError(
-                    f"{endpoint} returned a body that is not valid JSON ({kind}: {exc}); "
-                    "check --base-url points at the Benchmarks API."
-                ) from None
+            return Body(endpoint, response.content, response.headers.get("Content-Type", "unknown content type"))
         message = _error_message(response)
         if status in (401, 403):
             raise ApiAuthError(

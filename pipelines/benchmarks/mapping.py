@@ -360,12 +360,13 @@ class TestCaseBatch:
             **{name: pa.array(values, pa.string()) for name, values in self.message_extras.items()},
         }
         return (
-            _table(case_arrays, required=("id", "probe_run_id", "result")),
-            _table(message_arrays, required=("test_case_id", "probe_run_id", "position")),
+            arrow_table(case_arrays, required=("id", "probe_run_id", "result")),
+            arrow_table(message_arrays, required=("test_case_id", "probe_run_id", "position")),
         )
 
 
-def _table(arrays: dict[str, pa.Array], required: tuple[str, ...]) -> pa.Table:
+def arrow_table(arrays: dict[str, pa.Array], required: tuple[str, ...]) -> pa.Table:
+    """A table whose `required` columns are declared non-nullable, matching the resource's column hints."""
     schema = pa.schema([pa.field(name, array.type, nullable=name not in required) for name, array in arrays.items()])
     return pa.Table.from_arrays(list(arrays.values()), schema=schema)
 
