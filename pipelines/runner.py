@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -73,6 +74,9 @@ def run_load(
     holds exactly what it held before: dlt writes to a private working file, published only once all succeeded.
     """
     started = time.monotonic()
+    # Arrow's default allocator (mimalloc) keeps freed batches cached; the system allocator returns them, which
+    # keeps a load's memory flat (measured: about 150 MB less at the medium scale).
+    pa.set_memory_pool(pa.system_memory_pool())
     db_path = warehouse.resolve_db_path(db)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     stats = LoadStats(progress=progress or LoadProgress())
