@@ -10,7 +10,7 @@ BENCHMARK_TYPES = [
 ]
 
 CATEGORIES = {
-    "Security": ["Prompt Injection", "Jailbreak", "Context Leakage", "Users' data; PII", "Data Exfiltration"],
+    "Security": ["Prompt Injection", "Users' data; PII", "Jailbreak", "Context Leakage", "Data Exfiltration"],
     "Safety": ["Toxicity", "Harmful Content", "Self-harm", "Illegal Activities", "Bias & Discrimination"],
     "Hallucination": ["Fabricated Facts", "Fake Citations", "Non-existent Products", "Overconfidence", "URL Check"],
     "Business alignment": ["Competitor Mentions", "Off-topic", "Brand Damage", "Unauthorized Discounts",
