@@ -45,6 +45,8 @@ class LoadResult:
 
 def make_pipeline(db_path: Path) -> dlt.Pipeline:
     """dlt loads into the private working file; `publish` then replaces the file readers use."""
+    # Arrow tables get dlt's load id too, so analytics.load_history can say which load brought which test cases.
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         pipelines_dir=str(warehouse.working_dir_for(db_path)),

@@ -22,8 +22,13 @@ from pipelines import settings
 from pipelines.errors import ConfigError, WarehouseError
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-# sql/<folder>/<view>.sql -> schema; folders are applied in this order
-SQL_LAYERS = (("staging", settings.STAGING_SCHEMA), ("marts", settings.ANALYTICS_SCHEMA))
+# sql/<folder>/<view>.sql -> schema; folders are applied in this order. sql/macros/*.sql (shared SQL functions such
+# as the Wilson interval) are run first, as they are.
+SQL_LAYERS = (
+    ("staging", settings.STAGING_SCHEMA),
+    ("intermediate", settings.STAGING_SCHEMA),
+    ("marts", settings.ANALYTICS_SCHEMA),
+)
 VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SQL_COMMENT = re.compile(r"--[^\n]*")
 
@@ -183,9 +188,11 @@ def apply_views(db_path: Path) -> int:
         names = names_for(connection)
         connection.execute("begin transaction")
         try:
-            for _, schema in SQL_LAYERS:
+            for schema in {schema for _, schema in SQL_LAYERS}:
                 connection.execute(f"create schema if not exists {names.schema(schema)}")
                 _drop_views(connection, names, schema)
+            for path in sorted((SQL_DIR / "macros").glob("*.sql")):
+                _run_file(connection, path)
             _create_views(connection, names, views)
             _comment_views(connection, names, views)
             connection.execute("commit")
@@ -203,6 +210,13 @@ def _drop_views(connection: duckdb.DuckDBPyConnection, names: Names, schema: str
     ).fetchall()
     for (view,) in existing:
         connection.execute(f"drop view if exists {names.view(schema, view)} cascade")
+
+
+def _run_file(connection: duckdb.DuckDBPyConnection, path: Path) -> None:
+    try:
+        connection.execute(path.read_text(encoding="utf-8"))
+    except duckdb.Error as exc:
+        raise WarehouseError(f"{path.relative_to(SQL_DIR.parent)}: {str(exc).splitlines()[0]}") from None
 
 
 def _create_views(connection: duckdb.DuckDBPyConnection, names: Names, views: list[tuple[str, str, Path]]) -> None:

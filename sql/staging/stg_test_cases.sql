@@ -18,7 +18,8 @@ renamed as (
         cast(variation as varchar) as variation,
         detection_time,
         cast(explanation as varchar) as explanation,
-        run_signature
+        run_signature,
+        cast(_dlt_load_id as varchar) as load_id
     from source
 )
 

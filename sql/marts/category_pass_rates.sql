@@ -1,0 +1,36 @@
+-- One row per model, benchmark type and probe category, from each probe's latest run.
+with
+
+latest_runs as (
+    select * from benchmarks_stg.int_latest_runs
+),
+
+totals as (
+    select
+        model_id,
+        benchmark_type_id,
+        probe_category_id,
+        any_value(probe_category_name) as probe_category_name,
+        sum(passed_count) as passed,
+        sum(failed_count) as failed,
+        sum(error_count) as errors
+    from latest_runs
+    group by model_id, benchmark_type_id, probe_category_id
+),
+
+final as (
+    select
+        model_id,
+        benchmark_type_id,
+        probe_category_id,
+        probe_category_name,
+        cast(passed as bigint) as passed,
+        cast(failed as bigint) as failed,
+        cast(errors as bigint) as errors,
+        cast(benchmarks_stg.pass_rate(passed, failed) as double) as pass_rate,
+        cast(benchmarks_stg.wilson_low(passed, failed) as double) as pass_rate_low,
+        cast(benchmarks_stg.wilson_high(passed, failed) as double) as pass_rate_high
+    from totals
+)
+
+select * from final

@@ -1,0 +1,104 @@
+-- One row per problem found in the loaded data; empty when the data is clean.
+with
+
+runs as (
+    select * from benchmarks_stg.int_runs
+),
+
+all_runs as (
+    select probe_run_id from benchmarks_stg.stg_probe_runs
+),
+
+loaded_cases as (
+    select * from test_cases
+),
+
+raw_cases as (
+    select * from benchmarks_stg.stg_test_cases
+),
+
+models as (
+    select * from benchmarks_stg.stg_models
+    where not is_removed
+),
+
+counts_exceed_total as (
+    select
+        'passed_failed_exceed_total' as check_name,
+        'probe_run' as entity,
+        cast(probe_run_id as varchar) as entity_id,
+        'passed ' || passed_count || ' + failed ' || failed_count || ' > total ' || total_count as detail
+    from runs
+    where passed_count + failed_count > total_count
+),
+
+negative_counts as (
+    select
+        'negative_count' as check_name,
+        'probe_run' as entity,
+        cast(probe_run_id as varchar) as entity_id,
+        'total ' || total_count || ', passed ' || passed_count || ', failed ' || failed_count as detail
+    from runs
+    where least(total_count, passed_count, failed_count) < 0
+),
+
+case_counts as (
+    select
+        probe_run_id,
+        count(*) as loaded,
+        count(*) filter (where result = 'PASSED') as passed,
+        count(*) filter (where result = 'FAILED') as failed
+    from loaded_cases
+    group by probe_run_id
+),
+
+cases_disagree as (
+    select
+        'test_cases_disagree_with_counts' as check_name,
+        'probe_run' as entity,
+        cast(runs.probe_run_id as varchar) as entity_id,
+        'run says total/passed/failed ' || runs.total_count || '/' || runs.passed_count || '/' || runs.failed_count
+        || ', loaded test cases ' || case_counts.loaded || '/' || case_counts.passed || '/' || case_counts.failed
+            as detail
+    from runs
+    inner join case_counts
+        on runs.probe_run_id = case_counts.probe_run_id
+    where case_counts.loaded != runs.total_count
+        or case_counts.passed != runs.passed_count
+        or case_counts.failed != runs.failed_count
+),
+
+orphan_cases as (
+    select
+        'test_case_without_run' as check_name,
+        'test_case' as entity,
+        cast(raw_cases.test_case_id as varchar) as entity_id,
+        'probe run ' || raw_cases.probe_run_id || ' is not loaded' as detail
+    from raw_cases
+    where raw_cases.probe_run_id not in (select probe_run_id from all_runs)
+),
+
+undated_models as (
+    select
+        'model_without_benchmark_date' as check_name,
+        'model' as entity,
+        cast(models.model_id as varchar) as entity_id,
+        coalesce(models.name, '(no name)') || ' has runs but no benchmark date' as detail
+    from models
+    where models.benchmark_date is null
+        and models.model_id in (select model_id from runs)
+),
+
+final as (
+    select * from counts_exceed_total
+    union all
+    select * from negative_counts
+    union all
+    select * from cases_disagree
+    union all
+    select * from orphan_cases
+    union all
+    select * from undated_models
+)
+
+select * from final

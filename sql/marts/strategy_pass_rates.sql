@@ -1,0 +1,46 @@
+-- One row per model, benchmark type and attack style (strategy, red teamer, variation), counted over the test
+-- cases of each probe's latest run: which attack styles get through.
+with
+
+latest_runs as (
+    select probe_run_id from benchmarks_stg.int_latest_runs
+),
+
+test_cases as (
+    select * from test_cases
+),
+
+totals as (
+    select
+        test_cases.model_id,
+        test_cases.benchmark_type_id,
+        test_cases.strategy,
+        test_cases.red_teamer,
+        test_cases.variation,
+        count(*) filter (where test_cases.result = 'PASSED') as passed,
+        count(*) filter (where test_cases.result = 'FAILED') as failed,
+        count(*) filter (where test_cases.result not in ('PASSED', 'FAILED')) as errors
+    from test_cases
+    inner join latest_runs
+        on test_cases.probe_run_id = latest_runs.probe_run_id
+    group by test_cases.model_id, test_cases.benchmark_type_id, test_cases.strategy, test_cases.red_teamer,
+        test_cases.variation
+),
+
+final as (
+    select
+        model_id,
+        benchmark_type_id,
+        strategy,
+        red_teamer,
+        variation,
+        cast(passed as bigint) as passed,
+        cast(failed as bigint) as failed,
+        cast(errors as bigint) as errors,
+        cast(benchmarks_stg.pass_rate(passed, failed) as double) as pass_rate,
+        cast(benchmarks_stg.wilson_low(passed, failed) as double) as pass_rate_low,
+        cast(benchmarks_stg.wilson_high(passed, failed) as double) as pass_rate_high
+    from totals
+)
+
+select * from final
