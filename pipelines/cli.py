@@ -113,10 +113,10 @@ def demo(
     scale: Annotated[str, typer.Option(help="Simulator scale: tiny, small, medium, large.")] = "small",
     verbose: VerboseOption = False,
 ) -> None:
-    """Start the API simulator on a free port, load it into a fresh demo warehouse and show what was loaded."""
+    """Start the API simulator on a free port, load it into a fresh demo warehouse, write benchmarks-demo.html."""
     from pipelines.demo import run_demo
 
-    run_demo(db, scale=scale, echo=typer.echo)
+    run_demo(db, scale=scale, echo=typer.echo, html=Path("benchmarks-demo.html"))
 
 
 @app.command()
@@ -164,6 +164,25 @@ def status(
     report = collect_status(db, max_age=parse_duration(max_age) if max_age else None)
     typer.echo(render_status(report))
     raise typer.Exit(EXIT_UNHEALTHY if report.problems else EXIT_HEALTHY)
+
+
+@app.command()
+@_reports_errors
+def report(
+    db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    type_id: Annotated[int | None, typer.Option("--type", help="Only this benchmark type id.")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write a self-contained HTML report with charts.")] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Leaderboards, worst categories, regressions, data quality and freshness; --html for charts."""
+    from pipelines.report.data import read_report_data
+    from pipelines.report.html import write_html
+    from pipelines.report.terminal import render, report_console
+
+    data = read_report_data(db, type_id)
+    render(data, report_console())
+    if html is not None:
+        typer.echo(f"HTML report: {write_html(data, html)}")
 
 
 @app.command()

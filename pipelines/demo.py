@@ -7,13 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipelines import warehouse
+from pipelines.report.data import read_report_data
+from pipelines.report.html import write_html
+from pipelines.report.terminal import render, report_console
 from pipelines.runner import run_load
 
 DEMO_API_KEY = "demo-key"
 
 
-def run_demo(db: str | Path, *, scale: str, echo: Callable[[str], object]) -> Path:
-    """Load a fresh demo warehouse from an in-process simulator and print what it holds."""
+def run_demo(db: str | Path, *, scale: str, echo: Callable[[str], object], html: str | Path) -> Path:
+    """Load a fresh demo warehouse from an in-process simulator, write the HTML report, print the leaderboard."""
     from simulator.server import Simulator
 
     db_path = warehouse.resolve_db_path(db)
@@ -25,6 +28,9 @@ def run_demo(db: str | Path, *, scale: str, echo: Callable[[str], object]) -> Pa
     echo(f"Warehouse: {db_path}")
     for view, rows in warehouse.view_row_counts(db_path).items():
         echo(f"  analytics.{view:<24} {rows:>10,} rows")
+    data = read_report_data(db_path)
+    echo(f"HTML report: {write_html(data, html)}")
+    render(data, report_console(), leaderboard_only=True)
     return db_path
 
 
