@@ -81,7 +81,7 @@ def heatmap_figure(data: ReportData) -> go.Figure:
         )
     )
     figure.update_layout(title="Pass rate by model and probe category (latest run of each probe)",
-                         height=max(320, 28 * len(models) + 200), margin={"l": 200, "b": 160})
+                         height=max(420, 40 * len(models) + 320), margin={"l": 200, "b": 180})
     return figure
 
 
