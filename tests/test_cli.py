@@ -121,3 +121,19 @@ def test_bad_responses_fail_clearly_and_leave_the_warehouse_as_it_was(tmp_path, 
 def test_bad_types_option_is_a_usage_error(tmp_path):
     result = run_cli("load", "--db", str(tmp_path / "w.duckdb"), "--types", "1,x", cwd=tmp_path)
     assert_one_line_error(result, 2, "--types")
+
+
+def test_the_key_is_written_to_no_file(tmp_path):
+    """Success and failure: no file the load leaves behind (warehouse, dlt's working files, traces) holds the key."""
+    db = tmp_path / "data" / "w.duckdb"
+    with CraftedApi(small_world()) as api:
+        assert run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path).returncode == 0
+    broken = small_world(**{f"{API}/models": (500, {"error": {"message": "boom", "code": "X"}}, None)})
+    with CraftedApi(broken) as api:
+        result = run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path,
+                         env={"SOURCES__BENCHMARKS__MAX_ATTEMPTS": "1"})
+    assert result.returncode == 4
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(files) > 10
+    leaking = [str(path) for path in files if SECRET.encode() in path.read_bytes()]
+    assert leaking == []
