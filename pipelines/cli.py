@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -50,9 +51,9 @@ def _reports_errors(command: F) -> F:
                 traceback.print_exc()
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             typer.echo("Interrupted; the warehouse keeps its previous contents.", err=True)
-            raise typer.Exit(130) from None
+            raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # a bug or an environment problem we did not foresee: still one line
@@ -87,6 +88,9 @@ def load(
         int | None, typer.Option(help=f"Concurrent requests (default {settings.DEFAULT_WORKERS}).", min=1)
     ] = None,
     full_refresh: Annotated[bool, typer.Option(help="Drop the loaded data and reload everything.")] = False,
+    allow_insecure_http: Annotated[
+        bool, typer.Option(help="Allow a plain http:// base URL to a non-loopback host (the key travels in clear).")
+    ] = False,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -98,7 +102,7 @@ def load(
     try:
         result = run_load(
             db, base_url=base_url, type_ids=parse_type_ids(types), workers=workers, full_refresh=full_refresh,
-            progress=progress,
+            progress=progress, allow_insecure_http=allow_insecure_http,
         )
     finally:
         progress.close()
@@ -204,7 +208,16 @@ def simulate(
     )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (e.g. from a scheduler or `kill`), handled like Ctrl-C: stop cleanly, keep the warehouse as it was."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _raise_terminated)
     app(prog_name="benchmarks-etl")
 
 

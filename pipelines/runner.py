@@ -68,6 +68,7 @@ def run_load(
     full_refresh: bool = False,
     source_options: dict[str, Any] | None = None,
     progress: LoadProgress | None = None,
+    allow_insecure_http: bool = False,
 ) -> LoadResult:
     """Load the API into the warehouse file `db` and (re)create its views.
 
@@ -85,6 +86,8 @@ def run_load(
     options: dict[str, Any] = dict(source_options or {})
     if base_url is not None:
         options["base_url"] = base_url
+    if allow_insecure_http:
+        options["allow_insecure_http"] = True
     if workers is not None:
         options["workers"] = workers
     if type_ids:
@@ -124,6 +127,9 @@ def _load_and_publish(db_path: Path, stats: LoadStats, options: dict[str, Any], 
         stats.progress.stage("recover", "finishing an interrupted earlier load")
         pipeline.normalize()
         pipeline.load()
+        doubled = warehouse.remove_duplicate_rows(working)
+        if doubled:
+            stats.progress.stage("recover", f"removed {doubled:,} rows copied twice by the interrupted load")
         finished_pending = True
     progress = stats.progress
     progress.stage("extract", "reading the API")
@@ -149,6 +155,9 @@ def _translated_errors() -> Iterator[None]:
     except BenchmarksEtlError:
         raise
     except Exception as exc:
+        interrupted = _find_cause(exc, KeyboardInterrupt)  # Ctrl-C or SIGTERM, wrapped by dlt
+        if interrupted is not None:
+            raise interrupted from None
         ours = _find_cause(exc, BenchmarksEtlError)
         if ours is not None:
             raise ours from exc

@@ -166,6 +166,30 @@ def known_run_signatures(db_path: Path) -> dict[int, str]:
     return {int(run_id): signature for run_id, signature in rows}
 
 
+# The bulk tables are merged by run without a primary-key dedup (it costs a sort of every message). A load killed
+# between a copy into dlt's staging table and dlt recording it can copy the same file twice when resumed; these
+# keys say what must be unique, and the resumed load removes such doubles.
+NATURAL_KEYS = {"test_cases": ("id",), "test_case_messages": ("test_case_id", "position")}
+
+
+def remove_duplicate_rows(db_path: Path) -> int:
+    """Delete exact re-copies in the bulk tables (keeping the newest load's row); returns how many were removed."""
+    removed = 0
+    with connect(db_path) as connection:
+        names = names_for(connection)
+        for table, key in NATURAL_KEYS.items():
+            if not table_exists(connection, settings.RAW_SCHEMA, table):
+                continue
+            columns = ", ".join(quote(column) for column in key)
+            before = connection.execute(f"select count(*) from {names.raw(table)}").fetchall()[0][0]
+            connection.execute(
+                f"delete from {names.raw(table)} where rowid in (select rowid from (select rowid, row_number() over "
+                f"(partition by {columns} order by _dlt_load_id desc) as copy from {names.raw(table)}) where copy > 1)"
+            )
+            removed += before - connection.execute(f"select count(*) from {names.raw(table)}").fetchall()[0][0]
+    return removed
+
+
 def view_files() -> list[tuple[str, str, Path]]:
     """(schema, view name, file) for every view in sql/, staging first."""
     files = []

@@ -144,6 +144,7 @@ def benchmarks(
     request_timeout: float = settings.DEFAULT_REQUEST_TIMEOUT_S,
     max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
     backoff_max: float = settings.DEFAULT_BACKOFF_MAX_S,
+    allow_insecure_http: bool = False,
     type_ids: list[int] | None = None,
     known_run_signatures: Mapping[int, str] | None = None,
     stats: LoadStats | None = None,
@@ -160,6 +161,7 @@ def benchmarks(
         request_timeout: Seconds before one HTTP request times out.
         max_attempts: Attempts per request (429/5xx/connection errors are retried with backoff).
         backoff_max: Longest wait between two attempts, Retry-After included.
+        allow_insecure_http: Allow a plain http:// base URL to a host other than loopback (the key goes in clear).
         type_ids: Benchmark types to read runs for; None = all.
         known_run_signatures: probe_run_id -> signature of the test cases already in the warehouse.
         stats: Collects request and row counts for the caller.
@@ -178,6 +180,7 @@ def benchmarks(
         request_timeout=request_timeout,
         max_attempts=max_attempts,
         backoff_max=backoff_max,
+        allow_insecure_http=allow_insecure_http,
         counter=stats.requests,
     )
     catalog = Catalog(client, type_ids, seen_at, stats.progress)

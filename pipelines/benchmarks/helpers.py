@@ -19,6 +19,7 @@ from urllib3.util.retry import Retry
 
 from pipelines import settings
 from pipelines.errors import ApiAuthError, ApiDataError, ApiError, ApiUnavailableError
+from pipelines.security import check_base_url
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -77,6 +78,7 @@ class ApiClient:
         max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
         backoff_factor: float = settings.DEFAULT_BACKOFF_FACTOR_S,
         backoff_max: float = settings.DEFAULT_BACKOFF_MAX_S,
+        allow_insecure_http: bool = False,
         counter: RequestCounter | None = None,
     ) -> None:
         if not api_key:
@@ -84,7 +86,7 @@ class ApiClient:
                 f"No API key configured: set {settings.API_KEY_SETTING} or api_key under [sources.benchmarks] "
                 "in .dlt/secrets.toml."
             )
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http).rstrip("/")
         self.api_root = self.base_url + settings.API_PREFIX
         self.workers = max(1, min(int(workers), settings.MAX_WORKERS))
         self.request_timeout = request_timeout
