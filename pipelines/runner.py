@@ -125,26 +125,47 @@ def _load_and_publish(db_path: Path, stats: LoadStats, options: dict[str, Any], 
     if pipeline.has_pending_data:
         # A previous load was interrupted after extracting: land its data first, so nothing is lost.
         stats.progress.stage("recover", "finishing an interrupted earlier load")
-        pipeline.normalize()
-        pipeline.load()
+        try:
+            pipeline.normalize()
+            pipeline.load()
+        except PipelineStepFailed as exc:  # it cannot be finished: give it up; this load fetches what it lacked
+            abandon_pending_packages(pipeline)
+            stats.progress.stage("recover", f"gave up the interrupted load: {_first_line(exc.exception)}")
+        else:
+            finished_pending = True
         doubled = warehouse.remove_duplicate_rows(working)
         if doubled:
             stats.progress.stage("recover", f"removed {doubled:,} rows copied twice by the interrupted load")
-        finished_pending = True
     progress = stats.progress
     progress.stage("extract", "reading the API")
     known = {} if full_refresh else warehouse.known_run_signatures(working)
     source = benchmarks(known_run_signatures=known, stats=stats, **options)
     pipeline.extract(source, refresh="drop_sources" if full_refresh else None)
     progress.stage("normalize", f"{stats.requests.value:,} requests made")
-    pipeline.normalize()
-    progress.stage("load", "writing to DuckDB")
-    pipeline.load()
+    try:
+        pipeline.normalize()
+        progress.stage("load", "writing to DuckDB")
+        pipeline.load()
+    except PipelineStepFailed:
+        abandon_pending_packages(pipeline)  # a package DuckDB refused would otherwise block every later load
+        raise
     progress.stage("views", "re-creating the analytics views")
     warehouse.apply_views(working)
     progress.stage("publish", str(db_path))
     warehouse.publish(db_path)
     return finished_pending
+
+
+def abandon_pending_packages(pipeline: dlt.Pipeline) -> None:
+    """Give up packages that failed to load, so they do not block the next load.
+
+    Safe for the data: lists are re-read by every load, and test cases are re-fetched for every run whose loaded
+    test cases do not carry its current signature, which includes the runs of an abandoned package.
+    """
+    try:
+        pipeline.abort_packages()
+    except Exception:  # noqa: BLE001 - whatever dlt objects to, the pending packages must go
+        pipeline.drop_pending_packages()
 
 
 @contextmanager

@@ -76,6 +76,8 @@ def publish(db_path: Path) -> None:
     one. Nobody ever sees a half-applied load, and a BI tool holding the file open never blocks a load.
     """
     working = working_db_for(db_path)
+    for stale in db_path.parent.glob(f".{db_path.name}.*.tmp"):  # left by a load killed while publishing
+        stale.unlink(missing_ok=True)
     with connect(working) as connection:
         connection.execute("checkpoint")  # everything in the main file, nothing left in the WAL
     wal = working.with_name(working.name + ".wal")
@@ -172,6 +174,36 @@ def known_run_signatures(db_path: Path) -> dict[int, str]:
 NATURAL_KEYS = {"test_cases": ("id",), "test_case_messages": ("test_case_id", "position")}
 
 
+# What the staging views read from each raw table. A table the API gave no rows for yet (say, no test case has a
+# conversation) does not exist until dlt first loads it; it is created empty with these columns so the views work.
+# dlt adds any further columns it needs when it first loads the table.
+RAW_TABLE_COLUMNS = {
+    "benchmark_types": "id bigint, name varchar, description varchar, last_seen_at timestamptz",
+    "models": "id bigint, name varchar, provider varchar, benchmark_date timestamptz, url varchar, "
+              "last_seen_at timestamptz",
+    "model_details": "model_id bigint, scope_type_id bigint, name varchar, provider varchar, url varchar, "
+                     "benchmark_date timestamptz, description varchar, total_count bigint, passed_count bigint, "
+                     "failed_count bigint, config json, metadata json, last_seen_at timestamptz",
+    "model_scores": "model_id bigint, scope_type_id bigint, category varchar, score double, rank double, "
+                    "last_seen_at timestamptz",
+    "run_scopes": "model_id bigint, benchmark_type_id bigint, last_read_at timestamptz",
+    "probe_runs": "id bigint, model_id bigint, benchmark_type_id bigint, probe_id bigint, probe_name varchar, "
+                  "probe_category_id bigint, probe_category_name varchar, created_at timestamptz, total_count bigint, "
+                  "passed_count bigint, failed_count bigint, score double, signature varchar, last_seen_at timestamptz",
+    "test_cases": "id bigint, probe_run_id bigint, model_id bigint, benchmark_type_id bigint, result varchar, "
+                  "attack varchar, strategy varchar, red_teamer varchar, variation varchar, "
+                  "detection_time timestamptz, explanation varchar, run_signature varchar, _dlt_load_id varchar",
+    "test_case_messages": "test_case_id bigint, probe_run_id bigint, position bigint, role varchar, content varchar, "
+                          "_dlt_load_id varchar",
+}
+
+
+def _ensure_raw_tables(connection: duckdb.DuckDBPyConnection, names: Names) -> None:
+    connection.execute(f"create schema if not exists {names.schema(settings.RAW_SCHEMA)}")
+    for table, columns in RAW_TABLE_COLUMNS.items():
+        connection.execute(f"create table if not exists {names.raw(table)} ({columns})")
+
+
 def remove_duplicate_rows(db_path: Path) -> int:
     """Delete exact re-copies in the bulk tables (keeping the newest load's row); returns how many were removed."""
     removed = 0
@@ -212,6 +244,7 @@ def apply_views(db_path: Path) -> int:
         names = names_for(connection)
         connection.execute("begin transaction")
         try:
+            _ensure_raw_tables(connection, names)
             for schema in {schema for _, schema in SQL_LAYERS}:
                 connection.execute(f"create schema if not exists {names.schema(schema)}")
                 _drop_views(connection, names, schema)

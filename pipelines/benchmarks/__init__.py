@@ -297,7 +297,7 @@ def benchmarks(
         rows: list[dict[str, Any]] = []
         for _, page in client.map_concurrent(_list_runs, pairs):
             rows.extend(page)
-        mapping.ensure_unique_ids(rows, "GET /models/{modelId}/runs")
+        mapping.ensure_unique_ids(rows, describe_endpoint("/models/{modelId}/runs"))
         stats.runs_listed += len(rows)
         yield rows
 
@@ -308,10 +308,12 @@ def benchmarks(
         body = client.get_json(f"/models/{model_id}/runs", params, missing_ok=True)
         if body is None:  # the model vanished between listing and reading its runs
             return []
-        return [
+        rows = [
             mapping.run_row(record, model_id, type_id, endpoint, seen_at)
             for record in mapping.require_list(body, endpoint)
         ]
+        mapping.ensure_unique_ids(rows, endpoint)
+        return rows
 
     @dlt.transformer(data_from=probe_runs, write_disposition=MERGE)
     def test_cases(runs: list[dict[str, Any]]) -> Iterator[Any]:
@@ -319,11 +321,11 @@ def benchmarks(
         changed = [
             run
             for run in runs
-            if (run.get("total_count") or 0) > 0 and known.get(run["id"]) != run["signature"]
+            if run.get("total_count") != 0 and known.get(run["id"]) != run["signature"]
         ]
         stats.runs_to_fetch += len(changed)
         progress.set_total("runs", len(changed))
-        progress.set_total("test cases", sum(run["total_count"] for run in changed))
+        progress.set_total("test cases", sum(max(run.get("total_count") or 0, 0) for run in changed))
         batch = test_case_tables.TestCaseTables()
         for run, (body, parsed) in client.map_concurrent(_fetch_test_cases, changed):
             progress.advance("runs")

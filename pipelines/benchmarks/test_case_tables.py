@@ -157,7 +157,17 @@ class TestCaseTables:
             },
             required=("test_case_id", "probe_run_id", "position"),
         )
+        if not (has_valid_utf8(cases_table) and has_valid_utf8(messages_table)):
+            return None  # Arrow's JSON reader does not check UTF-8; the tolerant path reports it precisely
         return cases_table, messages_table
+
+
+def has_valid_utf8(table: pa.Table) -> bool:
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def concat(tables: list[pa.Table]) -> pa.Table:

@@ -1,0 +1,107 @@
+"""Hostile or broken API answers: each fails with a clear error naming the endpoint, or is loaded and reported.
+
+Rejected (the load stops, the warehouse stays as it was): invalid JSON, an HTML page with status 200, invalid
+UTF-8, a wrong type for an id or a count, a missing id or result, duplicate ids in one list.
+Loaded and reported in analytics.data_quality: negative counts, passed + failed > total, test cases that
+disagree with their run's counts. Loaded as they are: very long messages, deeply nested free-form objects.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.errors import ApiDataError
+from pipelines.runner import run_load
+from tests.crafted_api import API, CraftedApi, small_world
+from tests.test_reliability import analytics_snapshot
+from tests.test_views import rows_as_dicts
+
+RUNS = f"{API}/models/1/runs?benchmarkTypeId=1"
+CASES = f"{API}/models/1/runs/10/test-cases"
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch):
+    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+
+
+def loaded_warehouse(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with CraftedApi(small_world()) as api:
+        run_load(db, base_url=api.url)
+    return db
+
+
+def run(body_overrides: dict, db) -> None:
+    with CraftedApi(small_world(**body_overrides)) as api:
+        run_load(db, base_url=api.url, full_refresh=True)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({CASES: (200, b'{"id": 10, "testCases": [', None)}, "not valid JSON"),
+        ({RUNS: (200, b"<!DOCTYPE html><html><body>Service maintenance</body></html>", "text/html")}, "text/html"),
+        ({CASES: (200, b'{"id": 10, "testCases": [{"id": 1, "result": "PASSED", "attack": "\\xff\\xfe"}]}'.replace(
+            b"\\xff\\xfe", b"\xff\xfe"), None)}, "not valid JSON"),
+        ({RUNS: [{"id": 10, "totalCount": "3", "passedCount": 1, "failedCount": 1}]}, "'totalCount' is str"),
+        ({f"{API}/types": [{"id": "1", "name": "Security"}]}, "'id' is str"),
+        ({CASES: {"id": 10, "testCases": [{"id": 1}]}}, "required field 'result'"),
+        ({CASES: {"id": 10, "testCases": [{"id": 1, "result": "PASSED"}, {"id": 1, "result": "FAILED"}]}}, "twice"),
+        ({RUNS: [{"id": 10, "totalCount": 3}, {"id": 10, "totalCount": 3}]}, "listed id 10 twice"),
+    ],
+    ids=["truncated-json", "html-200", "invalid-utf8", "string-count", "string-id", "missing-result",
+         "duplicate-case", "duplicate-run"],
+)
+def test_rejected_with_the_endpoint_named_and_nothing_changed(tmp_path, override, message):
+    db = loaded_warehouse(tmp_path)
+    before = analytics_snapshot(db)
+    with pytest.raises(ApiDataError, match=message) as error:
+        run(override, db)
+    assert "GET /api/v2/benchmarks/" in str(error.value)
+    assert analytics_snapshot(db) == before
+
+
+def test_negative_and_inconsistent_counts_are_loaded_and_reported(tmp_path):
+    db = tmp_path / "w.duckdb"
+    world = small_world()
+    run_object = dict(world[RUNS][0], totalCount=-1, passedCount=5, failedCount=1)
+    run({RUNS: [run_object], CASES: {**run_object, "testCases": world[CASES]["testCases"]}}, db)
+    checks = {row["check_name"] for row in rows_as_dicts(db, "data_quality")}
+    assert checks == {"negative_count", "passed_failed_exceed_total", "test_cases_disagree_with_counts"}
+
+
+def test_huge_message_and_deep_config_load_exactly(tmp_path):
+    db = tmp_path / "w.duckdb"
+    world = small_world()
+    huge = "é☃ line\n" * (5 * 1024 * 1024 // 11)
+    cases = world[CASES]["testCases"]
+    cases[0] = {**cases[0], "conversation": [{"role": "user", "content": huge}]}
+    deep: dict = {"leaf": 1}
+    for level in range(200):
+        deep = {f"level{level}": deep}
+    details = {**world[f"{API}/models/1"], "config": deep}
+    run({CASES: {**world[CASES], "testCases": cases}, f"{API}/models/1": details}, db)
+    messages = rows_as_dicts(db, "test_case_messages")
+    assert huge in [m["content"] for m in messages]
+    assert len(huge.encode()) > 5_000_000
+
+
+def test_a_package_duckdb_refuses_does_not_block_later_loads(tmp_path, monkeypatch):
+    """Were invalid UTF-8 to slip through to DuckDB, the failed package is given up and the next load works."""
+    from pipelines.benchmarks import test_case_tables
+    from pipelines.errors import WarehouseError
+
+    db = loaded_warehouse(tmp_path)
+    before = analytics_snapshot(db)
+    invalid = {CASES: (200, b'{"id": 10, "testCases": [{"id": 1, "result": "PASSED", "attack": "\xff"}]}', None)}
+    monkeypatch.setattr(test_case_tables, "has_valid_utf8", lambda table: True)
+    with pytest.raises(WarehouseError, match="during load"):
+        run(invalid, db)
+    assert analytics_snapshot(db) == before
+    monkeypatch.undo()
+    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+    with CraftedApi(small_world()) as api:
+        result = run_load(db, base_url=api.url)
+    assert not result.finished_pending
+    assert analytics_snapshot(db) == before
