@@ -163,15 +163,34 @@ def known_run_signatures(db_path: Path) -> dict[int, str]:
             return {}
         table = names_for(connection).raw("test_cases")
         rows = connection.execute(
-            f"select probe_run_id, min(run_signature) from {table} group by probe_run_id"
+            f"select probe_run_id, arg_max(run_signature, _dlt_load_id) from {table} group by probe_run_id"
         ).fetchall()
     return {int(run_id): signature for run_id, signature in rows}
 
 
-# The bulk tables are merged by run without a primary-key dedup (it costs a sort of every message). A load killed
-# between a copy into dlt's staging table and dlt recording it can copy the same file twice when resumed; these
-# keys say what must be unique, and the resumed load removes such doubles.
+# The bulk tables are appended to (a merge would copy every message twice and sort them). So a re-fetched run has
+# its old rows until `prune_superseded_test_cases` removes them, and a load killed between a copy and dlt recording
+# it can copy the same file twice when resumed; these keys say what must be unique, and the resumed load removes
+# such doubles.
 NATURAL_KEYS = {"test_cases": ("id",), "test_case_messages": ("test_case_id", "position")}
+
+
+def prune_superseded_test_cases(db_path: Path) -> None:
+    """Delete the rows of runs that a newer load fetched again: each run keeps the rows of its newest load only.
+
+    Until this runs (say the process died just before), the staging views already hide such rows: they keep only
+    test cases whose run signature is the run's current one.
+    """
+    with connect(db_path) as connection:
+        names = names_for(connection)
+        for table in NATURAL_KEYS:
+            if not table_exists(connection, settings.RAW_SCHEMA, table):
+                continue
+            connection.execute(
+                f"delete from {names.raw(table)} as t using (select probe_run_id, max(_dlt_load_id) as newest "
+                f"from {names.raw(table)} group by probe_run_id) as n "
+                "where t.probe_run_id = n.probe_run_id and t._dlt_load_id < n.newest"
+            )
 
 
 # What the staging views read from each raw table. A table the API gave no rows for yet (say, no test case has a

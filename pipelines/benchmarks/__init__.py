@@ -315,7 +315,7 @@ def benchmarks(
         mapping.ensure_unique_ids(rows, endpoint)
         return rows
 
-    @dlt.transformer(data_from=probe_runs, write_disposition=MERGE)
+    @dlt.transformer(data_from=probe_runs, write_disposition="append")
     def test_cases(runs: list[dict[str, Any]]) -> Iterator[Any]:
         """Test cases of new or changed runs, in Arrow batches; their messages go to test_case_messages."""
         changed = [
@@ -353,12 +353,13 @@ def benchmarks(
         if messages.num_rows:
             yield dlt.mark.with_table_name(messages, "test_case_messages")
 
-    # test_cases writes two tables. The messages table is a variant of the resource's hints; it is declared before
-    # the test_cases keys because a variant starts as a copy of the resource's hints.
+    # test_cases writes two tables, both appended straight into place (no staging copy, no merge): a re-fetched
+    # run's new rows carry a newer load id, and warehouse.prune_superseded_test_cases then deletes its older rows.
+    # The messages table is a variant of the resource's hints, declared before the test_cases columns because a
+    # variant starts as a copy of the resource's hints.
     test_cases.apply_hints(
         table_name="test_case_messages",
-        merge_key="probe_run_id",
-        write_disposition=MERGE,
+        write_disposition="append",
         columns={
             "test_case_id": BIGINT(nullable=False),
             "probe_run_id": BIGINT(nullable=False),
@@ -367,7 +368,6 @@ def benchmarks(
         create_table_variant=True,
     )
     test_cases.apply_hints(
-        merge_key="probe_run_id",
         columns={
             "id": BIGINT(nullable=False),
             "probe_run_id": BIGINT(nullable=False),
