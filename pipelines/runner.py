@@ -149,7 +149,7 @@ def _load_and_publish(db_path: Path, stats: LoadStats, options: dict[str, Any], 
     except PipelineStepFailed:
         abandon_pending_packages(pipeline)  # a package DuckDB refused would otherwise block every later load
         raise
-    warehouse.prune_superseded_test_cases(working)
+    warehouse.prune_superseded_test_cases(working)  # every load: also finishes a prune a killed load missed
     progress.stage("views", "re-creating the analytics views")
     warehouse.apply_views(working)
     progress.stage("publish", str(db_path))
