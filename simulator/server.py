@@ -274,28 +274,20 @@ class Simulator:
         self.stop()
 
 
-def serve_forever(
-    *,
-    seed: int = 0,
-    scale: str = "small",
-    epoch: int = 0,
-    api_key: str = "demo-key",
-    latency_ms: float = 0.0,
-    fail_rate: float = 0.0,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    announce: Callable[[str], object] = print,
-) -> None:
-    """Serve in the foreground until Ctrl-C; prints the base URL first (for scripts: the first line)."""
-    simulator = Simulator(seed=seed, scale=scale, epoch=epoch, api_key=api_key, latency_ms=latency_ms,
-                          fail_rate=fail_rate, host=host, port=port)
+def serve_forever(*, announce: Callable[[str], object] = print, **options: Any) -> None:
+    """Serve in the foreground until Ctrl-C; prints the base URL first (for scripts: the first line).
+
+    `options` are Simulator's: seed, scale, epoch, api_key, latency_ms, fail_rate, host, port.
+    """
+    simulator = Simulator(**options)
 
     async def main() -> None:
         await simulator._start_site()
         counts = simulator.world.counts()
         announce(
-            f"Simulator listening on {simulator.url} (scale {scale}: {counts['models']} models, {counts['runs']:,} "
-            f"runs, {counts['test_cases']:,} test cases; epoch {epoch}; API key '{api_key}')"
+            f"Simulator listening on {simulator.url} (scale {simulator.scale}: {counts['models']} models, "
+            f"{counts['runs']:,} runs, {counts['test_cases']:,} test cases; epoch {simulator.world.epoch}; "
+            f"API key '{simulator.api_key}')"
         )
         await asyncio.Event().wait()
 

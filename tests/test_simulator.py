@@ -259,3 +259,20 @@ def test_request_log_and_admin_api(simulator):
 def test_binds_loopback_only():
     with pytest.raises(ValueError, match="loopback"):
         Simulator(host="0.0.0.0")
+
+
+def test_simulate_command_serves_until_stopped(tmp_path):
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "pipelines", "simulate", "--scale", "small", "--port", "0"],
+                               stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("Simulator listening on http://127.0.0.1:") and "9,551 test cases" in line
+        url = line.split("listening on ")[1].split()[0]
+        assert client().get(url + API + "/types", timeout=10).json() == World(scale="small").types()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert "Simulator stopped." in process.stdout.read()
