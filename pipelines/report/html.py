@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import os
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -87,8 +88,8 @@ def heatmap_figure(data: ReportData) -> go.Figure:
 
 def trend_figure(data: ReportData) -> go.Figure:
     daily: dict[int, dict] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for row in data.trend:
-        entry = daily[row["model_id"]][row["day"]]
+    for row in data.trend:  # daily rows summed per week (Monday), which reads better than daily noise
+        entry = daily[row["model_id"]][row["day"] - timedelta(days=row["day"].weekday())]
         entry[0] += row["passed"]
         entry[1] += row["failed"]
     figure = go.Figure()
@@ -96,8 +97,8 @@ def trend_figure(data: ReportData) -> go.Figure:
         points = [(day, 100 * p / (p + f)) for day, (p, f) in sorted(days.items()) if p + f]
         figure.add_trace(go.Scatter(x=[d for d, _ in points], y=[v for _, v in points], mode="lines+markers",
                                     name=data.model_names.get(model_id, str(model_id))))
-    figure.update_layout(title="Pass rate over time (every run, by day)", yaxis={"title": "pass rate (%)",
-                         "range": [0, 100]}, xaxis={"title": "day"}, height=460)
+    figure.update_layout(title="Pass rate over time (every run, by week)", yaxis={"title": "pass rate (%)",
+                         "range": [0, 100]}, xaxis={"title": "week"}, height=460)
     return figure
 
 
