@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -47,6 +48,8 @@ def make_pipeline(db_path: Path) -> dlt.Pipeline:
     """dlt loads into the private working file; `publish` then replaces the file readers use."""
     # Arrow tables get dlt's load id too, so analytics.load_history can say which load brought which test cases.
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    # Loaded data files are deleted once loaded: the warehouse has the data, the working folder must not grow.
+    dlt.config["load.delete_completed_jobs"] = True
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         pipelines_dir=str(warehouse.working_dir_for(db_path)),
@@ -154,7 +157,16 @@ def _load_and_publish(db_path: Path, stats: LoadStats, options: dict[str, Any], 
     warehouse.apply_views(working)
     progress.stage("publish", str(db_path))
     warehouse.publish(db_path)
+    forget_old_packages(pipeline)
     return finished_pending
+
+
+def forget_old_packages(pipeline: dlt.Pipeline, keep: int = settings.LOADED_PACKAGES_KEPT) -> None:
+    """Delete dlt's records of loaded packages beyond the newest `keep`: an hourly cron job would otherwise add
+    about half a megabyte to the working folder every hour, forever. The warehouse keeps its own load history."""
+    loaded = Path(pipeline.working_dir) / "load" / "loaded"
+    for load_id in sorted(pipeline.list_completed_load_packages())[:-keep]:
+        shutil.rmtree(loaded / load_id, ignore_errors=True)
 
 
 def abandon_pending_packages(pipeline: dlt.Pipeline) -> None:

@@ -137,3 +137,17 @@ def test_the_key_is_written_to_no_file(tmp_path):
     assert len(files) > 10
     leaking = [str(path) for path in files if SECRET.encode() in path.read_bytes()]
     assert leaking == []
+
+
+def test_the_working_folder_does_not_grow_with_every_load(tmp_path, monkeypatch):
+    from pipelines import settings
+    from pipelines.runner import run_load
+
+    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+    db = tmp_path / "w.duckdb"
+    with CraftedApi(small_world()) as api:
+        for _ in range(settings.LOADED_PACKAGES_KEPT + 3):
+            run_load(db, base_url=api.url)
+    loaded = list((tmp_path / ".w.duckdb.dlt" / "benchmarks_warehouse" / "load" / "loaded").iterdir())
+    assert len(loaded) == settings.LOADED_PACKAGES_KEPT
+    assert not list(tmp_path.rglob("*.parquet")), "loaded data files are deleted"
