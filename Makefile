@@ -20,6 +20,7 @@ test: $(STAMP) lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint sql/staging sql/intermediate sql/marts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.duckdb

@@ -63,7 +63,8 @@ cases_disagree as (
     from runs
     inner join case_counts
         on runs.probe_run_id = case_counts.probe_run_id
-    where case_counts.loaded != runs.total_count
+    where
+        case_counts.loaded != runs.total_count
         or case_counts.passed != runs.passed_count
         or case_counts.failed != runs.failed_count
 ),
@@ -75,7 +76,7 @@ orphan_cases as (
         cast(raw_cases.test_case_id as varchar) as entity_id,
         'probe run ' || raw_cases.probe_run_id || ' is not loaded' as detail
     from raw_cases
-    where raw_cases.probe_run_id not in (select probe_run_id from all_runs)
+    where raw_cases.probe_run_id not in (select all_runs.probe_run_id from all_runs)
 ),
 
 undated_models as (
@@ -85,8 +86,9 @@ undated_models as (
         cast(models.model_id as varchar) as entity_id,
         coalesce(models.name, '(no name)') || ' has runs but no benchmark date' as detail
     from models
-    where models.benchmark_date is null
-        and models.model_id in (select model_id from runs)
+    where
+        models.benchmark_date is null
+        and models.model_id in (select runs.model_id from runs)
 ),
 
 final as (

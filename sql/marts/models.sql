@@ -7,7 +7,8 @@ models as (
 
 overall_details as (
     select * from benchmarks_stg.stg_model_details
-    where benchmark_type_id is null
+    where
+        benchmark_type_id is null
         and not is_removed
 ),
 

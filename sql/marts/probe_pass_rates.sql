@@ -41,7 +41,8 @@ final as (
         cast(run_counts.runs as bigint) as runs
     from latest_runs
     inner join run_counts
-        on latest_runs.model_id = run_counts.model_id
+        on
+            latest_runs.model_id = run_counts.model_id
             and latest_runs.benchmark_type_id = run_counts.benchmark_type_id
             and latest_runs.probe_id = run_counts.probe_id
 )

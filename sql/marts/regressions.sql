@@ -31,7 +31,8 @@ compared as (
         benchmarks_stg.wilson_high(latest.passed_count, latest.failed_count) as latest_high
     from latest
     inner join previous
-        on latest.model_id = previous.model_id
+        on
+            latest.model_id = previous.model_id
             and latest.benchmark_type_id = previous.benchmark_type_id
             and latest.probe_id = previous.probe_id
 ),

@@ -23,7 +23,8 @@ totals as (
     from test_cases
     inner join latest_runs
         on test_cases.probe_run_id = latest_runs.probe_run_id
-    group by test_cases.model_id, test_cases.benchmark_type_id, test_cases.strategy, test_cases.red_teamer,
+    group by
+        test_cases.model_id, test_cases.benchmark_type_id, test_cases.strategy, test_cases.red_teamer,
         test_cases.variation
 ),
 

@@ -13,7 +13,7 @@ final as (
         messages.role,
         messages.content
     from messages
-    where messages.test_case_id in (select test_case_id from test_cases)
+    where messages.test_case_id in (select test_cases.test_case_id from test_cases)
 )
 
 select * from final

@@ -14,7 +14,7 @@ current_runs as (
         probe_run_id,
         signature
     from runs
-    where probe_run_id in (select probe_run_id from probe_runs)
+    where probe_run_id in (select probe_runs.probe_run_id from probe_runs)
 ),
 
 final as (
@@ -31,7 +31,8 @@ final as (
         test_cases.detection_time
     from test_cases
     inner join current_runs
-        on test_cases.probe_run_id = current_runs.probe_run_id
+        on
+            test_cases.probe_run_id = current_runs.probe_run_id
             and test_cases.run_signature = current_runs.signature
 )
 
