@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,10 @@ def collect_status(db: str | Path, *, max_age: timedelta | None = None, now: dat
     attempt = status.last_attempt
     if attempt is not None and attempt.status == "failed":
         status.problems.append(f"the last load failed at {attempt.finished_at}: {attempt.error}")
+    if attempt is not None and attempt.status == "running" and not _is_alive(attempt.pid):
+        status.problems.append(
+            f"the last load (started {attempt.started_at}) was killed before it finished; the next load completes it"
+        )
     if status.last_success_at is None:
         status.problems.append("no load has succeeded yet")
     elif max_age is not None and status.age(now) > max_age:
@@ -85,6 +90,18 @@ def render_status(status: WarehouseStatus, now: datetime | None = None) -> str:
     lines.extend(f"  analytics.{view:<24} {rows:>12,}" for view, rows in status.view_rows.items())
     lines.append("Health: OK" if not status.problems else "Health: PROBLEM - " + "; ".join(status.problems))
     return "\n".join(lines)
+
+
+def _is_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def _humanize(delta: timedelta) -> str:

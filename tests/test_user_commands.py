@@ -92,3 +92,13 @@ def test_status_without_warehouse_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize("text, seconds", [("90m", 5400), ("26h", 93600), ("2d", 172800), ("30", 30)])
 def test_parse_duration(text, seconds):
     assert parse_duration(text).total_seconds() == seconds
+
+
+def test_status_reports_a_killed_load(loaded):
+    from pipelines.run_log import LoadAttempt, write_attempt
+
+    write_attempt(loaded, LoadAttempt(started_at="2026-01-01T00:00:00+00:00", status="running", pid=2**22 + 12345))
+    problems = collect_status(loaded).problems
+    assert len(problems) == 1 and "was killed before it finished" in problems[0]
+    write_attempt(loaded, LoadAttempt(started_at="2026-01-01T00:00:00+00:00", status="running", pid=os.getpid()))
+    assert collect_status(loaded).problems == []
