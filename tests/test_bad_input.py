@@ -13,8 +13,7 @@ import pytest
 from pipelines.errors import ApiDataError
 from pipelines.runner import run_load
 from tests.crafted_api import API, CraftedApi, small_world
-from tests.test_reliability import analytics_snapshot
-from tests.test_views import rows_as_dicts
+from tests.warehouse_checks import analytics_snapshot, rows_as_dicts
 
 RUNS = f"{API}/models/1/runs?benchmarkTypeId=1"
 CASES = f"{API}/models/1/runs/10/test-cases"

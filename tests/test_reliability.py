@@ -22,23 +22,11 @@ from pipelines.security import check_base_url
 from simulator.server import Simulator
 from simulator.world import World
 from tests.test_cli import STAGE_LINE
+from tests.warehouse_checks import analytics_snapshot, raw_rows
 
 FAST_RETRIES = {"max_attempts": 10, "backoff_max": 0.2}
 STAGES = ("extract", "normalize", "load", "views", "publish")
 CRASH_TRIALS = 20
-
-
-def analytics_snapshot(db: Path) -> dict[str, list[tuple]]:
-    connection = duckdb.connect(str(db), read_only=True)
-    try:
-        catalog = connection.execute("select current_database()").fetchone()[0]
-        views = [row[0] for row in connection.execute(
-            "select view_name from duckdb_views() where schema_name = 'analytics' and view_name != 'load_history' "
-            "order by 1").fetchall()]
-        return {view: sorted(connection.execute(f'select * from "{catalog}".analytics."{view}"').fetchall(),
-                             key=repr) for view in views}
-    finally:
-        connection.close()
 
 
 def load_process(db: Path, url: str, *extra: str, env: dict | None = None) -> subprocess.Popen:
@@ -118,12 +106,10 @@ def test_crash_at_random_moments_then_the_next_load_converges(tmp_path):
             _, errors = recovery.communicate(timeout=120)
             assert recovery.returncode == 0, errors
             assert analytics_snapshot(db) == expected[changed_world], f"trial {trial} killed in {stage}"
-            connection = duckdb.connect(str(db), read_only=True)
-            duplicates = connection.execute(
-                "select count(*) from (select id from benchmarks_raw.test_cases group by id having count(*) > 1)"
-            ).fetchall()[0][0]
-            connection.close()
-            assert duplicates == 0
+            duplicates = raw_rows(
+                db, "select count(*) from (select id from benchmarks_raw.test_cases group by id having count(*) > 1)"
+            )
+            assert duplicates == [(0,)]
     assert sum(1 for _, reached, code in killed_in if reached and code == -signal.SIGKILL) >= CRASH_TRIALS // 2
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.runner import run_load
 from tests.test_cli import run_cli
-from tests.test_views import rows_as_dicts
+from tests.warehouse_checks import rows_as_dicts
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [

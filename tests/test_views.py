@@ -13,7 +13,7 @@ from pipelines import warehouse
 from pipelines.runner import run_load
 from simulator.server import Simulator
 from simulator.world import World
-from tests.warehouse_checks import view_rows
+from tests.warehouse_checks import raw_rows, rows_as_dicts, view_rows
 
 SCALE = "small"
 TOLERANCE = 1e-6
@@ -39,17 +39,6 @@ def close(a, b) -> bool:
     if a is None or b is None:
         return a is None and b is None
     return abs(a - b) <= TOLERANCE
-
-
-def rows_as_dicts(db, view: str) -> list[dict]:
-    connection = duckdb.connect(str(db), read_only=True)
-    try:
-        catalog = connection.execute("select current_database()").fetchone()[0]
-        cursor = connection.execute(f'select * from "{catalog}".analytics."{view}"')
-        columns = [c[0] for c in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        connection.close()
 
 
 class Expected:
@@ -334,16 +323,8 @@ def test_removed_runs_and_models_leave_every_view(tmp_path, start_simulator, mon
             assert not run_ids & removed_runs, (view, row)
     for view in ("models", "model_pass_rates", "leaderboard", "category_pass_rates", "pass_rate_trend"):
         assert removed_model not in {r["model_id"] for r in rows_as_dicts(db, view)}, view
-    assert removed_model in {r[0] for r in view_rows_raw(db, "select id from benchmarks_raw.models")}
+    assert removed_model in {r[0] for r in raw_rows(db, "select id from benchmarks_raw.models")}
     assert len(rows_as_dicts(db, "load_history")) == 2
-
-
-def view_rows_raw(db, sql: str) -> list[tuple]:
-    connection = duckdb.connect(str(db), read_only=True)
-    try:
-        return connection.execute(sql).fetchall()
-    finally:
-        connection.close()
 
 
 def test_views_work_in_a_file_named_analytics(tmp_path, start_simulator, monkeypatch):

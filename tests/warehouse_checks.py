@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,17 +70,44 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def view_rows(db_path: Path, view: str) -> list[tuple]:
-    """All rows of analytics.<view>, timestamps normalised to UTC."""
+@contextmanager
+def read_only(db_path: Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+    """A read-only connection and the catalog-qualified prefix of the analytics schema."""
     connection = duckdb.connect(str(db_path), read_only=True)
     try:
         catalog = connection.execute("select current_database()").fetchone()[0]
-        rows = connection.execute(
-            f"select * from {quote(catalog)}.{quote(settings.ANALYTICS_SCHEMA)}.{quote(view)}"
-        ).fetchall()
+        yield connection, f"{quote(catalog)}.{quote(settings.ANALYTICS_SCHEMA)}"
     finally:
         connection.close()
+
+
+def view_rows(db_path: Path, view: str) -> list[tuple]:
+    """All rows of analytics.<view>, timestamps normalised to UTC."""
+    with read_only(db_path) as (connection, analytics):
+        rows = connection.execute(f"select * from {analytics}.{quote(view)}").fetchall()
     return [tuple(v.astimezone(UTC) if isinstance(v, datetime) else v for v in row) for row in rows]
+
+
+def rows_as_dicts(db_path: Path, view: str) -> list[dict]:
+    with read_only(db_path) as (connection, analytics):
+        cursor = connection.execute(f"select * from {analytics}.{quote(view)}")
+        columns = [c[0] for c in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def raw_rows(db_path: Path, sql: str) -> list[tuple]:
+    with read_only(db_path) as (connection, _):
+        return connection.execute(sql).fetchall()
+
+
+def analytics_snapshot(db_path: Path) -> dict[str, list[tuple]]:
+    """Every analytics view's rows, sorted; load_history aside (its timestamps differ from load to load)."""
+    with read_only(db_path) as (connection, analytics):
+        views = [row[0] for row in connection.execute(
+            "select view_name from duckdb_views() where database_name = current_database() "
+            "and schema_name = ? and view_name != 'load_history' order by 1", [settings.ANALYTICS_SCHEMA]).fetchall()]
+        return {view: sorted(connection.execute(f"select * from {analytics}.{quote(view)}").fetchall(), key=repr)
+                for view in views}
 
 
 def snapshot(db_path: Path, views: tuple[str, ...] = ISSUE_3_VIEWS) -> dict[str, list[tuple]]:
