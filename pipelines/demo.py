@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines import warehouse
+from pipelines import paths, warehouse
 from pipelines.report.data import read_report_data
 from pipelines.report.html import write_html
 from pipelines.report.terminal import render, report_console
@@ -19,7 +19,7 @@ def run_demo(db: str | Path, *, scale: str, echo: Callable[[str], object], html:
     """Load a fresh demo warehouse from an in-process simulator, write the HTML report, print the leaderboard."""
     from simulator.server import Simulator
 
-    db_path = warehouse.resolve_db_path(db)
+    db_path = paths.resolve_db_path(db)
     _remove_warehouse(db_path)
     with Simulator(scale=scale, api_key=DEMO_API_KEY) as simulator:
         echo(f"Simulator ({scale} scale) listening on {simulator.url}")
@@ -37,4 +37,4 @@ def run_demo(db: str | Path, *, scale: str, echo: Callable[[str], object], html:
 def _remove_warehouse(db_path: Path) -> None:
     for path in (db_path, db_path.with_name(db_path.name + ".wal")):
         path.unlink(missing_ok=True)
-    shutil.rmtree(warehouse.working_dir_for(db_path), ignore_errors=True)
+    shutil.rmtree(paths.working_dir_for(db_path), ignore_errors=True)

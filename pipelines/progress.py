@@ -27,8 +27,10 @@ class LoadProgress:
         """A new step of the load begins (e.g. 'extract', 'load')."""
 
     def set_total(self, counter: str, total: int) -> None:
+        """Start `counter` over, with `total` to do."""
         with self._lock:
             self.totals[counter] = total
+            self.done[counter] = 0
         self._changed(counter)
 
     def advance(self, counter: str, amount: int = 1) -> None:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from pipelines import settings, warehouse
+from pipelines import paths, settings, warehouse
 from pipelines.errors import ConfigError, WarehouseError
 
 QUERY_FORMATS = ("table", "csv", "json")
@@ -30,7 +30,7 @@ EXPORT_BATCH_ROWS = 50_000
 @contextmanager
 def open_published(db: str | Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, warehouse.Names]]:
     """A read-only connection to the published warehouse; a clear error when there is none yet."""
-    db_path = warehouse.resolve_db_path(db)
+    db_path = paths.resolve_db_path(db)
     if not db_path.exists():
         raise WarehouseError(f"No warehouse at {db_path}; run `benchmarks-etl load --db {db}` first.")
     with warehouse.connect(db_path, read_only=True) as connection:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import warehouse
+from pipelines import paths
 
 
 @dataclass
@@ -25,7 +25,7 @@ class LoadAttempt:
 
 
 def attempt_path(db_path: Path) -> Path:
-    return warehouse.working_dir_for(db_path) / "last_attempt.json"
+    return paths.working_dir_for(db_path) / "last_attempt.json"
 
 
 def now_iso() -> str:

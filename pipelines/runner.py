@@ -1,30 +1,24 @@
-"""One load: finish what an interrupted load left, extract what changed, load it with dlt, re-apply the views."""
+"""One load: under the load lock, find out whether anything changed upstream; if so, load it with dlt and publish.
+
+The dlt part lives in pipelines/dlt_load.py and is imported only when there is something to load: importing dlt
+takes longer than finding out that nothing changed (see pipelines/fingerprint.py).
+"""
 
 from __future__ import annotations
 
 import os
-import shutil
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dlt
-import pyarrow as pa
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
-from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
-from dlt.pipeline.exceptions import PipelineStepFailed
-
-from pipelines import settings, warehouse
-from pipelines.benchmarks import LoadStats, benchmarks
-from pipelines.errors import ApiAuthError, BenchmarksEtlError, WarehouseError
+from pipelines import fingerprint, paths
+from pipelines.benchmarks.catalog import LoadStats
+from pipelines.errors import BenchmarksEtlError
 from pipelines.locking import exclusive_load_lock
 from pipelines.progress import LoadProgress
 from pipelines.run_log import LoadAttempt, now_iso, write_attempt
-
-PIPELINE_NAME = "benchmarks_warehouse"
 
 
 @dataclass(frozen=True)
@@ -36,30 +30,18 @@ class LoadResult:
     messages: int
     seconds: float
     finished_pending: bool
+    unchanged: bool = False
 
     def summary(self) -> str:
+        if self.unchanged:
+            return (
+                f"Nothing changed upstream since the last load ({self.runs_listed:,} runs listed); the warehouse is "
+                f"as it was. {self.requests:,} requests in {self.seconds:.1f} s."
+            )
         return (
             f"Loaded {self.test_cases:,} test cases ({self.messages:,} messages) from {self.runs_fetched:,} new or "
             f"changed runs of {self.runs_listed:,}; {self.requests:,} requests in {self.seconds:.1f} s."
         )
-
-
-def make_pipeline(db_path: Path) -> dlt.Pipeline:
-    """dlt loads into the private working file; `publish` then replaces the file readers use."""
-    # Arrow tables get dlt's load id too, so analytics.load_history can say which load brought which test cases.
-    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
-    # Loaded data files are deleted once loaded: the warehouse has the data, the working folder must not grow.
-    dlt.config["load.delete_completed_jobs"] = True
-    return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        pipelines_dir=str(warehouse.working_dir_for(db_path)),
-        destination=dlt.destinations.duckdb(
-            credentials=DuckDbCredentials(
-                str(warehouse.working_db_for(db_path)), global_config=dict(settings.DUCKDB_LOAD_CONFIG)
-            )
-        ),
-        dataset_name=settings.RAW_SCHEMA,
-    )
 
 
 def run_load(
@@ -80,10 +62,7 @@ def run_load(
     holds exactly what it held before: dlt writes to a private working file, published only once all succeeded.
     """
     started = time.monotonic()
-    # Arrow's default allocator (mimalloc) keeps freed batches cached; the system allocator returns them, which
-    # keeps a load's memory flat (measured: about 150 MB less at the medium scale).
-    pa.set_memory_pool(pa.system_memory_pool())
-    db_path = warehouse.resolve_db_path(db)
+    db_path = paths.resolve_db_path(db)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     stats = LoadStats(progress=progress or LoadProgress())
     options: dict[str, Any] = dict(source_options or {})
@@ -95,12 +74,11 @@ def run_load(
         options["workers"] = workers
     if type_ids:
         options["type_ids"] = list(type_ids)
-    with exclusive_load_lock(warehouse.working_dir_for(db_path) / "load.lock"):
+    with exclusive_load_lock(paths.working_dir_for(db_path) / "load.lock"):
         attempt = LoadAttempt(started_at=now_iso(), status="running", pid=os.getpid())
         write_attempt(db_path, attempt)
         try:
-            with _translated_errors():
-                finished_pending = _load_and_publish(db_path, stats, options, full_refresh)
+            unchanged, finished_pending = _load_if_changed(db_path, stats, options, full_refresh)
         except BaseException as exc:
             attempt.status, attempt.finished_at = "failed", now_iso()
             attempt.error = str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
@@ -114,113 +92,26 @@ def run_load(
             messages=stats.messages,
             seconds=time.monotonic() - started,
             finished_pending=finished_pending,
+            unchanged=unchanged,
         )
         attempt.status, attempt.finished_at, attempt.summary = "succeeded", now_iso(), result.summary()
         write_attempt(db_path, attempt)
     return result
 
 
-def _load_and_publish(db_path: Path, stats: LoadStats, options: dict[str, Any], full_refresh: bool) -> bool:
-    """Finish an interrupted load if any, run this one, re-create the views, publish. True if it finished one."""
-    working = warehouse.prepare_working_copy(db_path)
-    pipeline = make_pipeline(db_path)
-    finished_pending = False
-    if pipeline.has_pending_data:
-        # A previous load was interrupted after extracting: land its data first, so nothing is lost.
-        stats.progress.stage("recover", "finishing an interrupted earlier load")
-        try:
-            pipeline.normalize()
-            pipeline.load()
-        except PipelineStepFailed as exc:  # it cannot be finished: give it up; this load fetches what it lacked
-            abandon_pending_packages(pipeline)
-            stats.progress.stage("recover", f"gave up the interrupted load: {_first_line(exc.exception)}")
-        else:
-            finished_pending = True
-        doubled = warehouse.remove_duplicate_rows(working)
-        if doubled:
-            stats.progress.stage("recover", f"removed {doubled:,} rows copied twice by the interrupted load")
-    progress = stats.progress
-    progress.stage("extract", "reading the API")
-    known = {} if full_refresh else warehouse.known_run_signatures(working)
-    source = benchmarks(known_run_signatures=known, stats=stats, **options)
-    pipeline.extract(source, refresh="drop_sources" if full_refresh else None)
-    progress.stage("normalize", f"{stats.requests.value:,} requests made")
-    try:
-        pipeline.normalize()
-        progress.stage("load", "writing to DuckDB")
-        pipeline.load()
-    except PipelineStepFailed:
-        abandon_pending_packages(pipeline)  # a package DuckDB refused would otherwise block every later load
-        raise
-    warehouse.prune_superseded_test_cases(working)  # every load: also finishes a prune a killed load missed
-    progress.stage("views", "re-creating the analytics views")
-    warehouse.apply_views(working)
-    progress.stage("publish", str(db_path))
-    warehouse.publish(db_path)
-    forget_old_packages(pipeline)
-    return finished_pending
+def _load_if_changed(
+    db_path: Path, stats: LoadStats, options: dict[str, Any], full_refresh: bool
+) -> tuple[bool, bool]:
+    """(nothing changed upstream, an interrupted earlier load was finished)."""
+    config_digest = fingerprint.config_digest(options)
+    check = fingerprint.Check(unchanged=False)
+    if not full_refresh:
+        check = fingerprint.check_unchanged(db_path, config_digest, stats)
+    if check.unchanged:
+        return True, False
+    fingerprint.forget(db_path)  # until this load completes, the next one must not take the short way
+    from pipelines import dlt_load  # deferred: only a load with something to do pays for importing dlt
 
-
-def forget_old_packages(pipeline: dlt.Pipeline, keep: int = settings.LOADED_PACKAGES_KEPT) -> None:
-    """Delete dlt's records of loaded packages beyond the newest `keep`: an hourly cron job would otherwise add
-    about half a megabyte to the working folder every hour, forever. The warehouse keeps its own load history."""
-    loaded = Path(pipeline.working_dir) / "load" / "loaded"
-    for load_id in sorted(pipeline.list_completed_load_packages())[:-keep]:
-        shutil.rmtree(loaded / load_id, ignore_errors=True)
-
-
-def abandon_pending_packages(pipeline: dlt.Pipeline) -> None:
-    """Give up packages that failed to load, so they do not block the next load.
-
-    Safe for the data: lists are re-read by every load, and test cases are re-fetched for every run whose loaded
-    test cases do not carry its current signature, which includes the runs of an abandoned package.
-    """
-    try:
-        pipeline.abort_packages()
-    except Exception:  # noqa: BLE001 - whatever dlt objects to, the pending packages must go
-        pipeline.drop_pending_packages()
-
-
-@contextmanager
-def _translated_errors() -> Iterator[None]:
-    """Turn dlt's wrapped exceptions back into our one-line errors."""
-    try:
-        yield
-    except BenchmarksEtlError:
-        raise
-    except Exception as exc:
-        interrupted = _find_cause(exc, KeyboardInterrupt)  # Ctrl-C or SIGTERM, wrapped by dlt
-        if interrupted is not None:
-            raise interrupted from None
-        ours = _find_cause(exc, BenchmarksEtlError)
-        if ours is not None:
-            raise ours from exc
-        missing = _find_cause(exc, ConfigFieldMissingException)
-        if missing is not None and "api_key" in str(missing):
-            raise ApiAuthError(
-                f"No API key configured: set {settings.API_KEY_SETTING} or api_key under [sources.benchmarks] "
-                "in .dlt/secrets.toml."
-            ) from exc
-        if isinstance(exc, PipelineStepFailed):
-            raise WarehouseError(
-                f"The load failed during {exc.step}: {_first_line(exc.exception)}; the warehouse keeps its "
-                "previous contents. Run again with --verbose for details."
-            ) from exc
-        raise
-
-
-def _find_cause(exc: BaseException, kind: type) -> Any:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, kind):
-            return current
-        nested = getattr(current, "exception", None)
-        current = nested if isinstance(nested, BaseException) else (current.__cause__ or current.__context__)
-    return None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    finished_pending = dlt_load.load_and_publish(db_path, stats, options, full_refresh, check.prefetched)
+    fingerprint.remember(db_path, config_digest, stats)
+    return False, finished_pending

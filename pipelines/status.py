@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipelines import settings, warehouse
+from pipelines import paths, settings, warehouse
 from pipelines.errors import ConfigError
 from pipelines.query import open_published
 from pipelines.run_log import LoadAttempt, read_attempt
@@ -42,21 +42,25 @@ class WarehouseStatus:
 
 def collect_status(db: str | Path, *, max_age: timedelta | None = None, now: datetime | None = None) -> WarehouseStatus:
     now = now or datetime.now(UTC)
-    db_path = warehouse.resolve_db_path(db)
+    db_path = paths.resolve_db_path(db)
     with open_published(db_path) as (connection, names):
         last_success_at, loads = None, 0
         if warehouse.table_exists(connection, settings.RAW_SCHEMA, "_dlt_loads"):
             last_success_at, loads = connection.execute(
                 f"select max(inserted_at), count(*) from {names.raw('_dlt_loads')} where status = 0"
             ).fetchone()
+    attempt = read_attempt(db_path)
+    successes = [last_success_at.astimezone(UTC)] if last_success_at else []
+    if attempt is not None and attempt.status == "succeeded" and attempt.finished_at:
+        # A load that found nothing changed upstream writes nothing to the warehouse, only this record.
+        successes.append(datetime.fromisoformat(attempt.finished_at).astimezone(UTC))
     status = WarehouseStatus(
         db_path=db_path,
-        last_success_at=last_success_at.astimezone(UTC) if last_success_at else None,
+        last_success_at=max(successes, default=None),
         loads=loads,
         view_rows=warehouse.view_row_counts(db_path),
-        last_attempt=read_attempt(db_path),
+        last_attempt=attempt,
     )
-    attempt = status.last_attempt
     if attempt is not None and attempt.status == "failed":
         status.problems.append(f"the last load failed at {attempt.finished_at}: {attempt.error}")
     if attempt is not None and attempt.status == "running" and not _is_alive(attempt.pid):
@@ -79,7 +83,7 @@ def render_status(status: WarehouseStatus, now: datetime | None = None) -> str:
     else:
         lines.append(
             f"Last successful load: {status.last_success_at:%Y-%m-%d %H:%M:%S} UTC "
-            f"({_humanize(status.age(now))} ago; {status.loads} successful loads in all)"
+            f"({_humanize(status.age(now))} ago); loads that wrote data: {status.loads}"
         )
     attempt = status.last_attempt
     if attempt is not None:

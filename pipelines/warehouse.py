@@ -19,7 +19,8 @@ import duckdb
 import yaml
 
 from pipelines import settings
-from pipelines.errors import ConfigError, WarehouseError
+from pipelines.errors import WarehouseError
+from pipelines.paths import working_db_for
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 # sql/<folder>/<view>.sql -> schema; folders are applied in this order. sql/macros/*.sql (shared SQL functions such
@@ -31,33 +32,6 @@ SQL_LAYERS = (
 )
 VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SQL_COMMENT = re.compile(r"--[^\n]*")
-
-
-def resolve_db_path(db: str | Path) -> Path:
-    """Absolute path of the warehouse file; refuses names whose stem would clash with our schema names."""
-    path = Path(db).expanduser().resolve()
-    if path.is_dir():
-        raise ConfigError(f"--db {db} is a directory; give a file name such as {settings.DEFAULT_DB_FILE}.")
-    if path.stem.lower() in settings.RESERVED_DB_STEMS:
-        raise ConfigError(
-            f"--db {path.name}: DuckDB would name its catalog '{path.stem}', which clashes with a schema the "
-            "warehouse uses; choose another file name."
-        )
-    return path
-
-
-def working_dir_for(db_path: Path) -> Path:
-    """dlt's working files (pending load packages, state) sit in a hidden folder beside the warehouse file.
-
-    Keeping them with the database, not in the current directory, lets cron run the load from anywhere and lets
-    an interrupted load be finished by the next one.
-    """
-    return db_path.parent / f".{db_path.name}.dlt"
-
-
-def working_db_for(db_path: Path) -> Path:
-    """The file dlt loads into. Readers use the published file `db_path`, replaced atomically after each load."""
-    return working_dir_for(db_path) / "working.duckdb"
 
 
 def prepare_working_copy(db_path: Path) -> Path:

@@ -147,7 +147,7 @@ def test_the_working_folder_does_not_grow_with_every_load(tmp_path, monkeypatch)
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
         for _ in range(settings.LOADED_PACKAGES_KEPT + 3):
-            run_load(db, base_url=api.url)
+            run_load(db, base_url=api.url, full_refresh=True)  # without it, nothing changed: nothing is written
     loaded = list((tmp_path / ".w.duckdb.dlt" / "benchmarks_warehouse" / "load" / "loaded").iterdir())
     assert len(loaded) == settings.LOADED_PACKAGES_KEPT
     assert not list(tmp_path.rglob("*.parquet")), "loaded data files are deleted"

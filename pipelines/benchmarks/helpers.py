@@ -6,6 +6,7 @@ Resources never call `requests` directly; they ask an `ApiClient` for parsed JSO
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -65,6 +66,45 @@ class RequestCounter:
             self.value += 1
 
 
+class ListRecorder:
+    """Digests of the list bodies a load read (types, models, details, run lists), keyed by request.
+
+    Two loads that read identical lists with identical settings have nothing new to load: test cases are only
+    fetched for runs whose counts or score changed, and those are in the run lists. `keep_bodies` also keeps the
+    bodies themselves, so a load that found a change need not read them again (see `Prefetched`).
+    """
+
+    def __init__(self, keep_bodies: bool = False) -> None:
+        self._lock = threading.Lock()
+        self.digests: dict[str, str | None] = {}
+        self.bodies: dict[str, Body | None] | None = {} if keep_bodies else None
+
+    def record(self, endpoint: str, body: Body | None) -> None:
+        digest = None if body is None else hashlib.sha256(body.content).hexdigest()
+        with self._lock:
+            self.digests[endpoint] = digest
+            if self.bodies is not None:
+                self.bodies[endpoint] = body
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """List bodies already read from `base_url` with a key whose digest is `key_digest`; valid for that pair only."""
+
+    base_url: str
+    key_digest: str
+    bodies: dict[str, Body | None]
+
+    @staticmethod
+    def key_digest_of(api_key: str) -> str:
+        return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+    def bodies_for(self, base_url: str, api_key: str) -> dict[str, Body | None]:
+        if base_url.rstrip("/") != self.base_url.rstrip("/") or self.key_digest_of(api_key) != self.key_digest:
+            return {}
+        return dict(self.bodies)
+
+
 class ApiClient:
     """Reads the Benchmarks API over one shared keep-alive session and fans requests out over a bounded pool."""
 
@@ -80,6 +120,8 @@ class ApiClient:
         backoff_max: float = settings.DEFAULT_BACKOFF_MAX_S,
         allow_insecure_http: bool = False,
         counter: RequestCounter | None = None,
+        recorder: ListRecorder | None = None,
+        prefetched: Prefetched | None = None,
     ) -> None:
         if not api_key:
             raise ApiAuthError(
@@ -92,6 +134,8 @@ class ApiClient:
         self.request_timeout = request_timeout
         self.max_attempts = max(1, int(max_attempts))
         self.counter = counter or RequestCounter()
+        self.recorder = recorder
+        self._prefetched = prefetched.bodies_for(self.base_url, api_key) if prefetched else {}
         self.session = self._make_session(api_key, backoff_factor, backoff_max)
 
     def _make_session(self, api_key: str, backoff_factor: float, backoff_max: float) -> requests.Session:
@@ -124,9 +168,16 @@ class ApiClient:
     def get_json(self, path: str, params: dict[str, Any] | None = None, *, missing_ok: bool = False) -> Any:
         """GET `path` (relative to /api/v2/benchmarks) and return the decoded JSON.
 
-        Returns None for a 404 when `missing_ok` (an entity removed between listing it and reading it).
+        Returns None for a 404 when `missing_ok` (an entity removed between listing it and reading it). Lists are
+        read through here, so their bodies are recorded; a body prefetched by this load is used instead of a request.
         """
-        body = self.get_body(path, params, missing_ok=missing_ok)
+        endpoint = describe_endpoint(path, params)
+        if endpoint in self._prefetched:
+            body = self._prefetched.pop(endpoint)
+        else:
+            body = self.get_body(path, params, missing_ok=missing_ok)
+        if self.recorder is not None:
+            self.recorder.record(endpoint, body)
         return None if body is None else body.json()
 
     def get_body(self, path: str, params: dict[str, Any] | None = None, *, missing_ok: bool = False) -> Body | None:

@@ -1,0 +1,140 @@
+"""The lists a load reads before any test case: benchmark types, models per scope, model details, run lists.
+
+Kept free of dlt, so a load can read the lists and find nothing changed upstream without paying for dlt's import
+(see pipelines/fingerprint.py); the dlt resources in `pipelines.benchmarks.source` map the same reads into rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pipelines import settings
+from pipelines.benchmarks import mapping
+from pipelines.benchmarks.helpers import ApiClient, ListRecorder, RequestCounter, describe_endpoint
+from pipelines.errors import ConfigError
+from pipelines.progress import LoadProgress
+
+
+@dataclass
+class LoadStats:
+    """What a load did, for the summary line and the progress display."""
+
+    requests: RequestCounter = field(default_factory=RequestCounter)
+    progress: LoadProgress = field(default_factory=LoadProgress)
+    lists: ListRecorder = field(default_factory=ListRecorder)
+    # The source's settings as dlt resolved them (the API key included; kept in memory only, never written).
+    resolved_options: dict[str, Any] | None = None
+    runs_listed: int = 0
+    runs_to_fetch: int = 0
+    runs_fetched: int = 0
+    runs_vanished: int = 0
+    test_cases: int = 0
+    messages: int = 0
+
+
+def scope_params(scope: int) -> dict[str, int] | None:
+    """Query parameters of a per-scope request: none for the overall scope, else the benchmark type."""
+    return {"benchmarkTypeId": scope} if scope != settings.ALL_TYPES_SCOPE else None
+
+
+class Catalog:
+    """The small lists (types, models per scope, details) read once per load and shared by the resources."""
+
+    def __init__(
+        self, client: ApiClient, type_ids: Sequence[int] | None, seen_at: datetime, progress: LoadProgress
+    ) -> None:
+        self.client = client
+        self.progress = progress
+        self.requested_type_ids = list(type_ids) if type_ids else None
+        self.seen_at = seen_at
+        self._lock = threading.Lock()
+        self._types: list[dict[str, Any]] | None = None
+        self._models: dict[int, list[dict[str, Any]]] | None = None
+        self._details: list[tuple[int, dict[str, Any]]] | None = None
+
+    def types(self) -> list[dict[str, Any]]:
+        with self._lock:
+            if self._types is None:
+                endpoint = describe_endpoint("/types")
+                body = mapping.require_list(self.client.get_json("/types"), endpoint)
+                rows = [mapping.type_row(record, endpoint, self.seen_at) for record in body]
+                mapping.ensure_unique_ids(rows, endpoint)
+                self._types = rows
+            return self._types
+
+    def type_ids(self) -> list[int]:
+        """The benchmark types this load reads: all of them, or those asked for with --types."""
+        available = [row["id"] for row in self.types()]
+        if self.requested_type_ids is None:
+            return available
+        unknown = sorted(set(self.requested_type_ids) - set(available))
+        if unknown:
+            names = ", ".join(f"{row['id']} ({row.get('name')})" for row in self.types())
+            raise ConfigError(f"Unknown benchmark type id(s) {unknown}; the API has: {names}.")
+        return list(self.requested_type_ids)
+
+    def models(self) -> dict[int, list[dict[str, Any]]]:
+        """Model lists per scope (ALL_TYPES_SCOPE = overall), fetched concurrently, each as returned by the API."""
+        type_ids = self.type_ids()
+        with self._lock:
+            if self._models is None:
+                self._models = dict(self.client.map_concurrent(self._list_models, mapping.iter_scopes(type_ids)))
+            return self._models
+
+    def _list_models(self, scope: int) -> list[dict[str, Any]]:
+        params = scope_params(scope)
+        endpoint = describe_endpoint("/models", params)
+        body = mapping.require_list(self.client.get_json("/models", params), endpoint)
+        records = [mapping.require_object(record, endpoint) for record in body]
+        for record in records:
+            mapping.require_int(record, "id", endpoint)
+        mapping.ensure_unique_ids(records, endpoint)
+        return records
+
+    def details(self) -> list[tuple[int, dict[str, Any]]]:
+        """(scope, details body) for every model listed in every scope; models gone meanwhile are skipped."""
+        pairs = [(scope, record["id"]) for scope, records in self.models().items() for record in records]
+        with self._lock:
+            if self._details is None:
+                self.progress.set_total("models", len(pairs))
+                self._details = []
+                for _, body in self.client.map_concurrent(self._model_details, pairs):
+                    self.progress.advance("models")
+                    if body is not None:
+                        self._details.append(body)
+            return self._details
+
+    def _model_details(self, pair: tuple[int, int]) -> tuple[int, Any] | None:
+        scope, model_id = pair
+        params = scope_params(scope)
+        body = self.client.get_json(f"/models/{model_id}", params, missing_ok=True)
+        return None if body is None else (scope, body)
+
+    def run_scopes(self) -> list[tuple[int, int]]:
+        """(model_id, benchmark_type_id) pairs whose probe runs are read: each model listed under each type."""
+        return [
+            (record["id"], scope)
+            for scope, records in self.models().items()
+            if scope != settings.ALL_TYPES_SCOPE
+            for record in records
+        ]
+
+
+
+    def run_list(self, model_id: int, type_id: int) -> Any:
+        """The raw run list of one (model, type) scope; None when the model vanished since it was listed."""
+        return self.client.get_json(f"/models/{model_id}/runs", {"benchmarkTypeId": type_id}, missing_ok=True)
+
+    def read_all(self) -> int:
+        """Make every list request a load makes (types, models, details, run lists), and nothing else.
+
+        Returns the number of runs listed."""
+        self.details()
+        runs = 0
+        for _, body in self.client.map_concurrent(lambda pair: self.run_list(*pair), self.run_scopes()):
+            runs += len(body) if isinstance(body, list) else 0
+        return runs

@@ -1,0 +1,181 @@
+"""A load with nothing changed upstream reads the lists, finds them as the last complete load left them, and leaves
+the warehouse alone (pipelines/fingerprint.py). Anything that could change the outcome sends it the normal way."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import dlt
+import pytest
+
+from pipelines import dlt_load, fingerprint, warehouse
+from pipelines.benchmarks.catalog import LoadStats
+from pipelines.runner import run_load
+from pipelines.status import collect_status
+from simulator.world import World
+from tests.test_cli import run_cli
+from tests.warehouse_checks import assert_warehouse_matches, requested_test_case_paths, snapshot
+
+
+@pytest.fixture(autouse=True)
+def api_key_and_cwd(monkeypatch, tmp_path):
+    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+    monkeypatch.chdir(tmp_path)
+
+
+def list_requests(requests: list[dict]) -> Counter:
+    return Counter((r["path"], r["query"]) for r in requests if not r["path"].endswith("/test-cases"))
+
+
+def file_state(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+def test_nothing_changed_reads_the_same_lists_and_leaves_the_warehouse_untouched(start_simulator, tmp_path):
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    first_lists = list_requests(sim.requests)
+    published, before = file_state(db), snapshot(db)
+    sim.clear_requests()
+
+    result = run_load(db, base_url=sim.url)
+
+    assert result.unchanged and result.test_cases == 0
+    assert result.runs_listed == sum(1 for _ in World(scale="tiny").iter_runs())
+    assert "Nothing changed upstream" in result.summary()
+    assert list_requests(sim.requests) == first_lists, "the same list requests as a normal load, each once"
+    assert requested_test_case_paths(sim.requests) == []
+    assert result.requests == len(sim.requests)
+    assert file_state(db) == published, "the published file is not rewritten"
+    assert snapshot(db) == before
+
+
+def test_a_change_after_a_quiet_load_is_loaded_without_reading_the_lists_twice(start_simulator, tmp_path):
+    sim = start_simulator(scale="small")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    assert run_load(db, base_url=sim.url).unchanged
+
+    sim.set_epoch(1)
+    sim.clear_requests()
+    result = run_load(db, base_url=sim.url)
+
+    assert not result.unchanged and result.runs_fetched > 0
+    assert max(list_requests(sim.requests).values()) == 1, "bodies read by the check are reused, not re-read"
+    assert result.requests == len(sim.requests)
+    assert_warehouse_matches(db, World(scale="small", epoch=1))
+    assert run_load(db, base_url=sim.url).unchanged
+
+
+def test_status_counts_a_quiet_load_as_a_success(start_simulator, tmp_path):
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    after_first = collect_status(db).last_success_at
+    assert run_load(db, base_url=sim.url).unchanged
+    status = collect_status(db)
+    assert status.problems == []
+    assert status.last_attempt.status == "succeeded" and "Nothing changed" in status.last_attempt.summary
+    assert status.last_success_at >= after_first
+
+
+def change_types_option(sim, db, tmp_path, monkeypatch):
+    return run_load(db, base_url=sim.url, type_ids=[1])
+
+
+def change_an_environment_setting(sim, db, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCES__BENCHMARKS__REQUEST_TIMEOUT", "30")
+    return run_load(db, base_url=sim.url)
+
+
+def change_the_config_file(sim, db, tmp_path, monkeypatch):
+    (tmp_path / ".dlt").mkdir(exist_ok=True)
+    (tmp_path / ".dlt" / "config.toml").write_text("[sources.benchmarks]\nworkers = 3\n", encoding="utf-8")
+    return run_load(db, base_url=sim.url)
+
+
+def write_to_the_published_file(sim, db, tmp_path, monkeypatch):
+    with warehouse.connect(db) as connection:
+        connection.execute("create table main.notes (text varchar)")
+    return run_load(db, base_url=sim.url)
+
+
+def fail_a_load_after_it_changed_the_working_file(sim, db, tmp_path, monkeypatch):
+    def broken_views(path):
+        raise RuntimeError("views broke")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dlt_load.warehouse, "apply_views", broken_views)
+        with pytest.raises(RuntimeError):
+            run_load(db, base_url=sim.url, full_refresh=True)
+    return run_load(db, base_url=sim.url)
+
+
+def ask_for_a_full_refresh(sim, db, tmp_path, monkeypatch):
+    return run_load(db, base_url=sim.url, full_refresh=True)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        change_types_option,
+        change_an_environment_setting,
+        change_the_config_file,
+        write_to_the_published_file,
+        fail_a_load_after_it_changed_the_working_file,
+        ask_for_a_full_refresh,
+    ],
+)
+def test_anything_that_could_change_the_outcome_means_a_normal_load(
+    start_simulator, tmp_path, monkeypatch, change
+):
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    result = change(sim, db, tmp_path, monkeypatch)
+    assert not result.unchanged
+    assert "Loaded" in result.summary()
+
+
+def test_a_key_in_secrets_toml_serves_the_quiet_load_too(start_simulator, tmp_path):
+    sim = start_simulator(scale="tiny")
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text('[sources.benchmarks]\napi_key = "demo-key"\n', encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    first = run_cli("load", "--db", str(db), "--base-url", sim.url, cwd=tmp_path, key=None)
+    assert first.returncode == 0 and first.stdout.startswith("Loaded"), first.stderr
+    second = run_cli("load", "--db", str(db), "--base-url", sim.url, cwd=tmp_path, key=None)
+    assert second.returncode == 0 and second.stdout.startswith("Nothing changed upstream"), second.stderr
+
+
+def test_a_key_the_api_rejects_leaves_the_decision_to_the_normal_load(start_simulator, tmp_path, monkeypatch):
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    recorded = fingerprint.read(db)
+    monkeypatch.setattr(fingerprint, "find_api_key", lambda: "another-key")
+    check = fingerprint.check_unchanged(db, recorded.config_digest, LoadStats())
+    assert not check.unchanged and check.prefetched is None
+
+
+def test_the_fingerprint_holds_no_key_and_is_not_written_after_a_vanished_run(start_simulator, tmp_path):
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    text = fingerprint.fingerprint_path(db).read_text(encoding="utf-8")
+    assert "demo-key" not in text and '"base_url"' in text
+
+    fingerprint.forget(db)
+    stats = LoadStats(resolved_options={"api_key": "demo-key", "base_url": sim.url}, runs_vanished=1)
+    fingerprint.remember(db, "digest", stats)
+    assert not fingerprint.fingerprint_path(db).exists()
+
+
+def test_every_folder_dlt_reads_settings_from_is_watched():
+    context = dlt.current.run_context()
+    watched = {str(path) for path in fingerprint.settings_dirs()}
+    assert str(Path(context.settings_dir).resolve()) in watched
+    assert str(Path(context.global_dir)) in watched
