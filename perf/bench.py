@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -54,6 +55,8 @@ class Measurement:
     seconds: float
     requests: int
     peak_rss_mb: float
+    cpu_seconds: float  # user + system of the contender's process tree
+    simulator_cpu_seconds: float  # what the simulator spent serving it, on the same two cores
 
 
 def start_simulator(scale: str, latency_ms: float) -> tuple[subprocess.Popen, str]:
@@ -64,8 +67,9 @@ def start_simulator(scale: str, latency_ms: float) -> tuple[subprocess.Popen, st
     return process, process.stdout.readline().split("listening on ")[1].split()[0]
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB of the process and its children), sampling every 20 ms."""
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS in MB of the process and its children sampled every 20 ms, their CPU seconds)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     watched = psutil.Process(process.pid)
@@ -78,12 +82,19 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float]
             pass
         time.sleep(0.02)
     seconds = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read()[-2000:]}")
-    return seconds, peak / 2**20
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, peak / 2**20, cpu
 
 
-def measure(contender: str, url: str, workdir: Path, env: dict[str, str]) -> Measurement:
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def measure(contender: str, url: str, workdir: Path, env: dict[str, str], simulator: psutil.Process) -> Measurement:
     requests.delete(url + "/_sim/requests", timeout=10)
     python = sys.executable
     if contender == "ours":
@@ -100,9 +111,11 @@ def measure(contender: str, url: str, workdir: Path, env: dict[str, str]) -> Mea
                    "--pipelines-dir", str(workdir / "peer" / "dlt")]
     else:
         command = [python, str(HERE / "floor.py"), url, "--workers", "8"]
-    seconds, rss = run_measured(command, env)
+    simulator_before = cpu_seconds(simulator)
+    seconds, rss, cpu = run_measured(command, env)
+    simulator_cpu = cpu_seconds(simulator) - simulator_before
     count = len(requests.get(url + "/_sim/requests", timeout=30).json())
-    return Measurement(seconds, count, rss)
+    return Measurement(seconds, count, rss, cpu, simulator_cpu)
 
 
 def machine() -> str:
@@ -117,11 +130,11 @@ def run_scenario(scenario: Scenario, workdir: Path, env: dict[str, str]) -> dict
     try:
         for repetition in range(scenario.repeat):
             for contender in scenario.contenders:
-                measurement = measure(contender, url, workdir, env)
+                measurement = measure(contender, url, workdir, env, psutil.Process(simulator.pid))
                 results[contender].append(measurement)
                 print(f"  {scenario.scale} latency {scenario.latency_ms:g} ms, run {repetition + 1}: {contender:<15}"
                       f" {measurement.seconds:7.2f} s {measurement.requests:6,} requests "
-                      f"{measurement.peak_rss_mb:7.0f} MB", flush=True)
+                      f"{measurement.peak_rss_mb:7.0f} MB {measurement.cpu_seconds:6.2f} CPU s", flush=True)
     finally:
         simulator.terminate()
         simulator.wait()
@@ -138,8 +151,8 @@ def report(scenario: Scenario, results: dict[str, list[Measurement]]) -> list[st
         f"### `{scenario.scale}` scale, latency {scenario.latency_ms:g} ms — {cases:,} test cases, "
         f"median of {scenario.repeat}",
         "",
-        "| contender | wall s | requests | test cases/s | peak RSS MB |",
-        "|---|---:|---:|---:|---:|",
+        "| contender | wall s | requests | test cases/s | peak RSS MB | CPU s | simulator CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     med = {}
     for name, measurements in results.items():
@@ -148,7 +161,9 @@ def report(scenario: Scenario, results: dict[str, list[Measurement]]) -> list[st
         loaded = 0 if name == "ours-no-change" else cases
         rate = f"{loaded / seconds:,.0f}" if loaded else "—"
         lines.append(f"| {name} | {seconds:.2f} | {measurements[0].requests:,} | {rate} | "
-                     f"{median([m.peak_rss_mb for m in measurements]):.0f} |")
+                     f"{median([m.peak_rss_mb for m in measurements]):.0f} | "
+                     f"{median([m.cpu_seconds for m in measurements]):.2f} | "
+                     f"{median([m.simulator_cpu_seconds for m in measurements]):.2f} |")
     lines.append("")
     if "ours" in med and "floor" in med:
         lines.append(f"- ours / floor = **{med['ours'] / med['floor']:.2f}**")
@@ -176,10 +191,13 @@ def main() -> None:
     header = [
         f"# Performance: `{args.preset}` preset",
         "",
-        f"Machine: {machine()}. Command: `make bench` (= `.venv/bin/python perf/bench.py --preset {args.preset}`),"
+        f"Machine: {machine()}. Command: `make {'bench' if args.preset == 'quick' else 'bench-' + args.preset}` "
+        f"(= `.venv/bin/python perf/bench.py --preset {args.preset}`),"
         f" {time.monotonic() - started:.0f} s in all, run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "Every contender runs as its own process against the simulator in another process; peak RSS is sampled "
-        "every 20 ms over the contender's process tree; requests are counted by the simulator.",
+        "every 20 ms over the contender's process tree; requests are counted by the simulator. CPU s is the user + "
+        "system time of the contender's processes, simulator CPU s what the simulator spent meanwhile: both share "
+        "the same cores.",
         "",
     ]
     text = "\n".join(header + sections)

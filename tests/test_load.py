@@ -120,3 +120,27 @@ def test_failures_leave_the_warehouse_as_it_was(start_simulator, tmp_path, make_
 def test_reserved_database_names_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="clashes"):
         run_load(tmp_path / "benchmarks_raw.duckdb", base_url="http://127.0.0.1:9")
+
+
+def test_every_table_reaches_duckdb_as_parquet(start_simulator, tmp_path, monkeypatch):
+    """dlt's default for row dicts is one INSERT ... VALUES statement per table, which DuckDB parses with ~300 MB
+    at the large scale; Parquet files keep the load step's memory flat."""
+    import dlt
+
+    from pipelines import dlt_load
+
+    def keeping_job_files(db_path):
+        pipeline = make_pipeline(db_path)
+        dlt.config["load.delete_completed_jobs"] = False
+        return pipeline
+
+    make_pipeline = dlt_load.make_pipeline
+    monkeypatch.setattr(dlt_load, "make_pipeline", keeping_job_files)
+    sim = start_simulator(scale="tiny")
+    run_load(tmp_path / "benchmarks.duckdb", base_url=sim.url)
+    jobs = list((tmp_path / ".benchmarks.duckdb.dlt").glob("benchmarks_warehouse/load/loaded/*/completed_jobs/*"))
+    # .sql: the merge statements dlt generates; _dlt_*: dlt's own one-row state record
+    data_jobs = [job.name for job in jobs if not job.name.endswith(".sql") and not job.name.startswith("_dlt")]
+    tables = {name.split(".")[0] for name in data_jobs}
+    assert {"probe_runs", "models", "test_cases", "test_case_messages"} <= tables
+    assert [name for name in data_jobs if not name.endswith(".parquet")] == []
