@@ -3,7 +3,9 @@ the warehouse alone (pipelines/fingerprint.py). Anything that could change the o
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import dlt
@@ -11,6 +13,8 @@ import pytest
 
 from pipelines import dlt_load, fingerprint, warehouse
 from pipelines.benchmarks.catalog import LoadStats
+from pipelines.report.data import read_report_data
+from pipelines.report.terminal import freshness
 from pipelines.runner import run_load
 from pipelines.status import collect_status
 from simulator.world import World
@@ -179,3 +183,18 @@ def test_every_folder_dlt_reads_settings_from_is_watched():
     watched = {str(path) for path in fingerprint.settings_dirs()}
     assert str(Path(context.settings_dir).resolve()) in watched
     assert str(Path(context.global_dir)) in watched
+
+
+def test_the_report_says_when_the_api_was_last_checked(start_simulator, tmp_path):
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    assert run_load(db, base_url=sim.url).unchanged
+    data = read_report_data(db)
+    assert data.checked_at is not None and data.checked_at >= data.last_load_at.replace(microsecond=0)
+
+    later = dataclasses.replace(data, checked_at=data.last_load_at + timedelta(hours=3))
+    text = freshness(later, now=data.last_load_at + timedelta(hours=4))
+    assert "(240 min ago)" in text or "(4.0 h ago)" in text
+    assert "nothing had changed" in text and "(60 min ago)" in text
+    assert "Checked" not in freshness(data, now=data.last_load_at + timedelta(hours=4))

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.paths import resolve_db_path
 from pipelines.query import open_published
+from pipelines.run_log import read_attempt
 
 WORST_CATEGORIES = 10
 
@@ -24,6 +26,7 @@ class ReportData:
     data_quality: list[dict[str, Any]]
     loads: list[dict[str, Any]]
     model_names: dict[int, str]
+    checked_at: datetime | None = None  # the last successful load, also one that found nothing changed upstream
 
     @property
     def last_load_at(self) -> datetime | None:
@@ -71,6 +74,10 @@ def read_report_data(db: str | Path, type_id: int | None = None) -> ReportData:
         from pipelines.errors import ConfigError
 
         raise ConfigError(f"--type {type_id}: no such benchmark type in the warehouse.")
+    attempt = read_attempt(resolve_db_path(db))
+    checked_at = None
+    if attempt is not None and attempt.status == "succeeded" and attempt.finished_at:
+        checked_at = datetime.fromisoformat(attempt.finished_at).astimezone(UTC)
     return ReportData(db_path=Path(db), type_id=type_id, types=types, leaderboard=leaderboard,
                       categories=categories, trend=trend, regressions=regressions, data_quality=data_quality,
-                      loads=loads, model_names=model_names)
+                      loads=loads, model_names=model_names, checked_at=checked_at)

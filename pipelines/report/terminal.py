@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 from rich.table import Table
@@ -79,7 +79,14 @@ def freshness(data: ReportData, now: datetime | None = None) -> str:
     if data.last_load_at is None:
         return "Freshness: no load recorded."
     now = now or datetime.now(UTC)
-    minutes = int((now - data.last_load_at).total_seconds() // 60)
-    age = f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
-    return (f"Freshness: last load finished {data.last_load_at:%Y-%m-%d %H:%M} UTC ({age} ago); "
-            f"{len(data.loads)} loads in all.")
+    text = (f"Freshness: last load finished {data.last_load_at:%Y-%m-%d %H:%M} UTC ({_age(now, data.last_load_at)} "
+            f"ago); {len(data.loads)} loads in all.")
+    if data.checked_at is not None and data.checked_at > data.last_load_at + timedelta(minutes=1):
+        text += (f" Checked against the API since, nothing had changed: {data.checked_at:%Y-%m-%d %H:%M} UTC "
+                 f"({_age(now, data.checked_at)} ago).")
+    return text
+
+
+def _age(now: datetime, then: datetime) -> str:
+    minutes = int((now - then).total_seconds() // 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
