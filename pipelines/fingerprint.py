@@ -109,12 +109,13 @@ def check_unchanged(db_path: Path, config_digest: str, stats: LoadStats) -> Chec
     recorder = ListRecorder(keep_bodies=True)
     client = ApiClient(**client_options, counter=stats.requests, recorder=recorder)
     try:
-        stats.runs_listed = Catalog(client, options.get("type_ids"), datetime.now(UTC), stats.progress).read_all()
+        runs_listed = Catalog(client, options.get("type_ids"), datetime.now(UTC), stats.progress).read_all()
     except ApiAuthError:
         return Check(unchanged=False)
     finally:
         client.close()
     if lists_digest(config_digest, options, recorder.digests) == recorded.digest:
+        stats.runs_listed = runs_listed  # otherwise the normal load counts them as it maps them
         return Check(unchanged=True)
     return Check(
         unchanged=False,

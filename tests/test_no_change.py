@@ -68,6 +68,7 @@ def test_a_change_after_a_quiet_load_is_loaded_without_reading_the_lists_twice(s
     result = run_load(db, base_url=sim.url)
 
     assert not result.unchanged and result.runs_fetched > 0
+    assert result.runs_listed == sum(1 for _ in World(scale="small", epoch=1).iter_runs())
     assert max(list_requests(sim.requests).values()) == 1, "bodies read by the check are reused, not re-read"
     assert result.requests == len(sim.requests)
     assert_warehouse_matches(db, World(scale="small", epoch=1))
