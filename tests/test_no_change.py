@@ -199,3 +199,21 @@ def test_the_report_says_when_the_api_was_last_checked(start_simulator, tmp_path
     assert "(240 min ago)" in text or "(4.0 h ago)" in text
     assert "nothing had changed" in text and "(60 min ago)" in text
     assert "Checked" not in freshness(data, now=data.last_load_at + timedelta(hours=4))
+
+
+def test_an_api_down_during_the_check_fails_cleanly_and_the_next_quiet_load_still_takes_the_short_way(
+    start_simulator, tmp_path
+):
+    from pipelines.errors import ApiUnavailableError
+
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    options = {"max_attempts": 2, "backoff_max": 0.1}
+    run_load(db, base_url=sim.url, source_options=options)
+    published = file_state(db)
+    sim.set_fail_rate(1.0)
+    with pytest.raises(ApiUnavailableError, match="after 2 attempts"):
+        run_load(db, base_url=sim.url, source_options=options)
+    assert file_state(db) == published
+    sim.set_fail_rate(0.0)
+    assert run_load(db, base_url=sim.url, source_options=options).unchanged
