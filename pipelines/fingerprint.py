@@ -78,10 +78,7 @@ def remember(db_path: Path, config_digest: str, stats: LoadStats) -> None:
         options=options,
         published=_file_identity(db_path),
     )
-    path = fingerprint_path(db_path)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(asdict(record), indent=2), encoding="utf-8")
-    os.replace(temporary, path)
+    paths.write_text_atomically(fingerprint_path(db_path), json.dumps(asdict(record), indent=2))
 
 
 def read(db_path: Path) -> Fingerprint | None:

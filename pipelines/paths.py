@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pipelines import settings
@@ -33,3 +34,11 @@ def working_dir_for(db_path: Path) -> Path:
 def working_db_for(db_path: Path) -> Path:
     """The file dlt loads into. Readers use the published file `db_path`, replaced atomically after each load."""
     return working_dir_for(db_path) / "working.duckdb"
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write under a temporary name, then rename into place, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)

@@ -6,7 +6,6 @@ dlt records only the loads that succeeded; monitoring also needs to know that la
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,11 +33,7 @@ def now_iso() -> str:
 
 def write_attempt(db_path: Path, attempt: LoadAttempt) -> None:
     """Write atomically, so a reader never sees half a record."""
-    path = attempt_path(db_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(asdict(attempt), indent=2), encoding="utf-8")
-    os.replace(temporary, path)
+    paths.write_text_atomically(attempt_path(db_path), json.dumps(asdict(attempt), indent=2))
 
 
 def read_attempt(db_path: Path) -> LoadAttempt | None:
