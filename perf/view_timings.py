@@ -17,8 +17,9 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.query import view_row_counts
 from pipelines.runner import run_load
-from pipelines.warehouse import quote, view_row_counts
+from pipelines.warehouse.engine import quote
 
 
 def start_simulator(scale: str) -> tuple[subprocess.Popen, str]:

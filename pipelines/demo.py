@@ -6,7 +6,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines import paths, warehouse
+from pipelines import paths
+from pipelines.query import view_row_counts
 from pipelines.report.data import read_report_data
 from pipelines.report.html import write_html
 from pipelines.report.terminal import render, report_console
@@ -26,7 +27,7 @@ def run_demo(db: str | Path, *, scale: str, echo: Callable[[str], object], html:
         result = run_load(db_path, base_url=simulator.url, source_options={"api_key": DEMO_API_KEY})
     echo(result.summary())
     echo(f"Warehouse: {db_path}")
-    for view, rows in warehouse.view_row_counts(db_path).items():
+    for view, rows in view_row_counts(db_path).items():
         echo(f"  analytics.{view:<24} {rows:>10,} rows")
     data = read_report_data(db_path)
     echo(f"HTML report: {write_html(data, html)}")

@@ -1,5 +1,5 @@
-"""The normal load, with dlt: finish what an interrupted load left, extract what changed, load it into the working
-file, prune superseded test cases, re-create the views and publish."""
+"""The normal load, with dlt: finish what an interrupted load left, extract what changed, load it where readers do
+not see it yet, prune superseded test cases, re-create the views and publish."""
 
 from __future__ import annotations
 
@@ -12,94 +12,94 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
-from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines import paths, settings, warehouse
-from pipelines.benchmarks.catalog import LoadStats
-from pipelines.benchmarks.helpers import Prefetched
+from pipelines import settings
+from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.source import benchmarks
-from pipelines.errors import ApiAuthError, BenchmarksEtlError, WarehouseError
+from pipelines.errors import BenchmarksEtlError, WarehouseError
+from pipelines.progress import LoadProgress
+from pipelines.warehouse.engine import Engine
+from pipelines.warehouse.raw_tables import known_run_signatures
+from pipelines.warehouse.repair import prune_superseded_test_cases, remove_duplicate_rows
+from pipelines.warehouse.views import apply_views
+
+Rows = dict[str, int]
 
 PIPELINE_NAME = "benchmarks_warehouse"
 
 
-def make_pipeline(db_path: Path) -> dlt.Pipeline:
-    """dlt loads into the private working file; `publish` then replaces the file readers use."""
+def make_pipeline(engine: Engine) -> dlt.Pipeline:
+    """dlt loads into the state readers do not see yet; `Engine.publish` then shows it to them."""
     # Arrow tables get dlt's load id too, so analytics.load_history can say which load brought which test cases.
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     # Loaded data files are deleted once loaded: the warehouse has the data, the working folder must not grow.
     dlt.config["load.delete_completed_jobs"] = True
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
-        pipelines_dir=str(paths.working_dir_for(db_path)),
-        destination=dlt.destinations.duckdb(
-            credentials=DuckDbCredentials(
-                str(paths.working_db_for(db_path)), global_config=dict(settings.DUCKDB_LOAD_CONFIG)
-            )
-        ),
+        pipelines_dir=str(engine.working_dir),
+        destination=engine.dlt_destination(),
         dataset_name=settings.RAW_SCHEMA,
     )
 
 
-def load_and_publish(
-    db_path: Path, stats: LoadStats, options: dict[str, Any], full_refresh: bool, prefetched: Prefetched | None
-) -> bool:
-    """Finish an interrupted load if any, run this one, re-create the views, publish. True if it finished one.
-
-    Raises a `BenchmarksEtlError` with a one-line message on any failure.
-    """
+def load_and_publish(engine: Engine, source_settings: dict[str, Any], load: LoadContext, full_refresh: bool) -> Rows:
+    """Finish an interrupted load if any, run this one, re-create the views, publish. Returns the rows loaded per
+    table, as dlt counted them. Raises a `BenchmarksEtlError` with a one-line message on any failure."""
     # Arrow's default allocator (mimalloc) keeps freed batches cached; the system allocator returns them, which
     # keeps a load's memory flat (measured: about 150 MB less at the medium scale).
     pa.set_memory_pool(pa.system_memory_pool())
     with _translated_errors():
-        return _load_and_publish(db_path, stats, options, full_refresh, prefetched)
+        engine.prepare_for_load()
+        pipeline = make_pipeline(engine)
+        if pipeline.has_pending_data:
+            finish_interrupted_load(pipeline, engine, load.progress)
+        rows = _extract_normalize_load(pipeline, engine, source_settings, load, full_refresh)
+        prune_superseded_test_cases(engine)  # every load: also finishes a prune a killed load missed
+        load.progress.stage("views", "re-creating the analytics views")
+        apply_views(engine)
+        load.progress.stage("publish", engine.location)
+        engine.publish()
+        forget_old_packages(pipeline)
+        return rows
 
 
-def _load_and_publish(
-    db_path: Path, stats: LoadStats, options: dict[str, Any], full_refresh: bool, prefetched: Prefetched | None
-) -> bool:
-    working = warehouse.prepare_working_copy(db_path)
-    pipeline = make_pipeline(db_path)
-    finished_pending = False
-    if pipeline.has_pending_data:
-        # A previous load was interrupted after extracting: land its data first, so nothing is lost.
-        stats.progress.stage("recover", "finishing an interrupted earlier load")
-        try:
-            pipeline.normalize()
-            pipeline.load()
-        except PipelineStepFailed as exc:  # it cannot be finished: give it up; this load fetches what it lacked
-            abandon_pending_packages(pipeline)
-            stats.progress.stage("recover", f"gave up the interrupted load: {_first_line(exc.exception)}")
-        else:
-            finished_pending = True
-        doubled = warehouse.remove_duplicate_rows(working)
-        if doubled:
-            stats.progress.stage("recover", f"removed {doubled:,} rows copied twice by the interrupted load")
-    progress = stats.progress
-    progress.stage("extract", "reading the API")
-    known = {} if full_refresh else warehouse.known_run_signatures(working)
-    source = benchmarks(known_run_signatures=known, stats=stats, prefetched=prefetched, **options)
-    # Parquet for every table: dlt would send the small lists as one INSERT ... VALUES statement per table, and
-    # DuckDB parsing 8,000 rows of VALUES briefly takes ~300 MB (measured at the large scale).
-    pipeline.extract(source, refresh="drop_sources" if full_refresh else None, loader_file_format="parquet")
-    progress.stage("normalize", f"{stats.requests.value:,} requests made")
+def finish_interrupted_load(pipeline: dlt.Pipeline, engine: Engine, progress: LoadProgress) -> None:
+    """A previous load was interrupted after extracting: land its data first, so nothing is lost."""
+    progress.stage("recover", "finishing an interrupted earlier load")
     try:
         pipeline.normalize()
-        progress.stage("load", "writing to DuckDB")
+        pipeline.load()
+    except PipelineStepFailed as exc:  # it cannot be finished: give it up; this load fetches what it lacked
+        abandon_pending_packages(pipeline)
+        progress.stage("recover", f"gave up the interrupted load: {_first_line(exc.exception)}")
+    doubled = remove_duplicate_rows(engine)
+    if doubled:
+        progress.stage("recover", f"removed {doubled:,} rows copied twice by the interrupted load")
+
+
+def _extract_normalize_load(
+    pipeline: dlt.Pipeline, engine: Engine, source_settings: dict[str, Any], load: LoadContext, full_refresh: bool
+) -> Rows:
+    load.progress.stage("extract", "reading the API")
+    load.known_run_signatures = {} if full_refresh else known_run_signatures(engine)
+    with load.active():
+        # Parquet for every table: dlt would send the small lists as one INSERT ... VALUES statement per table, and
+        # DuckDB parsing 8,000 rows of VALUES briefly takes ~300 MB (measured at the large scale).
+        pipeline.extract(
+            benchmarks(**source_settings), refresh="drop_sources" if full_refresh else None,
+            loader_file_format="parquet",
+        )
+    load.progress.stage("normalize", f"{load.requests.value:,} requests made")
+    try:
+        rows = pipeline.normalize().row_counts
+        load.progress.stage("load", f"writing to {engine.name}")
         return_freed_memory()
         pipeline.load()
     except PipelineStepFailed:
-        abandon_pending_packages(pipeline)  # a package DuckDB refused would otherwise block every later load
+        abandon_pending_packages(pipeline)  # a package the warehouse refused would otherwise block every later load
         raise
-    warehouse.prune_superseded_test_cases(working)  # every load: also finishes a prune a killed load missed
-    progress.stage("views", "re-creating the analytics views")
-    warehouse.apply_views(working)
-    progress.stage("publish", str(db_path))
-    warehouse.publish(db_path)
-    forget_old_packages(pipeline)
-    return finished_pending
+    return rows
 
 
 def return_freed_memory() -> None:
@@ -146,12 +146,6 @@ def _translated_errors() -> Iterator[None]:
         ours = _find_cause(exc, BenchmarksEtlError)
         if ours is not None:
             raise ours from exc
-        missing = _find_cause(exc, ConfigFieldMissingException)
-        if missing is not None and "api_key" in str(missing):
-            raise ApiAuthError(
-                f"No API key configured: set {settings.API_KEY_SETTING} or api_key under [sources.benchmarks] "
-                "in .dlt/secrets.toml."
-            ) from exc
         if isinstance(exc, PipelineStepFailed):
             raise WarehouseError(
                 f"The load failed during {exc.step}: {_first_line(exc.exception)}; the warehouse keeps its "

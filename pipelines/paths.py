@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines import settings
@@ -36,9 +38,35 @@ def working_db_for(db_path: Path) -> Path:
     return working_dir_for(db_path) / "working.duckdb"
 
 
+@contextmanager
+def replaced_atomically(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target` to write; on success it is synced and renamed over `target`.
+
+    A reader sees the previous file or the complete new one, never half of one, and a crash leaves at most a
+    `.<name>.<pid>.tmp` file behind (`remove_stale_temporaries` clears those). The one atomic-write helper.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        yield temporary
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def remove_stale_temporaries(target: Path) -> None:
+    """Delete what a process killed inside `replaced_atomically(target)` left."""
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def write_text_atomically(path: Path, text: str) -> None:
-    """Write under a temporary name, then rename into place, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    with replaced_atomically(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,35 +13,46 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from pipelines import paths, settings, warehouse
+from pipelines import paths
 from pipelines.errors import ConfigError, WarehouseError
+from pipelines.warehouse import introspect
+from pipelines.warehouse.duckdb_file import DuckDbFile
+from pipelines.warehouse.engine import Engine, Names
 
 QUERY_FORMATS = ("table", "csv", "json")
 EXPORT_FORMATS = ("parquet", "csv")
 EXPORT_BATCH_ROWS = 50_000
 
 
+def published_engine(db: str | Path) -> Engine:
+    return DuckDbFile(paths.resolve_db_path(db))
+
+
 @contextmanager
-def open_published(db: str | Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, warehouse.Names]]:
-    """A read-only connection to the published warehouse; a clear error when there is none yet."""
-    db_path = paths.resolve_db_path(db)
-    if not db_path.exists():
-        raise WarehouseError(f"No warehouse at {db_path}; run `benchmarks-etl load --db {db}` first.")
-    with warehouse.connect(db_path, read_only=True) as connection:
-        yield connection, warehouse.names_for(connection)
+def open_published(db: str | Path) -> Iterator[tuple[Any, Names]]:
+    """A read-only connection to the published warehouse and its names; a clear error when there is none yet."""
+    engine = published_engine(db)
+    with engine.connect_published() as connection:
+        yield connection, engine.names(connection)
+
+
+def view_row_counts(db: str | Path) -> dict[str, int]:
+    """Rows in every analytics view of the published warehouse, in name order."""
+    with open_published(db) as (connection, names):
+        return introspect.view_row_counts(connection, names)
 
 
 def run_query(db: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
     """Run one read-only statement; returns (column names, rows)."""
-    with open_published(db) as (connection, _):
+    engine = published_engine(db)
+    with engine.connect_published() as connection:
         try:
             cursor = connection.execute(sql)
-        except duckdb.Error as exc:
+        except engine.driver_error as exc:
             raise WarehouseError(f"Query failed: {str(exc).splitlines()[0]}") from None
         if cursor.description is None:
             return [], []
@@ -97,25 +107,13 @@ def export_views(db: str | Path, out_dir: str | Path, output_format: str) -> lis
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with open_published(db) as (connection, names):
-        views = [
-            row[0]
-            for row in connection.execute(
-                "select view_name from duckdb_views() where database_name = current_database() "
-                "and schema_name = ? and not internal order by view_name",
-                [settings.ANALYTICS_SCHEMA],
-            ).fetchall()
-        ]
-        for view in views:
+        for view in introspect.view_names(connection):
             target = out / f"{view}.{output_format}"
-            temporary = out / f".{view}.{output_format}.{os.getpid()}.tmp"
-            try:
+            with paths.replaced_atomically(target) as temporary:
                 reader = connection.sql(f"select * from {names.analytics(view)}").to_arrow_reader(
                     EXPORT_BATCH_ROWS
                 )
                 _write_batches(reader, temporary, output_format)
-                os.replace(temporary, target)
-            finally:
-                temporary.unlink(missing_ok=True)
             written.append(target)
     return written
 

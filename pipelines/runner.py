@@ -1,7 +1,8 @@
-"""One load: under the load lock, find out whether anything changed upstream; if so, load it with dlt and publish.
+"""One load: resolve the settings, take the load lock, find out whether anything changed upstream; if so, load it
+with dlt and publish.
 
-The dlt part lives in pipelines/dlt_load.py and is imported only when there is something to load: importing dlt
-takes longer than finding out that nothing changed (see pipelines/fingerprint.py).
+The dlt pipeline lives in pipelines/dlt_load.py and is imported only when there is something to load: finding out
+that nothing changed needs dlt's configuration, not its pipeline (see pipelines/fingerprint.py).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import fingerprint, paths
-from pipelines.benchmarks.catalog import LoadStats
+from pipelines.benchmarks.load_context import LoadContext
+from pipelines.benchmarks.source import resolve_settings
+from pipelines.benchmarks.tables import PROBE_RUNS, TEST_CASE_MESSAGES, TEST_CASES
 from pipelines.errors import BenchmarksEtlError
-from pipelines.locking import exclusive_load_lock
 from pipelines.progress import LoadProgress
 from pipelines.run_log import LoadAttempt, now_iso, write_attempt
+from pipelines.warehouse.duckdb_file import DuckDbFile
+from pipelines.warehouse.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,6 @@ class LoadResult:
     test_cases: int
     messages: int
     seconds: float
-    finished_pending: bool
     unchanged: bool = False
 
     def summary(self) -> str:
@@ -57,61 +60,54 @@ def run_load(
 ) -> LoadResult:
     """Load the API into the warehouse file `db` and (re)create its views.
 
-    Options left as None come from dlt's configuration (environment, .dlt/config.toml) or the defaults in
-    settings.py. Raises a `BenchmarksEtlError` with a one-line message on any failure; the published warehouse then
-    holds exactly what it held before: dlt writes to a private working file, published only once all succeeded.
+    Options left as None come from dlt's configuration (environment, .dlt/config.toml) or the source's defaults.
+    Raises a `BenchmarksEtlError` with a one-line message on any failure; the published warehouse then holds
+    exactly what it held before: dlt writes where readers do not look, published only once all succeeded.
     """
     started = time.monotonic()
     db_path = paths.resolve_db_path(db)
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    stats = LoadStats(progress=progress or LoadProgress())
-    options: dict[str, Any] = dict(source_options or {})
-    if base_url is not None:
-        options["base_url"] = base_url
-    if allow_insecure_http:
-        options["allow_insecure_http"] = True
-    if workers is not None:
-        options["workers"] = workers
-    if type_ids:
-        options["type_ids"] = list(type_ids)
-    with exclusive_load_lock(paths.working_dir_for(db_path) / "load.lock"):
+    engine = DuckDbFile(db_path)
+    explicit = {
+        **(source_options or {}),
+        **{name: value for name, value in (("base_url", base_url), ("workers", workers)) if value is not None},
+        **({"allow_insecure_http": True} if allow_insecure_http else {}),
+        **({"type_ids": list(type_ids)} if type_ids else {}),
+    }
+    load = LoadContext(progress=progress or LoadProgress())
+    with engine.load_lock():
         attempt = LoadAttempt(started_at=now_iso(), status="running", pid=os.getpid())
         write_attempt(db_path, attempt)
         try:
-            unchanged, finished_pending = _load_if_changed(db_path, stats, options, full_refresh)
+            result = _load_if_changed(engine, resolve_settings(**explicit), load, full_refresh, started)
         except BaseException as exc:
             attempt.status, attempt.finished_at = "failed", now_iso()
             attempt.error = str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
             write_attempt(db_path, attempt)
             raise
-        result = LoadResult(
-            requests=stats.requests.value,
-            runs_listed=stats.runs_listed,
-            runs_fetched=stats.runs_fetched,
-            test_cases=stats.test_cases,
-            messages=stats.messages,
-            seconds=time.monotonic() - started,
-            finished_pending=finished_pending,
-            unchanged=unchanged,
-        )
         attempt.status, attempt.finished_at, attempt.summary = "succeeded", now_iso(), result.summary()
         write_attempt(db_path, attempt)
     return result
 
 
 def _load_if_changed(
-    db_path: Path, stats: LoadStats, options: dict[str, Any], full_refresh: bool
-) -> tuple[bool, bool]:
-    """(nothing changed upstream, an interrupted earlier load was finished)."""
-    config_digest = fingerprint.config_digest(options)
-    check = fingerprint.Check(unchanged=False)
-    if not full_refresh:
-        check = fingerprint.check_unchanged(db_path, config_digest, stats)
+    engine: Engine, settings: dict[str, Any], load: LoadContext, full_refresh: bool, started: float
+) -> LoadResult:
+    check = fingerprint.Check(unchanged=False) if full_refresh else fingerprint.check_unchanged(engine, settings, load)
     if check.unchanged:
-        return True, False
-    fingerprint.forget(db_path)  # until this load completes, the next one must not take the short way
-    from pipelines import dlt_load  # deferred: only a load with something to do pays for importing dlt
+        return LoadResult(requests=load.requests.value, runs_listed=check.runs_listed, runs_fetched=0, test_cases=0,
+                          messages=0, seconds=time.monotonic() - started, unchanged=True)
+    fingerprint.forget(engine)  # until this load completes, the next one must not take the short way
+    from pipelines import dlt_load  # deferred: only a load with something to do pays for dlt's pipeline
 
-    finished_pending = dlt_load.load_and_publish(db_path, stats, options, full_refresh, check.prefetched)
-    fingerprint.remember(db_path, config_digest, stats)
-    return False, finished_pending
+    load.prefetched = check.prefetched
+    rows = dlt_load.load_and_publish(engine, settings, load, full_refresh)
+    fingerprint.remember(engine, settings, load)
+    return LoadResult(
+        requests=load.requests.value,
+        runs_listed=rows.get(PROBE_RUNS.name, 0),
+        runs_fetched=load.runs_fetched,
+        test_cases=rows.get(TEST_CASES.name, 0),
+        messages=rows.get(TEST_CASE_MESSAGES.name, 0),
+        seconds=time.monotonic() - started,
+    )

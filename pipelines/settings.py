@@ -1,8 +1,9 @@
-"""Constants and defaults for the Benchmarks source and the warehouse: the one place to look them up."""
+"""Constants and defaults for the Benchmarks source and the warehouse: the one place to look them up.
+
+The source's settings default to these; .dlt/config.toml, the environment or the command line override them."""
 
 API_PREFIX = "/api/v2/benchmarks"
-EU_BASE_URL = "https://api.probe.splx.ai"
-US_BASE_URL = "https://us.api.probe.splx.ai"
+EU_BASE_URL = "https://api.probe.splx.ai"  # the US server is https://us.api.probe.splx.ai
 DEFAULT_BASE_URL = EU_BASE_URL
 
 SOURCE_NAME = "benchmarks"

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipelines import paths, settings, warehouse
+from pipelines import paths, settings
 from pipelines.errors import ConfigError
 from pipelines.query import open_published
 from pipelines.run_log import LoadAttempt, read_attempt
+from pipelines.warehouse.introspect import table_exists, view_row_counts
 
 EXIT_HEALTHY = 0
 EXIT_UNHEALTHY = 1
@@ -45,10 +46,11 @@ def collect_status(db: str | Path, *, max_age: timedelta | None = None, now: dat
     db_path = paths.resolve_db_path(db)
     with open_published(db_path) as (connection, names):
         last_success_at, loads = None, 0
-        if warehouse.table_exists(connection, settings.RAW_SCHEMA, "_dlt_loads"):
+        if table_exists(connection, settings.RAW_SCHEMA, "_dlt_loads"):
             last_success_at, loads = connection.execute(
                 f"select max(inserted_at), count(*) from {names.raw('_dlt_loads')} where status = 0"
             ).fetchone()
+        view_rows = view_row_counts(connection, names)
     attempt = read_attempt(db_path)
     successes = [last_success_at.astimezone(UTC)] if last_success_at else []
     if attempt is not None and attempt.status == "succeeded" and attempt.finished_at:
@@ -58,7 +60,7 @@ def collect_status(db: str | Path, *, max_age: timedelta | None = None, now: dat
         db_path=db_path,
         last_success_at=max(successes, default=None),
         loads=loads,
-        view_rows=warehouse.view_row_counts(db_path),
+        view_rows=view_rows,
         last_attempt=attempt,
     )
     if attempt is not None and attempt.status == "failed":

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real simulator on a free port, and a clean environment for every test."""
+"""Shared fixtures: a clean environment for every test, and a real simulator on a free port."""
 
 from __future__ import annotations
 
@@ -7,6 +7,14 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from simulator.server import Simulator
+
+
+@pytest.fixture(autouse=True)
+def api_key_and_cwd(monkeypatch, tmp_path):
+    """Every test runs in its own directory with the simulator's default key configured as a user would (the
+    environment variable); subprocess helpers in tests/commands.py set their own."""
+    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture()

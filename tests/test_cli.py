@@ -2,44 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from tests.commands import SECRET, STAGE_LINE, assert_one_line_error, run_cli
 from tests.crafted_api import API, CraftedApi, small_world
 from tests.warehouse_checks import snapshot
-
-SECRET = "s3cr3t-key-for-tests"
-
-
-def run_cli(*args: str, cwd: Path, key: str | None = SECRET, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
-    if key is not None:
-        environment["SOURCES__BENCHMARKS__API_KEY"] = key
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines", *args], cwd=cwd, env=environment, capture_output=True, text=True,
-        timeout=120,
-    )
-
-
-STAGE_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \[\s*\d+\.\ds\] [a-z]+")
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, exit_code: int, *fragments: str) -> None:
-    """The error is one line at the end of stderr; without a terminal, stage log lines may precede it."""
-    assert result.returncode == exit_code, result.stderr
-    *stages, last = result.stderr.strip().splitlines()
-    assert last.startswith("error: "), result.stderr
-    assert all(STAGE_LINE.match(line) for line in stages), result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in last
-    assert SECRET not in result.stdout + result.stderr
 
 
 def test_load_prints_one_summary_line_and_works_from_any_directory(tmp_path):
@@ -139,11 +106,10 @@ def test_the_key_is_written_to_no_file(tmp_path):
     assert leaking == []
 
 
-def test_the_working_folder_does_not_grow_with_every_load(tmp_path, monkeypatch):
+def test_the_working_folder_does_not_grow_with_every_load(tmp_path):
     from pipelines import settings
     from pipelines.runner import run_load
 
-    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
         for _ in range(settings.LOADED_PACKAGES_KEPT + 3):

@@ -10,13 +10,6 @@ from simulator.world import World
 from tests.warehouse_checks import assert_warehouse_matches, requested_test_case_paths, snapshot
 
 
-@pytest.fixture(autouse=True)
-def api_key_and_cwd(monkeypatch, tmp_path):
-    """Every test runs in its own directory with the simulator's default key configured as a user would."""
-    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
-    monkeypatch.chdir(tmp_path)
-
-
 @pytest.mark.parametrize("db_name", ["benchmarks.duckdb", "analytics.duckdb", "my warehouse.duckdb"])
 def test_full_load_equals_the_simulator_data(start_simulator, tmp_path, db_name):
     sim = start_simulator(scale="tiny")
@@ -28,18 +21,6 @@ def test_full_load_equals_the_simulator_data(start_simulator, tmp_path, db_name)
     assert result.runs_listed == expected_runs == result.runs_fetched
     assert result.test_cases == world.counts()["test_cases"]
     assert result.requests == len(sim.requests)
-
-
-def test_second_load_without_change_fetches_no_test_cases_and_changes_nothing(start_simulator, tmp_path):
-    sim = start_simulator(scale="tiny")
-    db = tmp_path / "benchmarks.duckdb"
-    run_load(db, base_url=sim.url)
-    before = snapshot(db)
-    sim.clear_requests()
-    result = run_load(db, base_url=sim.url)
-    assert requested_test_case_paths(sim.requests) == []
-    assert result.runs_fetched == 0 and result.test_cases == 0
-    assert snapshot(db) == before
 
 
 def test_world_change_fetches_exactly_new_and_rescored_runs(start_simulator, tmp_path):
@@ -129,8 +110,8 @@ def test_every_table_reaches_duckdb_as_parquet(start_simulator, tmp_path, monkey
 
     from pipelines import dlt_load
 
-    def keeping_job_files(db_path):
-        pipeline = make_pipeline(db_path)
+    def keeping_job_files(engine):
+        pipeline = make_pipeline(engine)
         dlt.config["load.delete_completed_jobs"] = False
         return pipeline
 

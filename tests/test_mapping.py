@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pipelines.benchmarks import mapping
+from pipelines.benchmarks import mapping, test_cases
 from pipelines.errors import ApiDataError
 
 SEEN_AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -68,21 +68,16 @@ def test_score_rows_unpivot_scores_and_ranks_per_category():
     ]
 
 
-def test_duplicate_ids_in_a_list_are_refused():
-    with pytest.raises(ApiDataError, match="listed id 1 twice"):
-        mapping.ensure_unique_ids([{"id": 1}, {"id": 1}], ENDPOINT)
-
-
 def test_test_case_list_accepts_run_object_or_bare_array():
-    assert mapping.test_case_list({"id": 1, "testCases": [{"id": 2}]}, ENDPOINT) == [{"id": 2}]
-    assert mapping.test_case_list([{"id": 2}], ENDPOINT) == [{"id": 2}]
+    assert test_cases.test_case_list({"id": 1, "testCases": [{"id": 2}]}, ENDPOINT) == [{"id": 2}]
+    assert test_cases.test_case_list([{"id": 2}], ENDPOINT) == [{"id": 2}]
     with pytest.raises(ApiDataError, match="testCases"):
-        mapping.test_case_list({"id": 1}, ENDPOINT)
+        test_cases.test_case_list({"id": 1}, ENDPOINT)
 
 
 def test_batch_maps_cases_messages_and_tolerates_other_shapes():
     run = make_run()
-    batch = mapping.TestCaseBatch()
+    batch = test_cases.TolerantTestCases()
     body = {
         "testCases": [
             {"id": 70001, "result": "passed", "redTeamer": "Black box", "detectionTime": "2025-01-02T03:04:05.678Z",
@@ -118,17 +113,11 @@ def test_batch_maps_cases_messages_and_tolerates_other_shapes():
 )
 def test_batch_rejects_bad_test_cases(case, message):
     with pytest.raises(ApiDataError, match=message):
-        mapping.TestCaseBatch().add_run(make_run(), {"testCases": [case]}, ENDPOINT)
-
-
-def test_batch_rejects_duplicate_test_case_ids():
-    cases = [{"id": 1, "result": "PASSED"}, {"id": 1, "result": "FAILED"}]
-    with pytest.raises(ApiDataError, match="twice"):
-        mapping.TestCaseBatch().add_run(make_run(), {"testCases": cases}, ENDPOINT)
+        test_cases.TolerantTestCases().add_run(make_run(), {"testCases": [case]}, ENDPOINT)
 
 
 def test_unparsable_detection_time_becomes_null():
-    values = mapping.parse_timestamps(["2025-01-01T00:00:00Z", "yesterday", None]).to_pylist()
+    values = test_cases.parse_timestamps(["2025-01-01T00:00:00Z", "yesterday", None]).to_pylist()
     assert values[0] == datetime(2025, 1, 1, tzinfo=UTC) and values[1:] == [None, None]
 
 
@@ -154,7 +143,7 @@ cases_strategy = st.lists(
 @settings(max_examples=150, deadline=None)
 @given(runs=st.lists(cases_strategy, min_size=1, max_size=4))
 def test_batches_preserve_every_case_and_message_exactly(runs):
-    batch = mapping.TestCaseBatch()
+    batch = test_cases.TolerantTestCases()
     expected_cases, expected_messages = [], []
     for run_index, cases in enumerate(runs):
         run = make_run(id=run_index + 1)
@@ -182,9 +171,8 @@ def test_arrow_fast_path_and_tolerant_path_give_identical_tables(runs):
     import orjson
 
     from pipelines.benchmarks.helpers import Body
-    from pipelines.benchmarks.test_case_tables import TestCaseTables, parse_body
 
-    fast, tolerant = TestCaseTables(), mapping.TestCaseBatch()
+    fast, tolerant = test_cases.TestCaseBatch(), test_cases.TolerantTestCases()
     for run_index, cases in enumerate(runs):
         run = make_run(id=run_index + 1)
         numbered = [{**case, "id": (run_index + 1) * 10_000 + i} for i, case in enumerate(cases)]
@@ -193,7 +181,7 @@ def test_arrow_fast_path_and_tolerant_path_give_identical_tables(runs):
         except TypeError:  # integers beyond 64 bits: not JSON an API would send; covered by the test above
             assume(False)
         body = Body(ENDPOINT, content, "application/json")
-        fast.add_run(run, body, parse_body(body))
+        fast.add_run(run, body, test_cases.read_documented_shape(body))
         tolerant.add_run(run, orjson.loads(content), ENDPOINT)
     def rows(table):
         return sorted(table.to_pylist(), key=lambda row: (row.get("id") or row["test_case_id"], row.get("position")))
@@ -206,7 +194,6 @@ def test_arrow_fast_path_takes_the_documented_shape():
     import orjson
 
     from pipelines.benchmarks.helpers import Body
-    from pipelines.benchmarks.test_case_tables import parse_body
 
     case = {"id": 1, "result": "PASSED", "attack": "A", "strategy": "S", "redTeamer": "R", "variation": "V",
             "detectionTime": "2025-01-01T00:00:00.000Z", "explanation": None,
@@ -215,6 +202,6 @@ def test_arrow_fast_path_takes_the_documented_shape():
            "probeCategoryId": 2, "probeCategoryName": "Security", "score": 50.0, "totalCount": 1, "passedCount": 1,
            "failedCount": 0}
     body = Body(ENDPOINT, orjson.dumps({**run, "testCases": [case]}), "application/json")
-    assert parse_body(body) is not None
+    assert test_cases.read_documented_shape(body) is not None
     unknown = Body(ENDPOINT, orjson.dumps({"id": 7, "testCases": [{**case, "severity": 1}]}), "application/json")
-    assert parse_body(unknown) is None
+    assert test_cases.read_documented_shape(unknown) is None

@@ -8,24 +8,19 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import dlt
 import pytest
 
-from pipelines import dlt_load, fingerprint, warehouse
-from pipelines.benchmarks.catalog import LoadStats
+from pipelines import dlt_load, fingerprint, settings
+from pipelines.benchmarks.load_context import LoadContext
+from pipelines.benchmarks.source import resolve_settings
 from pipelines.report.data import read_report_data
 from pipelines.report.terminal import freshness
 from pipelines.runner import run_load
 from pipelines.status import collect_status
+from pipelines.warehouse.duckdb_file import DuckDbFile, connect
 from simulator.world import World
-from tests.test_cli import run_cli
+from tests.commands import run_cli
 from tests.warehouse_checks import assert_warehouse_matches, requested_test_case_paths, snapshot
-
-
-@pytest.fixture(autouse=True)
-def api_key_and_cwd(monkeypatch, tmp_path):
-    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
-    monkeypatch.chdir(tmp_path)
 
 
 def list_requests(requests: list[dict]) -> Counter:
@@ -103,7 +98,7 @@ def change_the_config_file(sim, db, tmp_path, monkeypatch):
 
 
 def write_to_the_published_file(sim, db, tmp_path, monkeypatch):
-    with warehouse.connect(db) as connection:
+    with connect(db) as connection:
         connection.execute("create table main.notes (text varchar)")
     return run_load(db, base_url=sim.url)
 
@@ -113,7 +108,7 @@ def fail_a_load_after_it_changed_the_working_file(sim, db, tmp_path, monkeypatch
         raise RuntimeError("views broke")
 
     with monkeypatch.context() as patched:
-        patched.setattr(dlt_load.warehouse, "apply_views", broken_views)
+        patched.setattr(dlt_load, "apply_views", broken_views)
         with pytest.raises(RuntimeError):
             run_load(db, base_url=sim.url, full_refresh=True)
     return run_load(db, base_url=sim.url)
@@ -156,13 +151,12 @@ def test_a_key_in_secrets_toml_serves_the_quiet_load_too(start_simulator, tmp_pa
     assert second.returncode == 0 and second.stdout.startswith("Nothing changed upstream"), second.stderr
 
 
-def test_a_key_the_api_rejects_leaves_the_decision_to_the_normal_load(start_simulator, tmp_path, monkeypatch):
+def test_a_key_the_api_rejects_leaves_the_decision_to_the_normal_load(start_simulator, tmp_path):
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
     run_load(db, base_url=sim.url)
-    recorded = fingerprint.read(db)
-    monkeypatch.setattr(fingerprint, "find_api_key", lambda: "another-key")
-    check = fingerprint.check_unchanged(db, recorded.config_digest, LoadStats())
+    another_key = resolve_settings(base_url=sim.url, api_key="another-key")
+    check = fingerprint.check_unchanged(DuckDbFile(db), another_key, LoadContext())
     assert not check.unchanged and check.prefetched is None
 
 
@@ -170,20 +164,26 @@ def test_the_fingerprint_holds_no_key_and_is_not_written_after_a_vanished_run(st
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
     run_load(db, base_url=sim.url)
-    text = fingerprint.fingerprint_path(db).read_text(encoding="utf-8")
+    engine = DuckDbFile(db)
+    text = fingerprint.fingerprint_path(engine).read_text(encoding="utf-8")
     assert "demo-key" not in text and '"base_url"' in text
 
-    fingerprint.forget(db)
-    stats = LoadStats(resolved_options={"api_key": "demo-key", "base_url": sim.url}, runs_vanished=1)
-    fingerprint.remember(db, "digest", stats)
-    assert not fingerprint.fingerprint_path(db).exists()
+    fingerprint.forget(engine)
+    fingerprint.remember(engine, resolve_settings(base_url=sim.url), LoadContext(runs_vanished=1))
+    assert not fingerprint.fingerprint_path(engine).exists()
 
 
-def test_every_folder_dlt_reads_settings_from_is_watched():
-    context = dlt.current.run_context()
-    watched = {str(path) for path in fingerprint.settings_dirs()}
-    assert str(Path(context.settings_dir).resolve()) in watched
-    assert str(Path(context.global_dir)) in watched
+def test_the_check_and_the_load_take_their_settings_from_dlts_own_configuration(tmp_path, monkeypatch):
+    """Both use resolve_settings, which asks dlt's providers in dlt's order: explicit values, the environment,
+    secrets.toml, config.toml, then the source's defaults. No lookup of our own can disagree with dlt's."""
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "config.toml").write_text("[sources.benchmarks]\nworkers = 3\nrequest_timeout = 7\n")
+    (tmp_path / ".dlt" / "secrets.toml").write_text('[sources.benchmarks]\napi_key = "from-secrets"\nworkers = 4\n')
+    monkeypatch.delenv("SOURCES__BENCHMARKS__API_KEY")
+    monkeypatch.setenv("SOURCES__BENCHMARKS__REQUEST_TIMEOUT", "9")
+    resolved = resolve_settings(base_url="http://127.0.0.1:9")
+    assert (resolved["api_key"], resolved["workers"], resolved["request_timeout"]) == ("from-secrets", 4, 9)
+    assert resolved["base_url"] == "http://127.0.0.1:9" and resolved["max_attempts"] == settings.DEFAULT_MAX_ATTEMPTS
 
 
 def test_the_report_says_when_the_api_was_last_checked(start_simulator, tmp_path):

@@ -5,7 +5,6 @@ Every check compares whole warehouses: all analytics views (load_history aside, 
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -21,36 +20,12 @@ from pipelines.runner import run_load
 from pipelines.security import check_base_url
 from simulator.server import Simulator
 from simulator.world import World
-from tests.test_cli import STAGE_LINE
+from tests.commands import load_process, wait_for_stage
 from tests.warehouse_checks import analytics_snapshot, raw_rows
 
 FAST_RETRIES = {"max_attempts": 10, "backoff_max": 0.2}
 STAGES = ("extract", "normalize", "load", "views", "publish")
 CRASH_TRIALS = 20
-
-
-def load_process(db: Path, url: str, *extra: str, env: dict | None = None) -> subprocess.Popen:
-    environment = {**os.environ, "SOURCES__BENCHMARKS__API_KEY": "demo-key", **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "pipelines", "load", "--db", str(db), "--base-url", url, *extra],
-                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for_stage(process: subprocess.Popen, stage: str, timeout: float = 60) -> bool:
-    """Read the load's stage lines until `stage` begins; False if the process ended first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            return False
-        match = STAGE_LINE.match(line)
-        if match and match.group(0).split()[-1] == stage:
-            return True
-    return False
-
-
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch):
-    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
 
 
 def test_load_through_twenty_percent_faults_equals_a_clean_load(start_simulator, tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.runner import run_load
-from tests.test_cli import run_cli
+from tests.commands import run_cli
 from tests.warehouse_checks import rows_as_dicts
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

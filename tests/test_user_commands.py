@@ -12,19 +12,17 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.errors import WarehouseError
-from pipelines.query import export_views, format_rows, run_query
+from pipelines.query import export_views, format_rows, run_query, view_row_counts
 from pipelines.run_log import attempt_path
 from pipelines.runner import run_load
 from pipelines.status import collect_status, parse_duration, render_status
-from pipelines.warehouse import view_row_counts
+from tests.commands import run_cli
 from tests.crafted_api import API, CraftedApi, small_world
-from tests.test_cli import run_cli
-from tests.warehouse_checks import ISSUE_3_VIEWS, view_rows
+from tests.warehouse_checks import ENTITY_VIEWS, view_rows
 
 
 @pytest.fixture()
-def loaded(tmp_path, monkeypatch):
-    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+def loaded(tmp_path):
     db = tmp_path / "benchmarks.duckdb"
     with CraftedApi(small_world()) as api:
         run_load(db, base_url=api.url)
@@ -59,7 +57,7 @@ def test_export_writes_every_view_and_no_temporary_files(loaded, tmp_path, outpu
     out = tmp_path / "export"
     written = export_views(loaded, out, output_format)
     views = list(view_row_counts(loaded))
-    assert set(ISSUE_3_VIEWS) < set(views)
+    assert set(ENTITY_VIEWS) < set(views)
     assert sorted(p.name for p in written) == sorted(f"{v}.{output_format}" for v in views)
     assert sorted(os.listdir(out)) == sorted(p.name for p in written)
     for view in views:

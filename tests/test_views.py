@@ -9,8 +9,9 @@ import duckdb
 import pytest
 import yaml
 
-from pipelines import warehouse
 from pipelines.runner import run_load
+from pipelines.warehouse import views as warehouse_views
+from pipelines.warehouse.duckdb_file import DuckDbFile
 from simulator.server import Simulator
 from simulator.world import World
 from tests.warehouse_checks import raw_rows, rows_as_dicts, view_rows
@@ -273,7 +274,7 @@ def test_every_view_has_a_unique_grain_and_rates_in_range(loaded):
 
 def test_every_view_and_documented_column_has_a_comment(loaded):
     db, _ = loaded
-    docs = yaml.safe_load((warehouse.SQL_DIR / "schema.yml").read_text())
+    docs = yaml.safe_load((warehouse_views.SQL_DIR / "schema.yml").read_text())
     connection = duckdb.connect(str(db), read_only=True)
     try:
         views = dict(connection.execute(
@@ -290,8 +291,7 @@ def test_every_view_and_documented_column_has_a_comment(loaded):
             assert columns.get((view, column)), f"{view}.{column} has no comment"
 
 
-def test_corrupted_raw_data_shows_in_data_quality(tmp_path, start_simulator, monkeypatch):
-    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+def test_corrupted_raw_data_shows_in_data_quality(tmp_path, start_simulator):
     sim = start_simulator("tiny")
     db = tmp_path / "benchmarks.duckdb"
     run_load(db, base_url=sim.url)
@@ -302,13 +302,12 @@ def test_corrupted_raw_data_shows_in_data_quality(tmp_path, start_simulator, mon
             "update benchmarks_raw.probe_runs set passed_count = total_count + 5 where id = ?", [run_id])
     finally:
         connection.close()
-    warehouse.apply_views(db)
+    warehouse_views.apply_views(DuckDbFile(db))
     checks = {(r["check_name"], r["entity_id"]) for r in rows_as_dicts(db, "data_quality")}
     assert checks == {("passed_failed_exceed_total", str(run_id)), ("test_cases_disagree_with_counts", str(run_id))}
 
 
-def test_removed_runs_and_models_leave_every_view(tmp_path, start_simulator, monkeypatch):
-    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+def test_removed_runs_and_models_leave_every_view(tmp_path, start_simulator):
     sim = start_simulator("tiny")
     db = tmp_path / "benchmarks.duckdb"
     run_load(db, base_url=sim.url)
@@ -327,8 +326,7 @@ def test_removed_runs_and_models_leave_every_view(tmp_path, start_simulator, mon
     assert len(rows_as_dicts(db, "load_history")) == 2
 
 
-def test_views_work_in_a_file_named_analytics(tmp_path, start_simulator, monkeypatch):
-    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+def test_views_work_in_a_file_named_analytics(tmp_path, start_simulator):
     sim = start_simulator("tiny")
     db = tmp_path / "analytics.duckdb"
     run_load(db, base_url=sim.url)

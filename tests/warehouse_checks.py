@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from pipelines import settings
-from pipelines.warehouse import quote
+from pipelines.warehouse.engine import quote
 
 if TYPE_CHECKING:
     from simulator.world import World
 
-ISSUE_3_VIEWS = ("benchmark_types", "models", "model_scores", "probe_runs", "test_cases", "test_case_messages")
+# The views that mirror the API's entities one to one (the pass-rate views are checked in tests/test_views.py).
+ENTITY_VIEWS = ("benchmark_types", "models", "model_scores", "probe_runs", "test_cases", "test_case_messages")
 
 
 def ts(value: str | None) -> datetime | None:
@@ -24,10 +25,10 @@ def ts(value: str | None) -> datetime | None:
 
 
 def expected_views(world: World, type_ids: list[int] | None = None) -> dict[str, set[tuple]]:
-    """Rows each issue-3 view should hold for `world`, computed from the simulator's data, not from our SQL."""
+    """Rows each entity view should hold for `world`, computed from the simulator's data, not from our SQL."""
     types = world.types()
     selected = [t["id"] for t in types] if type_ids is None else type_ids
-    expected: dict[str, set[tuple]] = {name: set() for name in ISSUE_3_VIEWS}
+    expected: dict[str, set[tuple]] = {name: set() for name in ENTITY_VIEWS}
     expected["benchmark_types"] = {(t["id"], t["name"], t["description"]) for t in types}
     for model in world.models(None):
         details = world.model_details(model["id"], None)
@@ -110,13 +111,13 @@ def analytics_snapshot(db_path: Path) -> dict[str, list[tuple]]:
                 for view in views}
 
 
-def snapshot(db_path: Path, views: tuple[str, ...] = ISSUE_3_VIEWS) -> dict[str, list[tuple]]:
+def snapshot(db_path: Path, views: tuple[str, ...] = ENTITY_VIEWS) -> dict[str, list[tuple]]:
     return {view: sorted(view_rows(db_path, view), key=repr) for view in views}
 
 
 def assert_warehouse_matches(db_path: Path, world: World, type_ids: list[int] | None = None) -> None:
     expected = expected_views(world, type_ids)
-    for view in ISSUE_3_VIEWS:
+    for view in ENTITY_VIEWS:
         rows = view_rows(db_path, view)
         assert len(rows) == len(set(rows)), f"analytics.{view} has duplicate rows"
         actual = set(rows)

@@ -8,32 +8,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pipelines import settings
 from pipelines.benchmarks import mapping
-from pipelines.benchmarks.helpers import ApiClient, ListRecorder, RequestCounter, describe_endpoint
+from pipelines.benchmarks.helpers import ApiClient, describe_endpoint
 from pipelines.errors import ConfigError
 from pipelines.progress import LoadProgress
-
-
-@dataclass
-class LoadStats:
-    """What a load did, for the summary line and the progress display."""
-
-    requests: RequestCounter = field(default_factory=RequestCounter)
-    progress: LoadProgress = field(default_factory=LoadProgress)
-    lists: ListRecorder = field(default_factory=ListRecorder)
-    # The source's settings as dlt resolved them (the API key included; kept in memory only, never written).
-    resolved_options: dict[str, Any] | None = None
-    runs_listed: int = 0
-    runs_to_fetch: int = 0
-    runs_fetched: int = 0
-    runs_vanished: int = 0
-    test_cases: int = 0
-    messages: int = 0
 
 
 def scope_params(scope: int) -> dict[str, int] | None:
@@ -123,11 +105,22 @@ class Catalog:
             for record in records
         ]
 
-
-
     def run_list(self, model_id: int, type_id: int) -> Any:
         """The raw run list of one (model, type) scope; None when the model vanished since it was listed."""
         return self.client.get_json(f"/models/{model_id}/runs", {"benchmarkTypeId": type_id}, missing_ok=True)
+
+    def run_rows(self, model_id: int, type_id: int) -> list[dict[str, Any]]:
+        """The probe runs of one (model, type) scope as rows; none when the model vanished since it was listed."""
+        endpoint = describe_endpoint(f"/models/{model_id}/runs", {"benchmarkTypeId": type_id})
+        body = self.run_list(model_id, type_id)
+        if body is None:
+            return []
+        rows = [
+            mapping.run_row(record, model_id, type_id, endpoint, self.seen_at)
+            for record in mapping.require_list(body, endpoint)
+        ]
+        mapping.ensure_unique_ids(rows, endpoint)
+        return rows
 
     def read_all(self) -> int:
         """Make every list request a load makes (types, models, details, run lists), and nothing else.

@@ -165,6 +165,12 @@ class ApiClient:
     def close(self) -> None:
         self.session.close()
 
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def get_json(self, path: str, params: dict[str, Any] | None = None, *, missing_ok: bool = False) -> Any:
         """GET `path` (relative to /api/v2/benchmarks) and return the decoded JSON.
 

@@ -2,41 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.configuration import known_sections, resolve_configuration
+from dlt.common.configuration.container import Container
+from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigValueCannotBeCoercedException
+from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 from dlt.sources import DltResource
 
 from pipelines import settings
-from pipelines.benchmarks import mapping, test_case_tables
-from pipelines.benchmarks.catalog import Catalog, LoadStats, scope_params
-from pipelines.benchmarks.helpers import ApiClient, Body, Prefetched, describe_endpoint
+from pipelines.benchmarks import mapping, tables
+from pipelines.benchmarks.catalog import Catalog, scope_params
+from pipelines.benchmarks.helpers import ApiClient, Body, describe_endpoint
+from pipelines.benchmarks.load_context import LoadContext
+from pipelines.benchmarks.test_cases import TestCaseBatch, read_documented_shape
+from pipelines.errors import ApiAuthError, ConfigError
 
-MERGE = {"disposition": "merge", "strategy": "delete-insert"}
-
-
-# Column hints are functions, not shared dicts: dlt writes the column name into the dict it is given.
-def TIMESTAMP() -> dict[str, Any]:  # noqa: N802 (reads like a type in the column contracts)
-    return {"data_type": "timestamp", "timezone": True}
+Rows = Iterator[list[dict[str, Any]]]
 
 
-def TEXT() -> dict[str, Any]:  # noqa: N802
-    return {"data_type": "text"}
-
-
-def BIGINT(nullable: bool = True) -> dict[str, Any]:  # noqa: N802
-    return {"data_type": "bigint", "nullable": nullable}
-
-
-def model_text_columns() -> dict[str, Any]:
-    """Nullable API fields get explicit hints so their columns exist even while every value is null."""
-    return {"name": TEXT(), "provider": TEXT(), "url": TEXT()}
-
-
-@dlt.source(name=settings.SOURCE_NAME, section="benchmarks", max_table_nesting=1)
+@dlt.source(name=settings.SOURCE_NAME, section=settings.SOURCE_NAME, max_table_nesting=1)
 def benchmarks(
     api_key: str = dlt.secrets.value,
     base_url: str = settings.DEFAULT_BASE_URL,
@@ -46,14 +35,11 @@ def benchmarks(
     backoff_max: float = settings.DEFAULT_BACKOFF_MAX_S,
     allow_insecure_http: bool = False,
     type_ids: list[int] | None = None,
-    known_run_signatures: Mapping[int, str] | None = None,
-    stats: LoadStats | None = None,
-    prefetched: Prefetched | None = None,
 ) -> Sequence[DltResource]:
     """Loads the Benchmarks API: types, models (overall and per type), details, probe runs and test cases.
 
     Lists are re-read on every load; test cases are fetched only for runs that are new or whose counts or score
-    changed (their signature differs from `known_run_signatures`).
+    changed since the test cases the warehouse holds (`LoadContext.known_run_signatures`).
 
     Args:
         api_key: Personal access token sent as X-Api-Key (a dlt secret: sources.benchmarks.api_key).
@@ -64,223 +50,150 @@ def benchmarks(
         backoff_max: Longest wait between two attempts, Retry-After included.
         allow_insecure_http: Allow a plain http:// base URL to a host other than loopback (the key goes in clear).
         type_ids: Benchmark types to read runs for; None = all.
-        known_run_signatures: probe_run_id -> signature of the test cases already in the warehouse.
-        stats: Collects request and row counts for the caller, and the settings as resolved.
-        prefetched: List bodies this load already read (while checking whether anything changed), not re-read.
 
     Returns:
-        The resources benchmark_types, models, model_details, model_scores, run_scopes, probe_runs, test_cases
+        The resources benchmark_types, models, model_details, model_scores, run_scopes, probe_runs and test_cases
         (which also yields test_case_messages).
     """
-    stats = stats or LoadStats()
-    known = dict(known_run_signatures or {})
-    seen_at = datetime.now(UTC)
-    client_options = {
-        "api_key": api_key,
-        "base_url": base_url,
-        "workers": workers,
-        "request_timeout": request_timeout,
-        "max_attempts": max_attempts,
-        "backoff_max": backoff_max,
-        "allow_insecure_http": allow_insecure_http,
-    }
-    stats.resolved_options = {**client_options, "type_ids": list(type_ids) if type_ids else None}
-    client = ApiClient(**client_options, counter=stats.requests, recorder=stats.lists, prefetched=prefetched)
-    catalog = Catalog(client, type_ids, seen_at, stats.progress)
-    progress = stats.progress
-
-    @dlt.resource(
-        primary_key="id",
-        write_disposition=MERGE,
-        columns={
-            "id": BIGINT(nullable=False),
-            "name": TEXT(),
-            "description": TEXT(),
-            "last_seen_at": TIMESTAMP(),
-        },
+    load = LoadContext.current()
+    client = load.close_when_done(
+        ApiClient(
+            base_url, api_key, workers=workers, request_timeout=request_timeout, max_attempts=max_attempts,
+            backoff_max=backoff_max, allow_insecure_http=allow_insecure_http, counter=load.requests,
+            recorder=load.lists, prefetched=load.prefetched,
+        )
     )
-    def benchmark_types() -> Iterator[list[dict[str, Any]]]:
-        yield catalog.types()
-
-    @dlt.resource(
-        primary_key="id",
-        write_disposition=MERGE,
-        columns={
-            "id": BIGINT(nullable=False),
-            **model_text_columns(),
-            "benchmark_date": TIMESTAMP(),
-            "last_seen_at": TIMESTAMP(),
-        },
+    catalog = Catalog(client, type_ids, datetime.now(UTC), load.progress)
+    scopes = run_scopes(catalog)
+    runs = scopes | probe_runs(catalog)
+    return (
+        benchmark_types(catalog), models(catalog), model_details(catalog), model_scores(catalog), scopes, runs,
+        runs | with_messages_table(test_cases(catalog, load)),
     )
-    def models() -> Iterator[list[dict[str, Any]]]:
-        endpoint = describe_endpoint("/models")
-        yield [mapping.model_row(record, endpoint, seen_at) for record in catalog.models()[settings.ALL_TYPES_SCOPE]]
 
-    @dlt.resource(
-        primary_key=("model_id", "scope_type_id"),
-        write_disposition=MERGE,
-        columns={
-            "model_id": BIGINT(nullable=False),
-            "scope_type_id": BIGINT(nullable=False),
-            **model_text_columns(),
-            "description": TEXT(),
-            "total_count": BIGINT(),
-            "passed_count": BIGINT(),
-            "failed_count": BIGINT(),
-            "benchmark_date": TIMESTAMP(),
-            "config": {"data_type": "json"},
-            "metadata": {"data_type": "json"},
-            "last_seen_at": TIMESTAMP(),
-        },
-    )
-    def model_details() -> Iterator[list[dict[str, Any]]]:
-        yield [
-            mapping.detail_row(body, scope, _details_endpoint(body, scope), seen_at)
-            for scope, body in catalog.details()
-        ]
 
-    @dlt.resource(
-        primary_key=("model_id", "scope_type_id", "category"),
-        write_disposition=MERGE,
-        columns={
-            "model_id": BIGINT(nullable=False),
-            "scope_type_id": BIGINT(nullable=False),
-            "category": {"data_type": "text", "nullable": False},
-            "score": {"data_type": "double"},
-            "rank": {"data_type": "double"},
-            "last_seen_at": TIMESTAMP(),
-        },
-    )
-    def model_scores() -> Iterator[list[dict[str, Any]]]:
-        rows: list[dict[str, Any]] = []
-        for scope, body in catalog.details():
-            rows.extend(mapping.score_rows(body, scope, _details_endpoint(body, scope), seen_at))
-        yield rows
+def resolve_settings(**explicit: Any) -> dict[str, Any]:
+    """The source's settings as dlt resolves them when the source is called: `explicit` values first, then the
+    environment, secrets.toml and config.toml (dlt's providers, in dlt's order), then the defaults above.
 
-    @dlt.resource(
-        primary_key=("model_id", "benchmark_type_id"),
-        write_disposition=MERGE,
-        columns={
-            "model_id": BIGINT(nullable=False),
-            "benchmark_type_id": BIGINT(nullable=False),
-            "last_read_at": TIMESTAMP(),
-        },
-    )
-    def run_scopes() -> Iterator[list[dict[str, Any]]]:
-        """Which (model, type) run lists this load read, and when: runs not seen since are flagged removed."""
-        yield [
-            {"model_id": model_id, "benchmark_type_id": type_id, "last_read_at": seen_at}
-            for model_id, type_id in catalog.run_scopes()
-        ]
+    Resolved once per load and passed to the source explicitly, so the change check and the load use the same.
+    dlt's TOML files are read again first: a process that runs several loads sees each one's configuration as it is
+    then, as a new process would.
+    """
+    Container()[PluggableRunContext].reload_providers()
+    reference = benchmarks.ref  # type: ignore[attr-defined]
+    sections = (known_sections.SOURCES, reference.section, reference.name)
+    try:
+        resolved = resolve_configuration(reference.SPEC(), sections=sections, explicit_value=explicit)
+    except ConfigFieldMissingException as exc:
+        if "api_key" in exc.fields:
+            raise ApiAuthError(
+                f"No API key configured: set {settings.API_KEY_SETTING} or api_key under [sources.benchmarks] "
+                "in .dlt/secrets.toml."
+            ) from None
+        raise ConfigError(f"Missing settings {', '.join(exc.fields)} under [sources.benchmarks].") from None
+    except ConfigValueCannotBeCoercedException as exc:
+        expected = getattr(exc.hint, "__name__", exc.hint)
+        raise ConfigError(
+            f"Setting sources.benchmarks.{exc.field_name} = {exc.field_value!r} is not a valid {expected}."
+        ) from None
+    return {name: getattr(resolved, name) for name in reference.SPEC.get_resolvable_fields()}
 
-    @dlt.transformer(
-        data_from=run_scopes,
-        primary_key="id",
-        write_disposition=MERGE,
-        columns={
-            "id": BIGINT(nullable=False),
-            "model_id": BIGINT(nullable=False),
-            "benchmark_type_id": BIGINT(nullable=False),
-            "probe_id": BIGINT(),
-            "probe_name": TEXT(),
-            "probe_category_id": BIGINT(),
-            "probe_category_name": TEXT(),
-            "total_count": BIGINT(),
-            "passed_count": BIGINT(),
-            "failed_count": BIGINT(),
-            "score": {"data_type": "double"},
-            "created_at": TIMESTAMP(),
-            "signature": {"data_type": "text", "nullable": False},
-            "last_seen_at": TIMESTAMP(),
-        },
-    )
-    def probe_runs(scopes: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-        """All runs of every (model, type) scope, read concurrently and passed on as one page."""
-        pairs = [(scope["model_id"], scope["benchmark_type_id"]) for scope in scopes]
-        rows: list[dict[str, Any]] = []
-        for _, page in client.map_concurrent(_list_runs, pairs):
-            rows.extend(page)
-        mapping.ensure_unique_ids(rows, describe_endpoint("/models/{modelId}/runs"))
-        stats.runs_listed += len(rows)
-        yield rows
 
-    def _list_runs(pair: tuple[int, int]) -> list[dict[str, Any]]:
-        model_id, type_id = pair
-        endpoint = describe_endpoint(f"/models/{model_id}/runs", {"benchmarkTypeId": type_id})
-        body = catalog.run_list(model_id, type_id)
-        if body is None:  # the model vanished between listing and reading its runs
-            return []
-        rows = [
-            mapping.run_row(record, model_id, type_id, endpoint, seen_at)
-            for record in mapping.require_list(body, endpoint)
-        ]
-        mapping.ensure_unique_ids(rows, endpoint)
-        return rows
+@dlt.resource(**tables.BENCHMARK_TYPES.dlt_hints())
+def benchmark_types(catalog: Catalog) -> Rows:
+    yield catalog.types()
 
-    @dlt.transformer(data_from=probe_runs, write_disposition="append")
-    def test_cases(runs: list[dict[str, Any]]) -> Iterator[Any]:
-        """Test cases of new or changed runs, in Arrow batches; their messages go to test_case_messages."""
-        changed = [
-            run
-            for run in runs
-            if run.get("total_count") != 0 and known.get(run["id"]) != run["signature"]
-        ]
-        stats.runs_to_fetch += len(changed)
-        progress.set_total("runs", len(changed))
-        progress.set_total("test cases", sum(max(run.get("total_count") or 0, 0) for run in changed))
-        batch = test_case_tables.TestCaseTables()
-        for run, (body, parsed) in client.map_concurrent(_fetch_test_cases, changed):
-            progress.advance("runs")
-            if body is None:  # removed between listing and fetching; it is flagged removed next load
-                stats.runs_vanished += 1
-                continue
-            stats.runs_fetched += 1
-            progress.advance("test cases", batch.add_run(run, body, parsed))
-            if len(batch) >= settings.TEST_CASE_BATCH_SIZE:
-                yield from _emit(batch)
-                batch = test_case_tables.TestCaseTables()
-        if len(batch):
-            yield from _emit(batch)
 
-    def _fetch_test_cases(run: dict[str, Any]) -> tuple[Body | None, pa.Table | None]:
-        """Runs in the HTTP worker threads: fetch a run's test cases and parse them with Arrow (GIL released)."""
-        body = client.get_body(f"/models/{run['model_id']}/runs/{run['id']}/test-cases", missing_ok=True)
-        return body, None if body is None else test_case_tables.parse_body(body)
+@dlt.resource(**tables.MODELS.dlt_hints())
+def models(catalog: Catalog) -> Rows:
+    endpoint = describe_endpoint("/models")
+    overall = catalog.models()[settings.ALL_TYPES_SCOPE]
+    yield [mapping.model_row(record, endpoint, catalog.seen_at) for record in overall]
 
-    def _emit(batch: test_case_tables.TestCaseTables) -> Iterator[Any]:
-        cases, messages = batch.to_tables()
-        stats.test_cases += cases.num_rows
-        stats.messages += messages.num_rows
-        yield cases
-        if messages.num_rows:
-            yield dlt.mark.with_table_name(messages, "test_case_messages")
 
-    # test_cases writes two tables, both appended straight into place (no staging copy, no merge): a re-fetched
-    # run's new rows carry a newer load id, and warehouse.prune_superseded_test_cases then deletes its older rows.
-    # The messages table is a variant of the resource's hints, declared before the test_cases columns because a
-    # variant starts as a copy of the resource's hints.
-    test_cases.apply_hints(
-        table_name="test_case_messages",
-        write_disposition="append",
-        columns={
-            "test_case_id": BIGINT(nullable=False),
-            "probe_run_id": BIGINT(nullable=False),
-            "position": BIGINT(nullable=False),
-        },
-        create_table_variant=True,
-    )
-    test_cases.apply_hints(
-        columns={
-            "id": BIGINT(nullable=False),
-            "probe_run_id": BIGINT(nullable=False),
-            "result": {"data_type": "text", "nullable": False},
-            "detection_time": TIMESTAMP(),
-        },
-    )
-    return (benchmark_types, models, model_details, model_scores, run_scopes, probe_runs, test_cases)
+@dlt.resource(**tables.MODEL_DETAILS.dlt_hints())
+def model_details(catalog: Catalog) -> Rows:
+    yield [
+        mapping.detail_row(body, scope, _details_endpoint(body, scope), catalog.seen_at)
+        for scope, body in catalog.details()
+    ]
+
+
+@dlt.resource(**tables.MODEL_SCORES.dlt_hints())
+def model_scores(catalog: Catalog) -> Rows:
+    rows: list[dict[str, Any]] = []
+    for scope, body in catalog.details():
+        rows.extend(mapping.score_rows(body, scope, _details_endpoint(body, scope), catalog.seen_at))
+    yield rows
+
+
+@dlt.resource(**tables.RUN_SCOPES.dlt_hints())
+def run_scopes(catalog: Catalog) -> Rows:
+    yield [
+        {"model_id": model_id, "benchmark_type_id": type_id, "last_read_at": catalog.seen_at}
+        for model_id, type_id in catalog.run_scopes()
+    ]
+
+
+@dlt.transformer(**tables.PROBE_RUNS.dlt_hints())
+def probe_runs(scopes: list[dict[str, Any]], catalog: Catalog) -> Rows:
+    """All runs of every (model, type) scope, read concurrently and passed on as one page."""
+    pairs = [(scope["model_id"], scope["benchmark_type_id"]) for scope in scopes]
+    rows: list[dict[str, Any]] = []
+    for _, page in catalog.client.map_concurrent(lambda pair: catalog.run_rows(*pair), pairs):
+        rows.extend(page)
+    mapping.ensure_unique_ids(rows, describe_endpoint("/models/{modelId}/runs"))
+    yield rows
+
+
+@dlt.transformer(**tables.TEST_CASES.dlt_hints())
+def test_cases(runs: list[dict[str, Any]], catalog: Catalog, load: LoadContext) -> Iterator[pa.Table]:
+    """Test cases of new or changed runs, in Arrow batches; their messages go to test_case_messages."""
+    known = load.known_run_signatures
+    changed = [run for run in runs if run.get("total_count") != 0 and known.get(run["id"]) != run["signature"]]
+    load.progress.set_total("runs", len(changed))
+    load.progress.set_total("test cases", sum(max(run.get("total_count") or 0, 0) for run in changed))
+
+    def fetch(run: dict[str, Any]) -> tuple[Body | None, pa.Table | None]:
+        """In the HTTP worker threads: fetch a run's test cases and parse them with Arrow (GIL released)."""
+        body = catalog.client.get_body(f"/models/{run['model_id']}/runs/{run['id']}/test-cases", missing_ok=True)
+        return body, None if body is None else read_documented_shape(body)
+
+    batch = TestCaseBatch()
+    for run, (body, parsed) in catalog.client.map_concurrent(fetch, changed):
+        load.progress.advance("runs")
+        if body is None:  # removed between listing and fetching; it is flagged removed next load
+            load.runs_vanished += 1
+            continue
+        load.runs_fetched += 1
+        load.progress.advance("test cases", batch.add_run(run, body, parsed))
+        if len(batch) >= settings.TEST_CASE_BATCH_SIZE:
+            yield from _tables_of(batch)
+            batch = TestCaseBatch()
+    if len(batch):
+        yield from _tables_of(batch)
+
+
+def with_messages_table(resource: DltResource) -> DltResource:
+    """Declare test_case_messages, the second table test_cases writes (a table variant of the resource).
+
+    Both are appended straight into place (no staging copy, no merge): a re-fetched run's new rows carry a newer
+    load id, and pipelines/warehouse/repair.py then deletes its older rows.
+    """
+    name = tables.TEST_CASE_MESSAGES.name
+    resource.apply_hints(table_name=name, columns={}, create_table_variant=True)  # starts as a copy of test_cases'
+    resource.apply_hints(**tables.TEST_CASE_MESSAGES.dlt_hints(), create_table_variant=True)
+    return resource
+
+
+def _tables_of(batch: TestCaseBatch) -> Iterator[Any]:
+    cases, messages = batch.to_tables()
+    yield cases
+    if messages.num_rows:
+        yield dlt.mark.with_table_name(messages, tables.TEST_CASE_MESSAGES.name)
 
 
 def _details_endpoint(body: Any, scope: int) -> str:
-    params = scope_params(scope)
     model_id = body.get("id") if isinstance(body, dict) else "{modelId}"
-    return describe_endpoint(f"/models/{model_id}", params)
+    return describe_endpoint(f"/models/{model_id}", scope_params(scope))

@@ -1,0 +1,59 @@
+"""The one seam between a load and the source, besides the source's settings.
+
+A load hands the source what it knows from outside dlt's configuration (the run signatures the warehouse holds, list
+bodies it already read while checking for changes) and gets back what dlt does not record (requests made, list
+digests, runs fetched or vanished, live progress). Row counts come from dlt's own normalize info instead.
+
+The source looks the context up when it is called (`LoadContext.current()`), so its signature holds settings only
+and it still works on its own, as any dlt source: without an active context it fetches everything, silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from pipelines.benchmarks.helpers import ListRecorder, Prefetched, RequestCounter
+from pipelines.progress import LoadProgress
+
+T = TypeVar("T")
+
+
+@dataclass
+class LoadContext:
+    # In: from the warehouse and from the change check.
+    known_run_signatures: Mapping[int, str] = field(default_factory=dict)
+    prefetched: Prefetched | None = None
+    # Out: what the load did, beside the rows dlt counts.
+    progress: LoadProgress = field(default_factory=LoadProgress)
+    requests: RequestCounter = field(default_factory=RequestCounter)
+    lists: ListRecorder = field(default_factory=ListRecorder)
+    runs_fetched: int = 0
+    runs_vanished: int = 0  # listed, then gone before their test cases were read
+    _open: ExitStack = field(default_factory=ExitStack, repr=False)
+
+    def close_when_done(self, resource: T) -> T:
+        """Close `resource` (e.g. the HTTP session) when the load that uses this context ends."""
+        return self._open.enter_context(resource)  # type: ignore[arg-type]
+
+    @contextmanager
+    def active(self) -> Iterator[LoadContext]:
+        """Make this the context sources called inside the block see; close what they opened at the end."""
+        token = _current.set(self)
+        try:
+            with self._open:
+                yield self
+        finally:
+            _current.reset(token)
+
+    @staticmethod
+    def current() -> LoadContext:
+        """The active load's context, or a fresh one for a source used on its own."""
+        context = _current.get(None)
+        return context if context is not None else LoadContext()
+
+
+_current: ContextVar[LoadContext | None] = ContextVar("benchmarks_load_context", default=None)

@@ -1,0 +1,120 @@
+"""DuckDB as the warehouse engine: one file readers open, replaced atomically after each load.
+
+dlt loads into a private working copy in a hidden folder beside the file (`.<file>.dlt/working.duckdb`); only when
+the load and the views succeeded is that copy published over the file with one rename. A reader holding the old
+file keeps a consistent old version and never blocks a load.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines import paths, settings
+from pipelines.benchmarks.tables import ColumnType
+from pipelines.errors import WarehouseError
+from pipelines.locking import exclusive_load_lock
+from pipelines.warehouse.engine import Names, quote
+
+TYPE_NAMES = {
+    ColumnType.BIGINT: "bigint",
+    ColumnType.TEXT: "varchar",
+    ColumnType.DOUBLE: "double",
+    ColumnType.TIMESTAMP: "timestamptz",
+    ColumnType.JSON: "json",
+}
+
+
+class DuckDbFile:
+    """The `Engine` for a DuckDB file at `db_path` (see pipelines/warehouse/engine.py)."""
+
+    name = "DuckDB"
+    dialect = "duckdb"
+    type_names = TYPE_NAMES
+    row_id = "rowid"
+    driver_error = duckdb.Error
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.working_dir = paths.working_dir_for(db_path)
+        self.working_db = paths.working_db_for(db_path)
+        self.location = str(db_path)
+
+    def load_lock(self) -> AbstractContextManager[None]:
+        return exclusive_load_lock(self.working_dir / "load.lock")
+
+    def prepare_for_load(self) -> None:
+        """The working file exists: seeded from the published warehouse when only that one is there."""
+        self.working_dir.mkdir(parents=True, exist_ok=True)
+        if not self.working_db.exists() and self.db_path.exists():
+            _copy_atomically(self.db_path, self.working_db)
+
+    def dlt_destination(self) -> Any:
+        import dlt
+        from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+        credentials = DuckDbCredentials(str(self.working_db), global_config=dict(settings.DUCKDB_LOAD_CONFIG))
+        return dlt.destinations.duckdb(credentials=credentials)
+
+    def connect_for_load(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return connect(self.working_db)
+
+    def publish(self) -> None:
+        """Replace the published file with the working file in one atomic rename.
+
+        A reader that has the old file open keeps reading the old, complete version; the next reader opens the new
+        one. Nobody ever sees a half-applied load.
+        """
+        paths.remove_stale_temporaries(self.db_path)  # left by a load killed while publishing
+        with connect(self.working_db) as connection:
+            connection.execute("checkpoint")  # everything in the main file, nothing left in the WAL
+        wal = self.working_db.with_name(self.working_db.name + ".wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise WarehouseError(f"{self.working_db} still has a write-ahead log after a checkpoint; not publishing.")
+        _copy_atomically(self.working_db, self.db_path)
+
+    def published_identity(self) -> list[int]:
+        try:
+            stat = self.db_path.stat()
+        except OSError:
+            return []
+        return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+
+    @contextmanager
+    def connect_published(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not self.db_path.exists():
+            raise WarehouseError(
+                f"No warehouse at {self.db_path}; run `benchmarks-etl load --db {self.db_path}` first."
+            )
+        with connect(self.db_path, read_only=True) as connection:
+            yield connection
+
+    def names(self, connection: duckdb.DuckDBPyConnection) -> Names:
+        """Every name with its catalog too (`"<file stem>".analytics.x`): DuckDB names the catalog after the file's
+        stem, and a catalog and a schema of the same name (a file called analytics.duckdb) are ambiguous."""
+        catalog = connection.execute("select current_database()").fetchone()[0]
+        return Names(prefix=f"{quote(catalog)}.")
+
+
+@contextmanager
+def connect(db_path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection; writers get the load's bounded memory (DuckDB spills beyond it) instead of 80% of the machine."""
+    config = {} if read_only else dict(settings.DUCKDB_LOAD_CONFIG)
+    try:
+        connection = duckdb.connect(str(db_path), read_only=read_only, config=config)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"Cannot open the warehouse {db_path}: {str(exc).splitlines()[0]}") from None
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _copy_atomically(source: Path, target: Path) -> None:
+    with paths.replaced_atomically(target) as temporary:
+        shutil.copyfile(source, temporary)

@@ -1,0 +1,84 @@
+"""The engine interface: everything about the warehouse that depends on the database engine, and nothing else.
+
+A second engine (say PostgreSQL) implements `Engine`; the source, the mapping, the SQL files and the modules beside
+this one do not know which engine they feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipelines import settings
+from pipelines.benchmarks.tables import ColumnType
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """A SQL string literal of our own text (statements such as COMMENT ON take no bound parameters)."""
+    return "'" + str(text).strip().replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Fully qualified, quoted names in one warehouse; `prefix` is what an engine puts before a schema."""
+
+    prefix: str = ""
+
+    def schema(self, schema: str) -> str:
+        return f"{self.prefix}{quote(schema)}"
+
+    def table(self, schema: str, name: str) -> str:
+        return f"{self.schema(schema)}.{quote(name)}"
+
+    def raw(self, table: str) -> str:
+        return self.table(settings.RAW_SCHEMA, table)
+
+    def analytics(self, view: str) -> str:
+        return self.table(settings.ANALYTICS_SCHEMA, view)
+
+
+class Engine(Protocol):
+    """One warehouse on one engine: where dlt loads, how a load is published, how readers connect.
+
+    Connections are DB-API style (`execute(sql, parameters)` returning a cursor with `fetchall()` and
+    `description`), with `?` placeholders.
+    """
+
+    name: str  # the engine's name in messages ("DuckDB")
+    dialect: str  # sqlglot's name for the engine's SQL dialect
+    type_names: Mapping[ColumnType, str]  # the DDL type of each logical column type
+    row_id: str  # a pseudo-column that tells two otherwise identical rows apart
+    working_dir: Path  # dlt's pending packages and state, the load lock, the load records
+    location: str  # what to name in messages (a file path, a database URL without password)
+    driver_error: type[Exception]  # what the engine's driver raises
+
+    def load_lock(self) -> AbstractContextManager[None]:
+        """Held for a whole load: a second load of the same warehouse fails at once (LoadAlreadyRunning)."""
+
+    def prepare_for_load(self) -> None:
+        """Make the state a load writes ready, before dlt writes to it."""
+
+    def dlt_destination(self) -> Any:
+        """The dlt destination a load writes through."""
+
+    def connect_for_load(self) -> AbstractContextManager[Any]:
+        """A connection to the state the load is writing (not yet seen by readers)."""
+
+    def publish(self) -> None:
+        """Make what the load wrote what readers see, all at once."""
+
+    def published_identity(self) -> list[int]:
+        """Changes whenever the published warehouse is replaced or written to; empty when there is none."""
+
+    def connect_published(self) -> AbstractContextManager[Any]:
+        """A read-only connection to what readers see; WarehouseError when there is nothing to read yet."""
+
+    def names(self, connection: Any) -> Names:
+        """How to name tables and views over `connection`."""

@@ -1,0 +1,35 @@
+"""What a warehouse holds, asked of information_schema (standard SQL, the same on every engine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines import settings
+from pipelines.warehouse.engine import Names
+
+
+def table_exists(connection: Any, schema: str, table: str) -> bool:
+    row = connection.execute(
+        "select count(*) from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(row[0])
+
+
+def view_names(connection: Any, schema: str = settings.ANALYTICS_SCHEMA) -> list[str]:
+    """The views of `schema`, in name order."""
+    rows = connection.execute(
+        "select table_name from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = ? and table_type = 'VIEW' order by table_name",
+        [schema],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def view_row_counts(connection: Any, names: Names) -> dict[str, int]:
+    """Rows in every analytics view, in name order."""
+    return {
+        view: connection.execute(f"select count(*) from {names.analytics(view)}").fetchone()[0]
+        for view in view_names(connection)
+    }

@@ -1,0 +1,57 @@
+"""Running benchmarks-etl as a user or cron does: real subprocesses, their exit codes and what they print."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SECRET = "s3cr3t-key-for-tests"
+
+
+def run_cli(*args: str, cwd: Path, key: str | None = SECRET, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    if key is not None:
+        environment["SOURCES__BENCHMARKS__API_KEY"] = key
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines", *args], cwd=cwd, env=environment, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
+STAGE_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \[\s*\d+\.\ds\] [a-z]+")
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, exit_code: int, *fragments: str) -> None:
+    """The error is one line at the end of stderr; without a terminal, stage log lines may precede it."""
+    assert result.returncode == exit_code, result.stderr
+    *stages, last = result.stderr.strip().splitlines()
+    assert last.startswith("error: "), result.stderr
+    assert all(STAGE_LINE.match(line) for line in stages), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in last
+    assert SECRET not in result.stdout + result.stderr
+
+
+def load_process(db: Path, url: str, *extra: str, env: dict | None = None) -> subprocess.Popen:
+    environment = {**os.environ, "SOURCES__BENCHMARKS__API_KEY": "demo-key", **(env or {})}
+    return subprocess.Popen([sys.executable, "-m", "pipelines", "load", "--db", str(db), "--base-url", url, *extra],
+                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_stage(process: subprocess.Popen, stage: str, timeout: float = 60) -> bool:
+    """Read the load's stage lines until `stage` begins; False if the process ended first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            return False
+        match = STAGE_LINE.match(line)
+        if match and match.group(0).split()[-1] == stage:
+            return True
+    return False
