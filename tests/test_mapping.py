@@ -117,7 +117,7 @@ def test_batch_rejects_bad_test_cases(case, message):
 
 
 def test_unparsable_detection_time_becomes_null():
-    values = test_cases.parse_timestamps(["2025-01-01T00:00:00Z", "yesterday", None]).to_pylist()
+    values = mapping.parse_timestamps(["2025-01-01T00:00:00Z", "yesterday", None]).to_pylist()
     assert values[0] == datetime(2025, 1, 1, tzinfo=UTC) and values[1:] == [None, None]
 
 

@@ -7,11 +7,13 @@ naming the endpoint and the record.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from pipelines import settings
 from pipelines.benchmarks import tables
@@ -23,6 +25,7 @@ DETAIL_FIELDS = tables.MODEL_DETAILS.api_fields()  # its "id" is the model_id
 RUN_FIELDS = tables.PROBE_RUNS.api_fields()
 # Keys of a model record that are read elsewhere (`score_rows`) and are not columns of their own table.
 MODEL_NESTED = ("scores", "ranks")
+TIMESTAMP = tables.ARROW_TYPES[tables.ColumnType.TIMESTAMP]
 
 
 def preview(record: Any, limit: int = 200) -> str:
@@ -158,6 +161,34 @@ def run_signature(run: dict[str, Any]) -> str:
     score = run.get("score")
     score_text = repr(float(score)) if score is not None else "null"
     return f"{run.get('total_count')}|{run.get('passed_count')}|{run.get('failed_count')}|{score_text}"
+
+
+def as_text(value: Any) -> str | None:
+    """Unknown fields are kept as text (JSON for structures) so batches never disagree on a column's type."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # e.g. integers beyond 64 bits, which orjson refuses
+        return json.dumps(value, default=str)
+
+
+def parse_timestamps(values: list[str | None]) -> pa.Array:
+    """ISO-8601 strings ('2025-12-06T17:26:26.262Z') to a UTC timestamp array; unparsable values become NULL."""
+    strings = pa.array(values, pa.string())
+    try:
+        return strings.cast(TIMESTAMP)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([_parse_one(value) for value in values], TIMESTAMP)
+
+
+def _parse_one(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def iter_scopes(type_ids: Iterable[int]) -> Iterator[int]:

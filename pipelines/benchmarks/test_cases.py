@@ -13,17 +13,14 @@ Two paths, one result:
 from __future__ import annotations
 
 import io
-import json
-from datetime import datetime
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from pipelines.benchmarks.helpers import Body
-from pipelines.benchmarks.mapping import preview, require_int, require_list, require_object
+from pipelines.benchmarks.mapping import as_text, parse_timestamps, preview, require_int, require_list, require_object
 from pipelines.benchmarks.tables import (
     ARROW_TYPES,
     PROBE_RUNS,
@@ -251,8 +248,8 @@ class TolerantTestCases:
                 "test_case_id": case_id,
                 "probe_run_id": run_id,
                 "position": position,
-                "role": role.lower() if isinstance(role, str) else _as_text(role),
-                "content": _as_text(message.get("content")),
+                "role": role.lower() if isinstance(role, str) else as_text(role),
+                "content": as_text(message.get("content")),
             }
             extras = {key: value for key, value in message.items() if key not in MESSAGE_FIELDS}
             self.messages.append(values, extras)
@@ -277,7 +274,7 @@ class _ColumnsWithExtras:
         for key in extras.keys() - self.extras.keys():
             self.extras[key] = [None] * self.rows
         for key, column in self.extras.items():
-            column.append(_as_text(extras.get(key)))
+            column.append(as_text(extras.get(key)))
         self.rows += 1
 
     def to_table(self) -> pa.Table:
@@ -291,31 +288,3 @@ class _ColumnsWithExtras:
             arrays.append(pa.array(values, pa.string()))
             fields.append(pa.field(name, pa.string()))
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
-
-
-def _as_text(value: Any) -> str | None:
-    """Unknown fields are kept as text (JSON for structures) so batches never disagree on a column's type."""
-    if value is None or isinstance(value, str):
-        return value
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # e.g. integers beyond 64 bits, which orjson refuses
-        return json.dumps(value, default=str)
-
-
-def parse_timestamps(values: list[str | None]) -> pa.Array:
-    """ISO-8601 strings ('2025-12-06T17:26:26.262Z') to a UTC timestamp array; unparsable values become NULL."""
-    strings = pa.array(values, pa.string())
-    try:
-        return strings.cast(TIMESTAMP)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([_parse_one(value) for value in values], TIMESTAMP)
-
-
-def _parse_one(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
