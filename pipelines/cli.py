@@ -7,6 +7,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,6 +16,8 @@ import typer
 
 from pipelines import settings
 from pipelines.errors import BenchmarksEtlError, ConfigError
+from pipelines.query import ExportFormat, QueryFormat
+from simulator.scales import SCALES
 
 # dlt defaults that suit a command-line tool run from anywhere (cron included); the environment still wins.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -34,6 +37,10 @@ DbOption = Annotated[
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary; errors only.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs on errors.")]
+
+# The simulator's scales, smallest first, as choices of --scale (typer lists them in --help and rejects others).
+Scale = StrEnum("Scale", {name: name for name in SCALES})
+ScaleOption = Annotated[Scale, typer.Option(help="Size of the simulated world.")]
 
 
 def _reports_errors(command: F) -> F:
@@ -114,13 +121,13 @@ def load(
 @_reports_errors
 def demo(
     db: DbOption = Path("benchmarks-demo.duckdb"),
-    scale: Annotated[str, typer.Option(help="Simulator scale: tiny, small, medium, large.")] = "small",
+    scale: ScaleOption = Scale.small,
     verbose: VerboseOption = False,
 ) -> None:
     """Start the API simulator on a free port, load it into a fresh demo warehouse, write benchmarks-demo.html."""
     from pipelines.demo import run_demo
 
-    run_demo(db, scale=scale, echo=typer.echo, html=Path("benchmarks-demo.html"))
+    run_demo(db, scale=scale.value, echo=typer.echo, html=Path("benchmarks-demo.html"))
 
 
 @app.command()
@@ -128,28 +135,30 @@ def demo(
 def query(
     sql: Annotated[str, typer.Argument(help="One SQL statement, e.g. \"select * from analytics.models\".")],
     db: DbOption = Path(settings.DEFAULT_DB_FILE),
-    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    output_format: Annotated[QueryFormat, typer.Option("--format", help="Output format.")] = QueryFormat.TABLE,
     verbose: VerboseOption = False,
 ) -> None:
     """Run ad-hoc SQL against the warehouse, read-only."""
     from pipelines.query import format_rows, run_query
 
     columns, rows = run_query(db, sql)
-    typer.echo(format_rows(columns, rows, output_format), nl=False)
+    typer.echo(format_rows(columns, rows, output_format.value), nl=False)
 
 
 @app.command()
 @_reports_errors
 def export(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the files to.")],
-    output_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    output_format: Annotated[
+        ExportFormat, typer.Option("--format", help="File format.")
+    ] = ExportFormat.PARQUET,
     db: DbOption = Path(settings.DEFAULT_DB_FILE),
     verbose: VerboseOption = False,
 ) -> None:
     """Write every analytics view to a file per view (atomically), for BI tools that cannot open DuckDB."""
     from pipelines.query import export_views
 
-    written = export_views(db, out, output_format)
+    written = export_views(db, out, output_format.value)
     typer.echo(f"Wrote {len(written)} files to {Path(out).resolve()}: {', '.join(p.name for p in written)}")
 
 
@@ -191,7 +200,7 @@ def report(
 
 @app.command()
 def simulate(
-    scale: Annotated[str, typer.Option(help="tiny, small, medium or large.")] = "small",
+    scale: ScaleOption = Scale.small,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1; 0 picks a free one.")] = 8000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic world.")] = 0,
     epoch: Annotated[int, typer.Option(help="World version: each step adds, re-scores and removes runs.")] = 0,
@@ -203,7 +212,7 @@ def simulate(
     from simulator.server import serve_forever
 
     serve_forever(
-        seed=seed, scale=scale, epoch=epoch, api_key=api_key, latency_ms=latency_ms, fail_rate=fail_rate,
+        seed=seed, scale=scale.value, epoch=epoch, api_key=api_key, latency_ms=latency_ms, fail_rate=fail_rate,
         port=port, announce=typer.echo,
     )
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,24 @@ import pyarrow.parquet as pq
 from pipelines import paths, settings, warehouse
 from pipelines.errors import ConfigError, WarehouseError
 
-QUERY_FORMATS = ("table", "csv", "json")
-EXPORT_FORMATS = ("parquet", "csv")
+
+class QueryFormat(StrEnum):
+    """Output formats of `query` (the CLI's --format choices)."""
+
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+class ExportFormat(StrEnum):
+    """File formats of `export` (the CLI's --format choices)."""
+
+    PARQUET = "parquet"
+    CSV = "csv"
+
+
+QUERY_FORMATS = tuple(fmt.value for fmt in QueryFormat)
+EXPORT_FORMATS = tuple(fmt.value for fmt in ExportFormat)
 EXPORT_BATCH_ROWS = 50_000
 
 
