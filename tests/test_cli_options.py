@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+
 import pytest
 
 from pipelines.query import EXPORT_FORMATS, QUERY_FORMATS
 from simulator.scales import SCALES
-from tests.test_cli import run_cli
+from tests.crafted_api import CraftedApi, small_world
+from tests.test_cli import STAGE_LINE, run_cli
 
 
 def flat(text: str) -> str:
@@ -46,3 +52,77 @@ def test_help_lists_the_choices_and_the_default(tmp_path, args, allowed, default
 
 def test_scales_are_offered_smallest_first():
     assert tuple(SCALES) == ("tiny", "small", "medium", "large")
+
+
+# dlt's log lines, e.g. "2026-11-26 18:53:34,821|[INFO]|6623|140662712241024|dlt|load.py|run:876|Running file loading"
+DLT_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\|\[(?P<level>[A-Z]+)\]\|\d+\|\d+\|dlt\|")
+
+
+@pytest.fixture(autouse=True)
+def no_runtime_settings_in_the_environment(monkeypatch):
+    for name in [name for name in os.environ if name.startswith("RUNTIME__")]:
+        monkeypatch.delenv(name)
+
+
+def load_quietly(tmp_path, env: dict | None = None) -> subprocess.CompletedProcess:
+    with CraftedApi(small_world()) as api:
+        result = run_cli("load", "--db", str(tmp_path / "w.duckdb"), "--base-url", api.url, "--quiet", cwd=tmp_path,
+                         env=env)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize("where", ["config.toml", "secrets.toml", "environment"])
+def test_a_log_level_the_user_configured_applies(tmp_path, where):
+    env = None
+    if where == "environment":
+        env = {"RUNTIME__LOG_LEVEL": "INFO"}
+    else:
+        (tmp_path / ".dlt").mkdir()
+        (tmp_path / ".dlt" / where).write_text('[runtime]\nlog_level = "INFO"\n')
+    lines = load_quietly(tmp_path, env).stderr.splitlines()
+    assert lines and all(DLT_LOG_LINE.match(line) for line in lines), lines[:5]
+    messages = [line.rsplit("|", 1)[1] for line in lines if DLT_LOG_LINE.match(line).group("level") == "INFO"]
+    assert "Running file normalizing" in messages and "Running file loading" in messages
+
+
+def test_without_a_configured_log_level_a_load_logs_only_its_stages(tmp_path):
+    assert load_quietly(tmp_path).stderr == ""
+    with CraftedApi(small_world()) as api:
+        result = run_cli("load", "--db", str(tmp_path / "w.duckdb"), "--base-url", api.url, "--full-refresh",
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    stages = [STAGE_LINE.match(line).group(0).split()[-1] for line in result.stderr.splitlines()]
+    assert stages == ["extract", "normalize", "load", "views", "publish"]
+
+
+RESOLVED_RUNTIME = """
+import sys
+from pipelines.cli import use_our_dlt_defaults
+use_our_dlt_defaults()
+assert "dlt" not in sys.modules, "the defaults must not import dlt"
+from dlt.common.configuration.container import Container
+from dlt.common.configuration.specs import PluggableRunContext
+runtime = Container()[PluggableRunContext].context.runtime_config
+print(runtime.log_level, runtime.dlthub_telemetry)
+"""
+
+
+@pytest.mark.parametrize(
+    "config_toml, env, expected",
+    [
+        (None, {}, "ERROR False"),
+        ('[runtime]\nlog_level = "INFO"\ndlthub_telemetry = true\n', {}, "INFO True"),
+        ('[runtime]\nlog_level = "INFO"\n', {"RUNTIME__LOG_LEVEL": "DEBUG"}, "DEBUG False"),
+        (None, {"RUNTIME__DLTHUB_TELEMETRY": "true"}, "ERROR True"),
+    ],
+    ids=["nothing-configured", "config-toml", "environment-beats-toml", "telemetry-from-environment"],
+)
+def test_our_dlt_runtime_defaults_apply_only_where_the_user_configured_nothing(tmp_path, config_toml, env, expected):
+    if config_toml:
+        (tmp_path / ".dlt").mkdir()
+        (tmp_path / ".dlt" / "config.toml").write_text(config_toml)
+    result = subprocess.run([sys.executable, "-c", RESOLVED_RUNTIME], cwd=tmp_path, env={**os.environ, **env},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == expected.split()
