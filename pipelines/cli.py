@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sys
 import traceback
+import types
 from collections.abc import Callable
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,10 +18,8 @@ import typer
 
 from pipelines import settings
 from pipelines.errors import BenchmarksEtlError, ConfigError
-
-# dlt defaults that suit a command-line tool run from anywhere (cron included); the environment still wins.
-os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+from pipelines.query import ExportFormat, QueryFormat
+from simulator.scales import SCALES
 
 app = typer.Typer(
     help="Load the Benchmarks API (LLM security benchmarks) into DuckDB and keep pass-rate views over it.",
@@ -34,6 +35,10 @@ DbOption = Annotated[
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary; errors only.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs on errors.")]
+
+# The simulator's scales, smallest first, as choices of --scale (typer lists them in --help and rejects others).
+Scale = StrEnum("Scale", {name: name for name in SCALES})
+ScaleOption = Annotated[Scale, typer.Option(help="Size of the simulated world.")]
 
 
 def _reports_errors(command: F) -> F:
@@ -64,6 +69,65 @@ def _reports_errors(command: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+# dlt's runtime settings that suit a command-line tool run from anywhere (cron included), for what the user did not
+# configure: an environment variable (RUNTIME__LOG_LEVEL, RUNTIME__DLTHUB_TELEMETRY) or [runtime] in .dlt/config.toml
+# or secrets.toml, in the working directory or dlt's global folder, wins over them. --verbose forces INFO.
+DLT_RUNTIME_DEFAULTS = {"log_level": "ERROR", "dlthub_telemetry": False}
+
+
+def use_our_dlt_defaults() -> None:
+    """Give dlt our runtime defaults, below every setting the user made, once something imports dlt.
+
+    dlt reads its runtime settings (log level, telemetry) from its configuration providers once, when its run context
+    is first used. Our defaults go in as one more provider, consulted after all of dlt's own: so dlt itself decides
+    whether the user configured a setting, and ours applies only where nothing did. This does not import dlt: a load
+    that finds nothing changed never does (importing dlt takes longer than that whole load).
+    """
+    if "dlt" in sys.modules:
+        _add_dlt_defaults()
+    elif not any(isinstance(finder, _AfterImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport("dlt", _add_dlt_defaults))
+
+
+def _add_dlt_defaults() -> None:
+    from dlt.common.configuration.container import Container
+    from dlt.common.configuration.providers import CustomLoaderDocProvider
+    from dlt.common.configuration.specs import PluggableRunContext
+
+    container = Container()
+    if PluggableRunContext in container:  # dlt has read its runtime settings already in this process: too late
+        return
+    run_context = PluggableRunContext()  # the run context dlt would create on first use (working directory, ...)
+    defaults = {"runtime": dict(DLT_RUNTIME_DEFAULTS)}
+    # locations=[]: dlt's message about a missing setting lists every provider's locations, and fails on None.
+    run_context.providers.add_provider(
+        CustomLoaderDocProvider("benchmarks-etl defaults", lambda: defaults, supports_secrets=False, locations=[])
+    )
+    container[PluggableRunContext] = run_context  # dlt resolves its runtime settings now, with ours last
+
+
+class _AfterImport:
+    """A one-shot import hook: runs `callback` right after `module` is first imported, before the importer goes on."""
+
+    def __init__(self, module: str, callback: Callable[[], None]) -> None:
+        self.module, self.callback = module, callback
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> Any:
+        if fullname != self.module:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)  # the spec the other finders give
+        if spec is not None and spec.loader is not None:
+            exec_module = spec.loader.exec_module
+
+            def exec_module_then_callback(module: types.ModuleType) -> None:
+                exec_module(module)
+                self.callback()
+
+            spec.loader.exec_module = exec_module_then_callback  # type: ignore[method-assign]
+        return spec
 
 
 def parse_type_ids(value: str | None) -> list[int] | None:
@@ -98,6 +162,7 @@ def load(
     from pipelines.progress import make_progress
     from pipelines.runner import run_load
 
+    use_our_dlt_defaults()
     progress = make_progress(quiet=quiet)
     try:
         result = run_load(
@@ -114,13 +179,14 @@ def load(
 @_reports_errors
 def demo(
     db: DbOption = Path("benchmarks-demo.duckdb"),
-    scale: Annotated[str, typer.Option(help="Simulator scale: tiny, small, medium, large.")] = "small",
+    scale: ScaleOption = Scale.small,
     verbose: VerboseOption = False,
 ) -> None:
     """Start the API simulator on a free port, load it into a fresh demo warehouse, write benchmarks-demo.html."""
     from pipelines.demo import run_demo
 
-    run_demo(db, scale=scale, echo=typer.echo, html=Path("benchmarks-demo.html"))
+    use_our_dlt_defaults()
+    run_demo(db, scale=scale.value, echo=typer.echo, html=Path("benchmarks-demo.html"))
 
 
 @app.command()
@@ -128,28 +194,30 @@ def demo(
 def query(
     sql: Annotated[str, typer.Argument(help="One SQL statement, e.g. \"select * from analytics.models\".")],
     db: DbOption = Path(settings.DEFAULT_DB_FILE),
-    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    output_format: Annotated[QueryFormat, typer.Option("--format", help="Output format.")] = QueryFormat.TABLE,
     verbose: VerboseOption = False,
 ) -> None:
     """Run ad-hoc SQL against the warehouse, read-only."""
     from pipelines.query import format_rows, run_query
 
     columns, rows = run_query(db, sql)
-    typer.echo(format_rows(columns, rows, output_format), nl=False)
+    typer.echo(format_rows(columns, rows, output_format.value), nl=False)
 
 
 @app.command()
 @_reports_errors
 def export(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the files to.")],
-    output_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    output_format: Annotated[
+        ExportFormat, typer.Option("--format", help="File format.")
+    ] = ExportFormat.PARQUET,
     db: DbOption = Path(settings.DEFAULT_DB_FILE),
     verbose: VerboseOption = False,
 ) -> None:
     """Write every analytics view to a file per view (atomically), for BI tools that cannot open DuckDB."""
     from pipelines.query import export_views
 
-    written = export_views(db, out, output_format)
+    written = export_views(db, out, output_format.value)
     typer.echo(f"Wrote {len(written)} files to {Path(out).resolve()}: {', '.join(p.name for p in written)}")
 
 
@@ -191,7 +259,7 @@ def report(
 
 @app.command()
 def simulate(
-    scale: Annotated[str, typer.Option(help="tiny, small, medium or large.")] = "small",
+    scale: ScaleOption = Scale.small,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1; 0 picks a free one.")] = 8000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic world.")] = 0,
     epoch: Annotated[int, typer.Option(help="World version: each step adds, re-scores and removes runs.")] = 0,
@@ -203,7 +271,7 @@ def simulate(
     from simulator.server import serve_forever
 
     serve_forever(
-        seed=seed, scale=scale, epoch=epoch, api_key=api_key, latency_ms=latency_ms, fail_rate=fail_rate,
+        seed=seed, scale=scale.value, epoch=epoch, api_key=api_key, latency_ms=latency_ms, fail_rate=fail_rate,
         port=port, announce=typer.echo,
     )
 

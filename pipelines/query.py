@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,24 @@ from pipelines.warehouse import introspect
 from pipelines.warehouse.duckdb_file import DuckDbFile
 from pipelines.warehouse.engine import Engine, Names
 
-QUERY_FORMATS = ("table", "csv", "json")
-EXPORT_FORMATS = ("parquet", "csv")
+
+class QueryFormat(StrEnum):
+    """Output formats of `query` (the CLI's --format choices)."""
+
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+class ExportFormat(StrEnum):
+    """File formats of `export` (the CLI's --format choices)."""
+
+    PARQUET = "parquet"
+    CSV = "csv"
+
+
+QUERY_FORMATS = tuple(fmt.value for fmt in QueryFormat)
+EXPORT_FORMATS = tuple(fmt.value for fmt in ExportFormat)
 EXPORT_BATCH_ROWS = 50_000
 
 
