@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import sys
 import traceback
-import types
 from collections.abc import Callable
 from enum import StrEnum
 from functools import wraps
@@ -18,7 +16,7 @@ import typer
 
 from pipelines import settings
 from pipelines.errors import BenchmarksEtlError, ConfigError
-from pipelines.query import ExportFormat, QueryFormat
+from pipelines.settings import ExportFormat, QueryFormat
 from simulator.scales import SCALES
 
 app = typer.Typer(
@@ -71,65 +69,6 @@ def _reports_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-# dlt's runtime settings that suit a command-line tool run from anywhere (cron included), for what the user did not
-# configure: an environment variable (RUNTIME__LOG_LEVEL, RUNTIME__DLTHUB_TELEMETRY) or [runtime] in .dlt/config.toml
-# or secrets.toml, in the working directory or dlt's global folder, wins over them. --verbose forces INFO.
-DLT_RUNTIME_DEFAULTS = {"log_level": "ERROR", "dlthub_telemetry": False}
-
-
-def use_our_dlt_defaults() -> None:
-    """Give dlt our runtime defaults, below every setting the user made, once something imports dlt.
-
-    dlt reads its runtime settings (log level, telemetry) from its configuration providers once, when its run context
-    is first used. Our defaults go in as one more provider, consulted after all of dlt's own: so dlt itself decides
-    whether the user configured a setting, and ours applies only where nothing did. This does not import dlt: a load
-    that finds nothing changed never does (importing dlt takes longer than that whole load).
-    """
-    if "dlt" in sys.modules:
-        _add_dlt_defaults()
-    elif not any(isinstance(finder, _AfterImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _AfterImport("dlt", _add_dlt_defaults))
-
-
-def _add_dlt_defaults() -> None:
-    from dlt.common.configuration.container import Container
-    from dlt.common.configuration.providers import CustomLoaderDocProvider
-    from dlt.common.configuration.specs import PluggableRunContext
-
-    container = Container()
-    if PluggableRunContext in container:  # dlt has read its runtime settings already in this process: too late
-        return
-    run_context = PluggableRunContext()  # the run context dlt would create on first use (working directory, ...)
-    defaults = {"runtime": dict(DLT_RUNTIME_DEFAULTS)}
-    # locations=[]: dlt's message about a missing setting lists every provider's locations, and fails on None.
-    run_context.providers.add_provider(
-        CustomLoaderDocProvider("benchmarks-etl defaults", lambda: defaults, supports_secrets=False, locations=[])
-    )
-    container[PluggableRunContext] = run_context  # dlt resolves its runtime settings now, with ours last
-
-
-class _AfterImport:
-    """A one-shot import hook: runs `callback` right after `module` is first imported, before the importer goes on."""
-
-    def __init__(self, module: str, callback: Callable[[], None]) -> None:
-        self.module, self.callback = module, callback
-
-    def find_spec(self, fullname: str, path: object, target: object = None) -> Any:
-        if fullname != self.module:
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)  # the spec the other finders give
-        if spec is not None and spec.loader is not None:
-            exec_module = spec.loader.exec_module
-
-            def exec_module_then_callback(module: types.ModuleType) -> None:
-                exec_module(module)
-                self.callback()
-
-            spec.loader.exec_module = exec_module_then_callback  # type: ignore[method-assign]
-        return spec
-
-
 def parse_type_ids(value: str | None) -> list[int] | None:
     if not value:
         return None
@@ -162,7 +101,6 @@ def load(
     from pipelines.progress import make_progress
     from pipelines.runner import run_load
 
-    use_our_dlt_defaults()
     progress = make_progress(quiet=quiet)
     try:
         result = run_load(
@@ -185,7 +123,6 @@ def demo(
     """Start the API simulator on a free port, load it into a fresh demo warehouse, write benchmarks-demo.html."""
     from pipelines.demo import run_demo
 
-    use_our_dlt_defaults()
     run_demo(db, scale=scale.value, echo=typer.echo, html=Path("benchmarks-demo.html"))
 
 

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +19,10 @@ import pyarrow.parquet as pq
 
 from pipelines import paths
 from pipelines.errors import ConfigError, WarehouseError
+from pipelines.settings import ExportFormat, QueryFormat
 from pipelines.warehouse import introspect
 from pipelines.warehouse.duckdb_file import DuckDbFile
 from pipelines.warehouse.engine import Engine, Names
-
-
-class QueryFormat(StrEnum):
-    """Output formats of `query` (the CLI's --format choices)."""
-
-    TABLE = "table"
-    CSV = "csv"
-    JSON = "json"
-
-
-class ExportFormat(StrEnum):
-    """File formats of `export` (the CLI's --format choices)."""
-
-    PARQUET = "parquet"
-    CSV = "csv"
-
 
 QUERY_FORMATS = tuple(fmt.value for fmt in QueryFormat)
 EXPORT_FORMATS = tuple(fmt.value for fmt in ExportFormat)

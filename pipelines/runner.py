@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines import fingerprint, paths
+from pipelines import dlt_runtime, fingerprint, paths
 from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.source import resolve_settings
 from pipelines.benchmarks.tables import PROBE_RUNS, TEST_CASE_MESSAGES, TEST_CASES
@@ -79,6 +79,7 @@ def run_load(
         attempt = LoadAttempt(started_at=now_iso(), status="running", pid=os.getpid())
         write_attempt(db_path, attempt)
         try:
+            dlt_runtime.use_current_configuration()
             result = _load_if_changed(engine, resolve_settings(**explicit), load, full_refresh, started)
         except BaseException as exc:
             attempt.status, attempt.finished_at = "failed", now_iso()

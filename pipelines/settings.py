@@ -2,6 +2,8 @@
 
 The source's settings default to these; .dlt/config.toml, the environment or the command line override them."""
 
+from enum import StrEnum
+
 API_PREFIX = "/api/v2/benchmarks"
 EU_BASE_URL = "https://api.probe.splx.ai"  # the US server is https://us.api.probe.splx.ai
 DEFAULT_BASE_URL = EU_BASE_URL
@@ -43,3 +45,18 @@ DUCKDB_LOAD_CONFIG = {"memory_limit": "128MB", "threads": 2, "preserve_insertion
 
 # dlt's records of completed loads kept in the working folder (the data files themselves are deleted once loaded).
 LOADED_PACKAGES_KEPT = 5
+
+
+class QueryFormat(StrEnum):
+    """Output formats of `query` (the CLI's --format choices)."""
+
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+class ExportFormat(StrEnum):
+    """File formats of `export` (the CLI's --format choices)."""
+
+    PARQUET = "parquet"
+    CSV = "csv"

@@ -15,8 +15,8 @@ import typer
 from pipelines.cli import app
 from pipelines.query import EXPORT_FORMATS, QUERY_FORMATS
 from simulator.scales import SCALES
+from tests.commands import STAGE_LINE, run_cli
 from tests.crafted_api import CraftedApi, small_world
-from tests.test_cli import STAGE_LINE, run_cli
 
 
 def flat(text: str) -> str:
@@ -101,10 +101,8 @@ def test_without_a_configured_log_level_a_load_logs_only_its_stages(tmp_path):
 
 
 RESOLVED_RUNTIME = """
-import sys
-from pipelines.cli import use_our_dlt_defaults
-use_our_dlt_defaults()
-assert "dlt" not in sys.modules, "the defaults must not import dlt"
+from pipelines.dlt_runtime import use_current_configuration
+use_current_configuration()
 from dlt.common.configuration.container import Container
 from dlt.common.configuration.specs import PluggableRunContext
 runtime = Container()[PluggableRunContext].context.runtime_config

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import dlt_load, fingerprint, settings
+from pipelines import dlt_load, dlt_runtime, fingerprint, settings
 from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.source import resolve_settings
 from pipelines.report.data import read_report_data
@@ -181,6 +181,7 @@ def test_the_check_and_the_load_take_their_settings_from_dlts_own_configuration(
     (tmp_path / ".dlt" / "secrets.toml").write_text('[sources.benchmarks]\napi_key = "from-secrets"\nworkers = 4\n')
     monkeypatch.delenv("SOURCES__BENCHMARKS__API_KEY")
     monkeypatch.setenv("SOURCES__BENCHMARKS__REQUEST_TIMEOUT", "9")
+    dlt_runtime.use_current_configuration()  # as run_load does first
     resolved = resolve_settings(base_url="http://127.0.0.1:9")
     assert (resolved["api_key"], resolved["workers"], resolved["request_timeout"]) == ("from-secrets", 4, 9)
     assert resolved["base_url"] == "http://127.0.0.1:9" and resolved["max_attempts"] == settings.DEFAULT_MAX_ATTEMPTS

@@ -9,9 +9,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 from dlt.common.configuration import known_sections, resolve_configuration
-from dlt.common.configuration.container import Container
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigValueCannotBeCoercedException
-from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 from dlt.sources import DltResource
 
 from pipelines import settings
@@ -77,10 +75,7 @@ def resolve_settings(**explicit: Any) -> dict[str, Any]:
     environment, secrets.toml and config.toml (dlt's providers, in dlt's order), then the defaults above.
 
     Resolved once per load and passed to the source explicitly, so the change check and the load use the same.
-    dlt's TOML files are read again first: a process that runs several loads sees each one's configuration as it is
-    then, as a new process would.
     """
-    Container()[PluggableRunContext].reload_providers()
     reference = benchmarks.ref  # type: ignore[attr-defined]
     sections = (known_sections.SOURCES, reference.section, reference.name)
     try:
