@@ -1,15 +1,17 @@
 -- One row per model and benchmark type that has runs, from each probe's latest run.
+-- The analytics views model_pass_rates and leaderboard both read it: an analytics view never reads another one
+-- (in a warehouse file named analytics.duckdb, `analytics.x` is an ambiguous reference).
 with
 
 latest_runs as (
     select * from benchmarks_stg.int_latest_runs
 ),
 
-models as (
+all_models as (
     select * from benchmarks_stg.stg_models
 ),
 
-benchmark_types as (
+all_benchmark_types as (
     select * from benchmarks_stg.stg_benchmark_types
 ),
 
@@ -29,10 +31,10 @@ totals as (
 final as (
     select
         totals.model_id,
-        models.name as model_name,
-        models.provider,
+        all_models.name as model_name,
+        all_models.provider,
         totals.benchmark_type_id,
-        benchmark_types.name as benchmark_type_name,
+        all_benchmark_types.name as benchmark_type_name,
         cast(totals.probes as bigint) as probes,
         cast(totals.test_cases as bigint) as test_cases,
         cast(totals.passed as bigint) as passed,
@@ -42,10 +44,10 @@ final as (
         cast(benchmarks_stg.wilson_low(totals.passed, totals.failed) as double) as pass_rate_low,
         cast(benchmarks_stg.wilson_high(totals.passed, totals.failed) as double) as pass_rate_high
     from totals
-    inner join models
-        on totals.model_id = models.model_id
-    left join benchmark_types
-        on totals.benchmark_type_id = benchmark_types.benchmark_type_id
+    inner join all_models
+        on totals.model_id = all_models.model_id
+    left join all_benchmark_types
+        on totals.benchmark_type_id = all_benchmark_types.benchmark_type_id
 )
 
 select * from final

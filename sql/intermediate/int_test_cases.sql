@@ -1,7 +1,9 @@
 -- One row per test case of a probe run the API lists now, as of that run's current counts and score.
+-- The analytics views test_cases, test_case_messages, strategy_pass_rates and data_quality all read it: an
+-- analytics view never reads another one (in a warehouse file named analytics.duckdb, `analytics.x` is ambiguous).
 with
 
-test_cases as (
+all_cases as (
     select * from benchmarks_stg.stg_test_cases
 ),
 
@@ -9,31 +11,35 @@ runs as (
     select * from benchmarks_stg.stg_probe_runs
 ),
 
+listed_runs as (
+    select probe_run_id from benchmarks_stg.int_runs
+),
+
 current_runs as (
     select
         probe_run_id,
         signature
     from runs
-    where probe_run_id in (select probe_runs.probe_run_id from probe_runs)
+    where probe_run_id in (select listed_runs.probe_run_id from listed_runs)
 ),
 
 final as (
     select
-        test_cases.test_case_id,
-        test_cases.probe_run_id,
-        test_cases.model_id,
-        test_cases.benchmark_type_id,
-        test_cases.result,
-        test_cases.attack,
-        test_cases.strategy,
-        test_cases.red_teamer,
-        test_cases.variation,
-        test_cases.detection_time
-    from test_cases
+        all_cases.test_case_id,
+        all_cases.probe_run_id,
+        all_cases.model_id,
+        all_cases.benchmark_type_id,
+        all_cases.result,
+        all_cases.attack,
+        all_cases.strategy,
+        all_cases.red_teamer,
+        all_cases.variation,
+        all_cases.detection_time
+    from all_cases
     inner join current_runs
         on
-            test_cases.probe_run_id = current_runs.probe_run_id
-            and test_cases.run_signature = current_runs.signature
+            all_cases.probe_run_id = current_runs.probe_run_id
+            and all_cases.run_signature = current_runs.signature
 )
 
 select * from final
