@@ -46,8 +46,8 @@ def references(sql: str) -> set[tuple[str, str]]:
             found.add((schema, name))
         elif name not in own_ctes:
             raise WarehouseError(
-                f"the table {name} must be schema-qualified (say benchmarks_stg.{name}), so that every DuckDB "
-                "version reads the same table."
+                f"the table {name} must be schema-qualified (<schema>.{name}): DuckDB 1.1 looks for a bare name in "
+                "main, not in the view's schema."
             )
     return found
 
