@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from pipelines import settings
+from pipelines import settings, view_graph
 from pipelines.errors import WarehouseError
 from pipelines.paths import working_db_for
 
@@ -31,7 +31,6 @@ SQL_LAYERS = (
     ("marts", settings.ANALYTICS_SCHEMA),
 )
 VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-SQL_COMMENT = re.compile(r"--[^\n]*")
 
 
 def prepare_working_copy(db_path: Path) -> Path:
@@ -315,28 +314,9 @@ def _literal(text: str) -> str:
 
 
 def _in_dependency_order(views: list[tuple[str, str, Path]]) -> list[tuple[str, str, Path]]:
-    """Views ordered so that each comes after the views its body mentions (unqualified, or schema.view)."""
-    by_name = {view[1]: view for view in views}
-    bodies = {name: SQL_COMMENT.sub("", view[2].read_text(encoding="utf-8")) for name, view in by_name.items()}
-    mention = {name: re.compile(rf"(?<![\w.]){name}\b|\b{schema}\.{name}\b") for schema, name, _ in views}
-    ordered: list[tuple[str, str, Path]] = []
-    state: dict[str, str] = {}
-
-    def visit(name: str) -> None:
-        if state.get(name) == "done":
-            return
-        if state.get(name) == "visiting":
-            raise WarehouseError(f"sql/: views refer to each other in a cycle through {name}.")
-        state[name] = "visiting"
-        for other in by_name:
-            if other != name and mention[other].search(bodies[name]):
-                visit(other)
-        state[name] = "done"
-        ordered.append(by_name[name])
-
-    for name in by_name:
-        visit(name)
-    return ordered
+    """Views ordered so that each comes after the views its `select` reads (parsed by view_graph)."""
+    ordered = view_graph.in_dependency_order([view_graph.ViewFile(*view) for view in views])
+    return [(view.schema, view.name, view.path) for view in ordered]
 
 
 def view_row_counts(db_path: Path) -> dict[str, int]:
