@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines import settings, warehouse
 from pipelines.errors import WarehouseError
 from pipelines.view_graph import ViewFile, cte_names, display_path, in_dependency_order, references
 
@@ -190,3 +191,59 @@ def test_two_files_for_one_view_are_refused(tmp_path):
 def test_files_are_named_relative_to_the_repository():
     path = Path(__file__).resolve().parent.parent / "sql" / "marts" / "leaderboard.sql"
     assert display_path(path) == "sql/marts/leaderboard.sql"
+
+
+# The real views of sql/, as the warehouse creates them.
+
+
+def real_views() -> list[ViewFile]:
+    return [ViewFile(schema, name, path) for schema, name, path in warehouse.view_files()]
+
+
+def reads_of(view: ViewFile) -> set[tuple[str, str]]:
+    return references(view.path.read_text(encoding="utf-8"))
+
+
+def test_every_real_view_comes_after_the_views_it_reads():
+    views = real_views()
+    ordered = in_dependency_order(views)
+    assert sorted(names_of(ordered)) == sorted(names_of(views))
+    position = {(view.schema, view.name): index for index, view in enumerate(ordered)}
+    for index, view in enumerate(ordered):
+        views_read = reads_of(view) & position.keys()
+        assert views_read or view.path.parent.name == "staging", f"{view.name} reads no view"
+        for read in views_read:
+            assert position[read] < index, f"{view.schema}.{view.name} is created before {read[0]}.{read[1]}"
+
+
+def test_every_real_reference_is_schema_qualified_and_names_a_view_or_a_raw_table():
+    """Raw tables are read by staging only; anything else read must be a view of sql/ (no typo, no `main.x`)."""
+    views = real_views()
+    view_names = {(view.schema, view.name) for view in views}
+    for view in views:
+        for schema, name in reads_of(view):  # raises for a reference without a schema
+            where = f"{display_path(view.path)} reads {schema}.{name}"
+            if schema == settings.RAW_SCHEMA:
+                assert view.path.parent.name == "staging", f"{where}: only staging views read raw tables"
+            else:
+                assert (schema, name) in view_names, f"{where}, which is no view of sql/"
+
+
+def test_no_real_cte_is_named_like_a_view():
+    """DuckDB 1.1 takes a CTE named like a view for a circular reference, and it hides the view it is named after."""
+    views = real_views()
+    view_names = {view.name for view in views}
+    assert {"models", "test_cases", "stg_models", "int_runs"} <= view_names
+    for view in views:
+        clashes = cte_names(view.path.read_text(encoding="utf-8")) & view_names
+        assert not clashes, f"{display_path(view.path)}: CTEs named like views: {sorted(clashes)}"
+
+
+def test_no_analytics_view_reads_another_analytics_view():
+    """In a warehouse file named analytics.duckdb, DuckDB names the catalog `analytics` too, and a reference
+    `analytics.x` fails as "Ambiguous reference to catalog or schema". Views are created in a working file of another
+    name and the file is then copied, so no catalog can be named either: what marts share lives in benchmarks_stg."""
+    for view in real_views():
+        if view.schema == settings.ANALYTICS_SCHEMA:
+            read = {name for schema, name in reads_of(view) if schema == settings.ANALYTICS_SCHEMA}
+            assert not read, f"{display_path(view.path)} reads analytics views {sorted(read)}"
