@@ -14,6 +14,7 @@ from pipelines.errors import WarehouseError
 from pipelines.warehouse.engine import Engine, Names, literal, quote
 from pipelines.warehouse.introspect import view_names
 from pipelines.warehouse.raw_tables import ensure_raw_tables
+from pipelines.warehouse.view_graph import ViewFile, in_dependency_order
 
 SQL_DIR = Path(__file__).resolve().parent.parent.parent / "sql"
 # sql/<folder>/<view>.sql -> schema; folders are applied in this order. sql/macros/*.sql (shared SQL functions such
@@ -24,17 +25,16 @@ SQL_LAYERS = (
     ("marts", settings.ANALYTICS_SCHEMA),
 )
 VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-SQL_COMMENT = re.compile(r"--[^\n]*")
 
 
-def view_files() -> list[tuple[str, str, Path]]:
-    """(schema, view name, file) for every view in sql/, staging first."""
+def view_files() -> list[ViewFile]:
+    """Every view in sql/, staging first."""
     files = []
     for folder, schema in SQL_LAYERS:
         for path in sorted((SQL_DIR / folder).glob("*.sql")):
             if not VIEW_NAME.match(path.stem):
                 raise WarehouseError(f"{path}: view file names must be lower-case snake_case.")
-            files.append((schema, path.stem, path))
+            files.append(ViewFile(schema, path.stem, path))
     return files
 
 
@@ -42,7 +42,7 @@ def apply_views(engine: Engine) -> int:
     """(Re)create every view from sql/ in one transaction: readers see the old views or the new ones, never half.
 
     Each file holds one `select`; the view takes its name from the file and its schema from the folder. Views may
-    refer to each other; they are created in dependency order.
+    read each other (always schema-qualified); they are created in the order sqlglot finds (view_graph.py).
     """
     views = view_files()
     with engine.connect_for_load() as connection:
@@ -56,10 +56,10 @@ def apply_views(engine: Engine) -> int:
                     connection.execute(f"drop view if exists {names.table(schema, view)} cascade")
             for path in sorted((SQL_DIR / "macros").glob("*.sql")):
                 _execute_file(connection, engine, path.read_text(encoding="utf-8"), path)
-            for schema, name, path in _in_dependency_order(views):
-                body = path.read_text(encoding="utf-8").strip().rstrip(";")
-                view = names.table(schema, name)
-                _execute_file(connection, engine, f"create or replace view {view} as\n{body}", path)
+            for view in in_dependency_order(views):
+                body = view.path.read_text(encoding="utf-8").strip().rstrip(";")
+                qualified = names.table(view.schema, view.name)
+                _execute_file(connection, engine, f"create or replace view {qualified} as\n{body}", view.path)
             _comment_views(connection, engine, names, views)
             connection.execute("commit")
         except BaseException:
@@ -86,10 +86,10 @@ def load_view_docs() -> dict[str, dict]:
     return docs
 
 
-def _comment_views(connection: Any, engine: Engine, names: Names, views: list[tuple[str, str, Path]]) -> None:
+def _comment_views(connection: Any, engine: Engine, names: Names, views: list[ViewFile]) -> None:
     """COMMENT ON every documented view and column, so BI tools and the catalog show what they mean."""
     docs = load_view_docs()
-    schemas = {name: schema for schema, name, _ in views}
+    schemas = {view.name: view.schema for view in views}
     unknown = sorted(set(docs) - set(schemas))
     if unknown:
         raise WarehouseError(f"sql/schema.yml documents views that do not exist: {', '.join(unknown)}.")
@@ -102,28 +102,3 @@ def _comment_views(connection: Any, engine: Engine, names: Names, views: list[tu
                 connection.execute(f"comment on column {qualified}.{quote(column)} is {literal(text)}")
             except engine.driver_error as exc:
                 raise WarehouseError(f"sql/schema.yml: {view}.{column}: {str(exc).splitlines()[0]}") from None
-
-
-def _in_dependency_order(views: list[tuple[str, str, Path]]) -> list[tuple[str, str, Path]]:
-    """Views ordered so that each comes after the views its body mentions (unqualified, or schema.view)."""
-    by_name = {view[1]: view for view in views}
-    bodies = {name: SQL_COMMENT.sub("", view[2].read_text(encoding="utf-8")) for name, view in by_name.items()}
-    mention = {name: re.compile(rf"(?<![\w.]){name}\b|\b{schema}\.{name}\b") for schema, name, _ in views}
-    ordered: list[tuple[str, str, Path]] = []
-    state: dict[str, str] = {}
-
-    def visit(name: str) -> None:
-        if state.get(name) == "done":
-            return
-        if state.get(name) == "visiting":
-            raise WarehouseError(f"sql/: views refer to each other in a cycle through {name}.")
-        state[name] = "visiting"
-        for other in by_name:
-            if other != name and mention[other].search(bodies[name]):
-                visit(other)
-        state[name] = "done"
-        ordered.append(by_name[name])
-
-    for name in by_name:
-        visit(name)
-    return ordered

@@ -1,7 +1,7 @@
 -- One row per benchmark type the API lists now.
 with
 
-benchmark_types as (
+all_benchmark_types as (
     select * from benchmarks_stg.stg_benchmark_types
 ),
 
@@ -10,7 +10,7 @@ final as (
         benchmark_type_id,
         name,
         description
-    from benchmark_types
+    from all_benchmark_types
     where not is_removed
 )
 

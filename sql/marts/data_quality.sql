@@ -10,14 +10,14 @@ all_runs as (
 ),
 
 loaded_cases as (
-    select * from test_cases
+    select * from benchmarks_stg.int_test_cases
 ),
 
 raw_cases as (
     select * from benchmarks_stg.stg_test_cases
 ),
 
-models as (
+current_models as (
     select * from benchmarks_stg.stg_models
     where not is_removed
 ),
@@ -83,12 +83,12 @@ undated_models as (
     select
         'model_without_benchmark_date' as check_name,
         'model' as entity,
-        cast(models.model_id as varchar) as entity_id,
-        coalesce(models.name, '(no name)') || ' has runs but no benchmark date' as detail
-    from models
+        cast(current_models.model_id as varchar) as entity_id,
+        coalesce(current_models.name, '(no name)') || ' has runs but no benchmark date' as detail
+    from current_models
     where
-        models.benchmark_date is null
-        and models.model_id in (select runs.model_id from runs)
+        current_models.benchmark_date is null
+        and current_models.model_id in (select runs.model_id from runs)
 ),
 
 final as (

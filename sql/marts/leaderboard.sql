@@ -3,7 +3,7 @@
 with
 
 per_type as (
-    select * from model_pass_rates
+    select * from benchmarks_stg.int_model_pass_rates
 ),
 
 overall_totals as (

@@ -1,7 +1,7 @@
 -- One row per model the API lists now, with its details aggregated over all benchmark types.
 with
 
-models as (
+all_models as (
     select * from benchmarks_stg.stg_models
 ),
 
@@ -14,19 +14,19 @@ overall_details as (
 
 final as (
     select
-        models.model_id,
-        models.name,
-        models.provider,
-        models.benchmark_date,
-        models.url,
+        all_models.model_id,
+        all_models.name,
+        all_models.provider,
+        all_models.benchmark_date,
+        all_models.url,
         overall_details.description,
         overall_details.total_count,
         overall_details.passed_count,
         overall_details.failed_count
-    from models
+    from all_models
     left join overall_details
-        on models.model_id = overall_details.model_id
-    where not models.is_removed
+        on all_models.model_id = overall_details.model_id
+    where not all_models.is_removed
 )
 
 select * from final

@@ -6,26 +6,26 @@ latest_runs as (
     select probe_run_id from benchmarks_stg.int_latest_runs
 ),
 
-test_cases as (
-    select * from test_cases
+current_cases as (
+    select * from benchmarks_stg.int_test_cases
 ),
 
 totals as (
     select
-        test_cases.model_id,
-        test_cases.benchmark_type_id,
-        test_cases.strategy,
-        test_cases.red_teamer,
-        test_cases.variation,
-        count(*) filter (where test_cases.result = 'PASSED') as passed,
-        count(*) filter (where test_cases.result = 'FAILED') as failed,
-        count(*) filter (where test_cases.result not in ('PASSED', 'FAILED')) as errors
-    from test_cases
+        current_cases.model_id,
+        current_cases.benchmark_type_id,
+        current_cases.strategy,
+        current_cases.red_teamer,
+        current_cases.variation,
+        count(*) filter (where current_cases.result = 'PASSED') as passed,
+        count(*) filter (where current_cases.result = 'FAILED') as failed,
+        count(*) filter (where current_cases.result not in ('PASSED', 'FAILED')) as errors
+    from current_cases
     inner join latest_runs
-        on test_cases.probe_run_id = latest_runs.probe_run_id
+        on current_cases.probe_run_id = latest_runs.probe_run_id
     group by
-        test_cases.model_id, test_cases.benchmark_type_id, test_cases.strategy, test_cases.red_teamer,
-        test_cases.variation
+        current_cases.model_id, current_cases.benchmark_type_id, current_cases.strategy, current_cases.red_teamer,
+        current_cases.variation
 ),
 
 final as (

@@ -5,6 +5,10 @@ messages as (
     select * from benchmarks_stg.stg_test_case_messages
 ),
 
+current_cases as (
+    select test_case_id from benchmarks_stg.int_test_cases
+),
+
 final as (
     select
         messages.test_case_id,
@@ -13,7 +17,7 @@ final as (
         messages.role,
         messages.content
     from messages
-    where messages.test_case_id in (select test_cases.test_case_id from test_cases)
+    where messages.test_case_id in (select current_cases.test_case_id from current_cases)
 )
 
 select * from final
