@@ -1,4 +1,4 @@
-"""Which views read which (pipelines/warehouse/view_graph.py), on small SQL written here and on the real views of sql/."""
+"""Which views read which (pipelines/warehouse/view_graph.py), on small SQL and on the real views of sql/."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ source as (
 
 renamed as (
     select
-        cast(id as bigint) as benchmark_type_id,
-        cast(name as varchar) as name,
-        cast(description as varchar) as description,
+        id as benchmark_type_id,
+        name,
+        description,
         last_seen_at,
         last_seen_at < max(last_seen_at) over () as is_removed
     from source

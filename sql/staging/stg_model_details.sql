@@ -8,12 +8,12 @@ source as (
 
 renamed as (
     select
-        cast(model_id as bigint) as model_id,
-        cast(nullif(scope_type_id, 0) as bigint) as benchmark_type_id,
-        cast(description as varchar) as description,
-        cast(total_count as bigint) as total_count,
-        cast(passed_count as bigint) as passed_count,
-        cast(failed_count as bigint) as failed_count,
+        model_id,
+        nullif(scope_type_id, 0) as benchmark_type_id,
+        description,
+        total_count,
+        passed_count,
+        failed_count,
         config,
         metadata,
         last_seen_at,

@@ -8,11 +8,11 @@ source as (
 
 renamed as (
     select
-        cast(model_id as bigint) as model_id,
-        cast(nullif(scope_type_id, 0) as bigint) as benchmark_type_id,
-        cast(category as varchar) as category,
-        cast(score as double) as score,
-        cast(rank as double) as rank,
+        model_id,
+        nullif(scope_type_id, 0) as benchmark_type_id,
+        category,
+        score,
+        rank,
         last_seen_at,
         last_seen_at < max(last_seen_at) over (partition by scope_type_id) as is_removed
     from source

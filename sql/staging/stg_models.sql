@@ -7,11 +7,11 @@ source as (
 
 renamed as (
     select
-        cast(id as bigint) as model_id,
-        cast(name as varchar) as name,
-        cast(provider as varchar) as provider,
+        id as model_id,
+        name,
+        provider,
         benchmark_date,
-        cast(url as varchar) as url,
+        url,
         last_seen_at,
         last_seen_at < max(last_seen_at) over () as is_removed
     from source

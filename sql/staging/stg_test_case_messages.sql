@@ -7,11 +7,11 @@ source as (
 
 renamed as (
     select
-        cast(test_case_id as bigint) as test_case_id,
-        cast(probe_run_id as bigint) as probe_run_id,
+        test_case_id,
+        probe_run_id,
         cast(position as integer) as position,
-        cast(role as varchar) as role,
-        cast(content as varchar) as content
+        role,
+        content
     from source
 )
 
