@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-full clean
+.PHONY: demo test lint bench bench-medium bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,9 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python perf/bench.py --preset quick
+
+bench-medium: $(STAMP)
+	$(BIN)/python perf/bench.py --preset medium
 
 bench-full: $(STAMP)
 	$(BIN)/python perf/bench.py --preset full

@@ -4,7 +4,7 @@ Starts the simulator in its own process, runs each contender as its own process 
 wall time, requests, test cases per second and the peak RSS of the contender's process tree. Medians over
 repetitions go to perf/RESULTS.md with the machine and the exact command.
 
-Usage: python perf/bench.py --preset quick|full [--out perf/RESULTS.md]
+Usage: python perf/bench.py --preset quick|medium|full [--out perf/RESULTS.md]
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ class Scenario:
 
 PRESETS = {
     "quick": [Scenario("small", 0, 3, ("ours", "ours-no-change", "peer", "floor"))],
+    # ours alone at the medium scale (a minute): the no-change reload against a full load, without the slow peer
+    "medium": [Scenario("medium", 0, 3, ("ours", "ours-no-change", "floor"))],
     "full": [
         Scenario("medium", 0, 3, ("ours", "ours-no-change", "peer", "floor")),
         Scenario("medium", 50, 1, ("ours", "floor")),

@@ -117,6 +117,12 @@ _MODEL_COLUMNS = (
     _column("benchmark_date", TIMESTAMP, api="benchmarkDate"),
     _column("url", TEXT, api="url"),
 )
+# The counts a model's details and a probe run both carry (errors are total - passed - failed).
+_COUNT_COLUMNS = (
+    _column("total_count", BIGINT, api="totalCount"),
+    _column("passed_count", BIGINT, api="passedCount"),
+    _column("failed_count", BIGINT, api="failedCount"),
+)
 MODELS = Table(
     "models", (_column("id", BIGINT, api="id", nullable=False), *_MODEL_COLUMNS, LAST_SEEN_AT), MERGE, ("id",)
 )
@@ -127,9 +133,7 @@ MODEL_DETAILS = Table(
         _column("scope_type_id", BIGINT, nullable=False),  # settings.ALL_TYPES_SCOPE for the overall figures
         *_MODEL_COLUMNS,
         _column("description", TEXT, api="description"),
-        _column("total_count", BIGINT, api="totalCount"),
-        _column("passed_count", BIGINT, api="passedCount"),
-        _column("failed_count", BIGINT, api="failedCount"),
+        *_COUNT_COLUMNS,
         _column("config", JSON, api="config"),
         _column("metadata", JSON, api="metadata"),
         LAST_SEEN_AT,
@@ -172,9 +176,7 @@ PROBE_RUNS = Table(
         _column("probe_category_id", BIGINT, api="probeCategoryId"),
         _column("probe_category_name", TEXT, api="probeCategoryName"),
         _column("created_at", TIMESTAMP, api="createdAt"),
-        _column("total_count", BIGINT, api="totalCount"),
-        _column("passed_count", BIGINT, api="passedCount"),
-        _column("failed_count", BIGINT, api="failedCount"),
+        *_COUNT_COLUMNS,
         _column("score", DOUBLE, api="score"),
         _column("signature", TEXT, nullable=False),  # what the run's test cases were fetched for (mapping.py)
         LAST_SEEN_AT,
