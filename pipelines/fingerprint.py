@@ -26,6 +26,7 @@ from pipelines.benchmarks.catalog import Catalog
 from pipelines.benchmarks.helpers import ApiClient, ListRecorder, Prefetched
 from pipelines.benchmarks.load_context import LoadContext
 from pipelines.errors import ApiAuthError
+from pipelines.settings_inputs import SettingsInputs
 from pipelines.warehouse.engine import Engine
 
 FORMAT = 2
@@ -38,8 +39,10 @@ SECRET_SETTINGS = ("api_key",)
 class Fingerprint:
     digest: str  # code, settings and list bodies
     settings_digest: str  # code and settings: when they differ, the lists need not even be read
-    options: dict[str, Any]  # the settings, without the API key, for whoever reads this file
+    options: dict[str, Any]  # the settings, without the API key
     published: list[int]  # the published warehouse's identity (Engine.published_identity)
+    inputs: dict[str, Any] | None = None  # what dlt consulted to resolve the settings (settings_inputs.py)
+    inputs_digest: str | None = None  # ... and their state then
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,10 @@ def forget(engine: Engine) -> None:
     fingerprint_path(engine).unlink(missing_ok=True)
 
 
-def remember(engine: Engine, settings: dict[str, Any], load: LoadContext) -> None:
+def remember(
+    engine: Engine, settings: dict[str, Any], inputs: SettingsInputs | None, explicit: dict[str, Any],
+    load: LoadContext,
+) -> None:
     """Record a complete load. Not when a run vanished before its test cases were read: the lists may not change,
     yet the next load has test cases to fetch."""
     if load.runs_vanished:
@@ -68,6 +74,8 @@ def remember(engine: Engine, settings: dict[str, Any], load: LoadContext) -> Non
         settings_digest=settings_digest(settings),
         options=public_settings(settings),
         published=engine.published_identity(),
+        inputs=None if inputs is None else asdict(inputs),
+        inputs_digest=None if inputs is None else inputs.digest(explicit),
     )
     paths.write_text_atomically(fingerprint_path(engine), json.dumps(asdict(record), indent=2))
 
@@ -77,6 +85,18 @@ def read(engine: Engine) -> Fingerprint | None:
         return Fingerprint(**json.loads(fingerprint_path(engine).read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
+
+
+def recorded_settings(engine: Engine, explicit: dict[str, Any]) -> tuple[dict[str, Any], SettingsInputs] | None:
+    """The settings of the last complete load, if dlt would resolve the same ones now (see settings_inputs.py)."""
+    recorded = read(engine)
+    if recorded is None or recorded.inputs is None:
+        return None
+    inputs = SettingsInputs(**recorded.inputs)
+    api_key = inputs.read_api_key(explicit)
+    if not api_key or inputs.digest(explicit) != recorded.inputs_digest:
+        return None
+    return {**recorded.options, "api_key": api_key}, inputs
 
 
 def check_unchanged(engine: Engine, settings: dict[str, Any], load: LoadContext) -> Check:

@@ -1,8 +1,8 @@
 """One load: resolve the settings, take the load lock, find out whether anything changed upstream; if so, load it
 with dlt and publish.
 
-The dlt pipeline lives in pipelines/dlt_load.py and is imported only when there is something to load: finding out
-that nothing changed needs dlt's configuration, not its pipeline (see pipelines/fingerprint.py).
+dlt is imported only when there is something to load or its configuration may have changed: finding out that
+nothing changed takes less time than importing dlt (see pipelines/fingerprint.py and pipelines/settings_inputs.py).
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines import dlt_runtime, fingerprint, paths
+from pipelines import fingerprint, paths, settings_inputs
 from pipelines.benchmarks.load_context import LoadContext
-from pipelines.benchmarks.source import resolve_settings
 from pipelines.benchmarks.tables import PROBE_RUNS, TEST_CASE_MESSAGES, TEST_CASES
 from pipelines.errors import BenchmarksEtlError
 from pipelines.progress import LoadProgress
@@ -79,8 +78,7 @@ def run_load(
         attempt = LoadAttempt(started_at=now_iso(), status="running", pid=os.getpid())
         write_attempt(db_path, attempt)
         try:
-            dlt_runtime.use_current_configuration()
-            result = _load_if_changed(engine, resolve_settings(**explicit), load, full_refresh, started)
+            result = _load_if_changed(engine, explicit, load, full_refresh, started)
         except BaseException as exc:
             attempt.status, attempt.finished_at = "failed", now_iso()
             attempt.error = str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
@@ -92,8 +90,11 @@ def run_load(
 
 
 def _load_if_changed(
-    engine: Engine, settings: dict[str, Any], load: LoadContext, full_refresh: bool, started: float
+    engine: Engine, explicit: dict[str, Any], load: LoadContext, full_refresh: bool, started: float
 ) -> LoadResult:
+    # The settings dlt resolved last time when nothing dlt would read has changed since (no dlt import), else dlt's.
+    recorded = None if full_refresh else fingerprint.recorded_settings(engine, explicit)
+    settings, inputs = recorded or settings_inputs.resolve_with_dlt(explicit)
     check = fingerprint.Check(unchanged=False) if full_refresh else fingerprint.check_unchanged(engine, settings, load)
     if check.unchanged:
         return LoadResult(requests=load.requests.value, runs_listed=check.runs_listed, runs_fetched=0, test_cases=0,
@@ -103,7 +104,7 @@ def _load_if_changed(
 
     load.prefetched = check.prefetched
     rows = dlt_load.load_and_publish(engine, settings, load, full_refresh)
-    fingerprint.remember(engine, settings, load)
+    fingerprint.remember(engine, settings, inputs, explicit, load)
     return LoadResult(
         requests=load.requests.value,
         runs_listed=rows.get(PROBE_RUNS.name, 0),

@@ -4,6 +4,8 @@ the warehouse alone (pipelines/fingerprint.py). Anything that could change the o
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -147,8 +149,29 @@ def test_a_key_in_secrets_toml_serves_the_quiet_load_too(start_simulator, tmp_pa
     db = tmp_path / "w.duckdb"
     first = run_cli("load", "--db", str(db), "--base-url", sim.url, cwd=tmp_path, key=None)
     assert first.returncode == 0 and first.stdout.startswith("Loaded"), first.stderr
-    second = run_cli("load", "--db", str(db), "--base-url", sim.url, cwd=tmp_path, key=None)
+    second = run_cli("load", "--db", str(db), "--base-url", sim.url, cwd=tmp_path, key=None,
+                     env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert second.returncode == 0 and second.stdout.startswith("Nothing changed upstream"), second.stderr
+    assert not [line for line in second.stderr.splitlines() if line.endswith("| dlt")], "the key was found without dlt"
+
+
+QUIET_LOAD = """
+import sys
+from pipelines.runner import run_load
+result = run_load(sys.argv[1], base_url=sys.argv[2])
+print(result.unchanged, *sorted(module for module in ("dlt", "duckdb") if module in sys.modules))
+"""
+
+
+def test_a_quiet_load_imports_neither_dlt_nor_duckdb(start_simulator, tmp_path):
+    """Importing them takes longer than the whole quiet load: while nothing dlt would read to resolve the settings
+    has changed, the settings it resolved last time are used (pipelines/settings_inputs.py)."""
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    result = subprocess.run([sys.executable, "-c", QUIET_LOAD, str(db), sim.url], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.split() == ["True"], result.stderr
 
 
 def test_a_key_the_api_rejects_leaves_the_decision_to_the_normal_load(start_simulator, tmp_path):
@@ -169,7 +192,8 @@ def test_the_fingerprint_holds_no_key_and_is_not_written_after_a_vanished_run(st
     assert "demo-key" not in text and '"base_url"' in text
 
     fingerprint.forget(engine)
-    fingerprint.remember(engine, resolve_settings(base_url=sim.url), LoadContext(runs_vanished=1))
+    settings = resolve_settings(base_url=sim.url)
+    fingerprint.remember(engine, settings, None, {"base_url": sim.url}, LoadContext(runs_vanished=1))
     assert not fingerprint.fingerprint_path(engine).exists()
 
 

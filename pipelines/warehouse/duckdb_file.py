@@ -11,15 +11,16 @@ import shutil
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from pipelines import paths, settings
 from pipelines.benchmarks.tables import ColumnType
 from pipelines.errors import WarehouseError
 from pipelines.locking import exclusive_load_lock
 from pipelines.warehouse.engine import Names, quote
+
+if TYPE_CHECKING:
+    import duckdb
 
 TYPE_NAMES = {
     ColumnType.BIGINT: "bigint",
@@ -37,13 +38,18 @@ class DuckDbFile:
     dialect = "duckdb"
     type_names = TYPE_NAMES
     row_id = "rowid"
-    driver_error = duckdb.Error
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
         self.working_dir = paths.working_dir_for(db_path)
         self.working_db = paths.working_db_for(db_path)
         self.location = str(db_path)
+
+    @property
+    def driver_error(self) -> type[Exception]:
+        import duckdb  # imported when the file is opened: a load that finds nothing changed never opens it
+
+        return duckdb.Error
 
     def load_lock(self) -> AbstractContextManager[None]:
         return exclusive_load_lock(self.working_dir / "load.lock")
@@ -104,6 +110,8 @@ class DuckDbFile:
 @contextmanager
 def connect(db_path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection; writers get the load's bounded memory (DuckDB spills beyond it) instead of 80% of the machine."""
+    import duckdb
+
     config = {} if read_only else dict(settings.DUCKDB_LOAD_CONFIG)
     try:
         connection = duckdb.connect(str(db_path), read_only=read_only, config=config)
