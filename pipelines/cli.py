@@ -110,6 +110,8 @@ def load(
     finally:
         progress.close()
     if not quiet:
+        for notice in result.notices:
+            typer.echo(notice)
         typer.echo(result.summary())
 
 

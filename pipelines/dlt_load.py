@@ -4,6 +4,7 @@ not see it yet, prune superseded test cases, re-create the views and publish."""
 from __future__ import annotations
 
 import ctypes
+import errno
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -16,8 +17,8 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import settings
 from pipelines.benchmarks.load_context import LoadContext
-from pipelines.benchmarks.source import benchmarks
-from pipelines.errors import BenchmarksEtlError, WarehouseError
+from pipelines.benchmarks.source import benchmarks, source_setting_names
+from pipelines.errors import BenchmarksEtlError, OutOfSpaceError, WarehouseError
 from pipelines.progress import LoadProgress
 from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.raw_tables import known_run_signatures
@@ -43,18 +44,19 @@ def make_pipeline(engine: Engine) -> dlt.Pipeline:
     )
 
 
-def load_and_publish(engine: Engine, source_settings: dict[str, Any], load: LoadContext, full_refresh: bool) -> Rows:
+def load_and_publish(engine: Engine, load_settings: dict[str, Any], load: LoadContext, full_refresh: bool) -> Rows:
     """Finish an interrupted load if any, run this one, re-create the views, publish. Returns the rows loaded per
     table, as dlt counted them. Raises a `BenchmarksEtlError` with a one-line message on any failure."""
     # Arrow's default allocator (mimalloc) keeps freed batches cached; the system allocator returns them, which
     # keeps a load's memory flat (measured: about 150 MB less at the medium scale).
     pa.set_memory_pool(pa.system_memory_pool())
-    with _translated_errors():
-        engine.prepare_for_load()
+    with _translated_errors(engine):
+        notice = engine.prepare_for_load()
+        load.notices.extend([notice] if notice else [])
         pipeline = make_pipeline(engine)
         if pipeline.has_pending_data:
             finish_interrupted_load(pipeline, engine, load.progress)
-        rows = _extract_normalize_load(pipeline, engine, source_settings, load, full_refresh)
+        rows = _extract_normalize_load(pipeline, engine, load_settings, load, full_refresh)
         prune_superseded_test_cases(engine)  # every load: also finishes a prune a killed load missed
         load.progress.stage("views", "re-creating the analytics views")
         apply_views(engine)
@@ -79,15 +81,16 @@ def finish_interrupted_load(pipeline: dlt.Pipeline, engine: Engine, progress: Lo
 
 
 def _extract_normalize_load(
-    pipeline: dlt.Pipeline, engine: Engine, source_settings: dict[str, Any], load: LoadContext, full_refresh: bool
+    pipeline: dlt.Pipeline, engine: Engine, load_settings: dict[str, Any], load: LoadContext, full_refresh: bool
 ) -> Rows:
     load.progress.stage("extract", "reading the API")
     load.known_run_signatures = {} if full_refresh else known_run_signatures(engine)
     with load.active():
         # Parquet for every table: dlt would send the small lists as one INSERT ... VALUES statement per table, and
         # DuckDB parsing 8,000 rows of VALUES briefly takes ~300 MB (measured at the large scale).
+        source_only = {name: value for name, value in load_settings.items() if name in source_setting_names()}
         pipeline.extract(
-            benchmarks(**source_settings), refresh="drop_sources" if full_refresh else None,
+            benchmarks(**source_only), refresh="drop_sources" if full_refresh else None,
             loader_file_format="parquet",
         )
     load.progress.stage("normalize", f"{load.requests.value:,} requests made")
@@ -133,7 +136,7 @@ def abandon_pending_packages(pipeline: dlt.Pipeline) -> None:
 
 
 @contextmanager
-def _translated_errors() -> Iterator[None]:
+def _translated_errors(engine: Engine) -> Iterator[None]:
     """Turn dlt's wrapped exceptions back into our one-line errors."""
     try:
         yield
@@ -146,6 +149,8 @@ def _translated_errors() -> Iterator[None]:
         ours = _find_cause(exc, BenchmarksEtlError)
         if ours is not None:
             raise ours from exc
+        if any(_is_out_of_space(cause) for cause in _causes(exc)):
+            raise OutOfSpaceError(engine.out_of_space_message()) from exc
         if isinstance(exc, PipelineStepFailed):
             raise WarehouseError(
                 f"The load failed during {exc.step}: {_first_line(exc.exception)}; the warehouse keeps its "
@@ -154,16 +159,23 @@ def _translated_errors() -> Iterator[None]:
         raise
 
 
-def _find_cause(exc: BaseException, kind: type) -> Any:
+def _is_out_of_space(exc: BaseException) -> bool:
+    return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in str(exc)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and what it wraps: dlt's `.exception`, or the cause or context."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, kind):
-            return current
+        yield current
         nested = getattr(current, "exception", None)
         current = nested if isinstance(nested, BaseException) else (current.__cause__ or current.__context__)
-    return None
+
+
+def _find_cause(exc: BaseException, kind: type) -> Any:
+    return next((cause for cause in _causes(exc) if isinstance(cause, kind)), None)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -9,9 +9,12 @@ RUNTIME__LOG_LEVEL, which beats everything.
 
 from __future__ import annotations
 
+from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.container import Container
 from dlt.common.configuration.providers import CustomLoaderDocProvider
-from dlt.common.configuration.specs import PluggableRunContext
+from dlt.common.configuration.specs import BaseConfiguration, PluggableRunContext
+
+from pipelines import settings
 
 # What suits a command-line tool run from anywhere, cron included: quiet, and no telemetry.
 DLT_RUNTIME_DEFAULTS = {"log_level": "ERROR", "dlthub_telemetry": False}
@@ -34,3 +37,15 @@ def _defaults_provider() -> CustomLoaderDocProvider:
     defaults = {"runtime": dict(DLT_RUNTIME_DEFAULTS)}
     # locations=[]: dlt's message about a missing setting lists every provider's locations, and fails on None.
     return CustomLoaderDocProvider("benchmarks-etl defaults", lambda: defaults, supports_secrets=False, locations=[])
+
+
+@configspec
+class WarehouseSettings(BaseConfiguration):
+    """The warehouse's own settings ([warehouse] in .dlt/config.toml, WAREHOUSE__* in the environment)."""
+
+    duckdb_storage_version: str = settings.DEFAULT_DUCKDB_STORAGE_VERSION
+
+
+def resolve_warehouse_settings() -> dict[str, str]:
+    resolved = resolve_configuration(WarehouseSettings(), sections=("warehouse",))
+    return {name: getattr(resolved, name) for name in WarehouseSettings.get_resolvable_fields()}

@@ -39,3 +39,7 @@ class WarehouseError(BenchmarksEtlError):
     """The DuckDB warehouse could not be read or written."""
 
     exit_code = 6
+
+
+class OutOfSpaceError(WarehouseError):
+    """The file system of the warehouse (or of its working folder) is too full for the load."""

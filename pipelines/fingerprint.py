@@ -109,9 +109,8 @@ def check_unchanged(engine: Engine, settings: dict[str, Any], load: LoadContext)
         return Check(unchanged=False)  # the published warehouse was replaced, removed or written to since
     load.progress.stage("check", "reading the API's lists to see whether anything changed")
     recorder = ListRecorder(keep_bodies=True)
-    client_settings = {name: value for name, value in settings.items() if name != "type_ids"}
     try:
-        with ApiClient(**client_settings, counter=load.requests, recorder=recorder) as client:
+        with ApiClient.from_settings(settings, counter=load.requests, recorder=recorder) as client:
             runs_listed = Catalog(client, settings.get("type_ids"), datetime.now(UTC), load.progress).read_all()
     except ApiAuthError:
         return Check(unchanged=False)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines import settings
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, OutOfSpaceError
 
 
 def resolve_db_path(db: str | Path) -> Path:
@@ -59,6 +60,25 @@ def replaced_atomically(target: Path) -> Iterator[Path]:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def ensure_room(directory: Path, needed: int, purpose: str) -> None:
+    """Stop early, with a clear message, when `needed` bytes clearly cannot be written in `directory`."""
+    free = shutil.disk_usage(directory).free
+    if free < needed:
+        raise OutOfSpaceError(out_of_space_message(directory, purpose, needed, free))
+
+
+def out_of_space_message(directory: Path, purpose: str, needed: int, free: int) -> str:
+    return (
+        f"Not enough free space in {directory} to {purpose}: about {_megabytes(needed)} needed, {_megabytes(free)} "
+        "free; the warehouse keeps its previous contents. Free some space there (a load needs room for its working "
+        "file and one copy of the warehouse) or choose another --db location, then run the load again."
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:,.0f} MB"
 
 
 def remove_stale_temporaries(target: Path) -> None:

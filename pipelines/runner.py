@@ -33,6 +33,7 @@ class LoadResult:
     messages: int
     seconds: float
     unchanged: bool = False
+    notices: tuple[str, ...] = ()  # lines for the user before the summary (e.g. a storage format converted)
 
     def summary(self) -> str:
         if self.unchanged:
@@ -95,6 +96,7 @@ def _load_if_changed(
     # The settings dlt resolved last time when nothing dlt would read has changed since (no dlt import), else dlt's.
     recorded = None if full_refresh else fingerprint.recorded_settings(engine, explicit)
     settings, inputs = recorded or settings_inputs.resolve_with_dlt(explicit)
+    engine.configure(settings)
     check = fingerprint.Check(unchanged=False) if full_refresh else fingerprint.check_unchanged(engine, settings, load)
     if check.unchanged:
         return LoadResult(requests=load.requests.value, runs_listed=check.runs_listed, runs_fetched=0, test_cases=0,
@@ -112,4 +114,5 @@ def _load_if_changed(
         test_cases=rows.get(TEST_CASES.name, 0),
         messages=rows.get(TEST_CASE_MESSAGES.name, 0),
         seconds=time.monotonic() - started,
+        notices=tuple(load.notices),
     )

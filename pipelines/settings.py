@@ -38,6 +38,11 @@ TEST_CASE_BATCH_SIZE = 5_000
 # staging turns it back into NULL.
 ALL_TYPES_SCOPE = 0
 
+# The storage format of the DuckDB files a load creates: readable by DuckDB 1.1 and every later version, which is
+# what BI tools embed (DuckDB 2.0's own format is not readable by any 1.x). A file keeps the format it was created
+# with; a load converts one in another format (warehouse.duckdb_storage_version, WAREHOUSE__DUCKDB_STORAGE_VERSION).
+DEFAULT_DUCKDB_STORAGE_VERSION = "v1.1.0"
+
 # DuckDB settings while loading: memory is bounded (DuckDB spills to disk beyond it) instead of 80% of the machine.
 # Physical row order is never relied on (a conversation's order is its `position` column); not preserving it makes
 # the bulk insert much faster (large scale: 24 s -> 14 s, perf/BOUNDS.md).

@@ -61,19 +61,20 @@ class SettingsInputs:
 
 
 def resolve_with_dlt(explicit: dict[str, Any]) -> tuple[dict[str, Any], SettingsInputs | None]:
-    """The settings as dlt resolves them, and what it consulted (None when that cannot be replayed without dlt)."""
+    """The source's and the warehouse's settings as dlt resolves them, and what it consulted (None when that cannot
+    be replayed without dlt)."""
     from dlt.common.configuration.container import Container
     from dlt.common.configuration.providers import EnvironProvider
     from dlt.common.configuration.specs import PluggableRunContext
     from dlt.common.configuration.utils import get_resolved_traces
 
     from pipelines.benchmarks.source import resolve_settings
-    from pipelines.dlt_runtime import use_current_configuration
+    from pipelines.dlt_runtime import resolve_warehouse_settings, use_current_configuration
 
     use_current_configuration()
     traces = get_resolved_traces()
     traces.clear()
-    settings = resolve_settings(**explicit)
+    settings = {**resolve_settings(**explicit), **resolve_warehouse_settings()}
     fields = set(settings)
     looked_up = [trace for trace in traces.all_traces if trace.key in fields]
     providers = Container()[PluggableRunContext].providers.providers

@@ -162,6 +162,13 @@ class ApiClient:
         )
         return session
 
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], **plumbing: Any) -> ApiClient:
+        """A client for a load's resolved settings (which hold more than the client's own)."""
+        names = ("workers", "request_timeout", "max_attempts", "backoff_max", "allow_insecure_http")
+        options = {name: settings[name] for name in names if name in settings}
+        return cls(settings["base_url"], settings["api_key"], **options, **plumbing)
+
     def close(self) -> None:
         self.session.close()
 

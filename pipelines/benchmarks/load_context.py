@@ -33,6 +33,7 @@ class LoadContext:
     lists: ListRecorder = field(default_factory=ListRecorder)
     runs_fetched: int = 0
     runs_vanished: int = 0  # listed, then gone before their test cases were read
+    notices: list[str] = field(default_factory=list)  # lines for the user besides the summary
     _open: ExitStack = field(default_factory=ExitStack, repr=False)
 
     def close_when_done(self, resource: T) -> T:

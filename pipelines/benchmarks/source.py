@@ -95,6 +95,10 @@ def resolve_settings(**explicit: Any) -> dict[str, Any]:
     return {name: getattr(resolved, name) for name in reference.SPEC.get_resolvable_fields()}
 
 
+def source_setting_names() -> list[str]:
+    return list(benchmarks.ref.SPEC.get_resolvable_fields())  # type: ignore[attr-defined]
+
+
 @dlt.resource(**tables.BENCHMARK_TYPES.dlt_hints())
 def benchmark_types(catalog: Catalog) -> Rows:
     yield catalog.types()

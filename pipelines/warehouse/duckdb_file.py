@@ -17,6 +17,7 @@ from pipelines import paths, settings
 from pipelines.benchmarks.tables import ColumnType
 from pipelines.errors import WarehouseError
 from pipelines.locking import exclusive_load_lock
+from pipelines.warehouse import duckdb_storage
 from pipelines.warehouse.engine import Names, quote
 
 if TYPE_CHECKING:
@@ -39,11 +40,15 @@ class DuckDbFile:
     type_names = TYPE_NAMES
     row_id = "rowid"
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, storage_version: str = settings.DEFAULT_DUCKDB_STORAGE_VERSION) -> None:
         self.db_path = db_path
         self.working_dir = paths.working_dir_for(db_path)
         self.working_db = paths.working_db_for(db_path)
         self.location = str(db_path)
+        self.storage_version = storage_version
+
+    def configure(self, load_settings: dict[str, Any]) -> None:
+        self.storage_version = load_settings.get("duckdb_storage_version", self.storage_version)
 
     @property
     def driver_error(self) -> type[Exception]:
@@ -54,11 +59,25 @@ class DuckDbFile:
     def load_lock(self) -> AbstractContextManager[None]:
         return exclusive_load_lock(self.working_dir / "load.lock")
 
-    def prepare_for_load(self) -> None:
-        """The working file exists: seeded from the published warehouse when only that one is there."""
+    def prepare_for_load(self) -> str | None:
+        """The working file exists, in the configured storage format: seeded from the published warehouse when only
+        that one is there, created empty when neither is, converted when it is in another format. Returns a line
+        for the user when it converted."""
         self.working_dir.mkdir(parents=True, exist_ok=True)
-        if not self.working_db.exists() and self.db_path.exists():
+        if not self.working_db.exists():
+            if not self.db_path.exists():
+                duckdb_storage.create_empty(self.working_db, self.storage_version)
+                return None
             _copy_atomically(self.db_path, self.working_db)
+        found = duckdb_storage.storage_tag(self.working_db)
+        if found == duckdb_storage.tag_of_version(self.storage_version, self.working_dir):
+            return None
+        paths.ensure_room(self.working_dir, self.working_db.stat().st_size, "convert the warehouse's storage format")
+        duckdb_storage.convert(self.working_db, self.storage_version)
+        return (
+            f"Converted the warehouse from DuckDB storage format {found} to {self.storage_version}; readers that "
+            "have the old file open keep reading it until they reopen it."
+        )
 
     def dlt_destination(self) -> Any:
         import dlt
@@ -83,6 +102,12 @@ class DuckDbFile:
         if wal.exists() and wal.stat().st_size > 0:
             raise WarehouseError(f"{self.working_db} still has a write-ahead log after a checkpoint; not publishing.")
         _copy_atomically(self.working_db, self.db_path)
+
+    def out_of_space_message(self) -> str:
+        size = max((path.stat().st_size for path in (self.db_path, self.working_db) if path.exists()), default=0)
+        return paths.out_of_space_message(
+            self.working_dir, "finish the load", 2 * size, shutil.disk_usage(self.working_dir).free
+        )
 
     def published_identity(self) -> list[int]:
         try:
@@ -124,5 +149,6 @@ def connect(db_path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
+    paths.ensure_room(target.parent, source.stat().st_size, f"write {target}")
     with paths.replaced_atomically(target) as temporary:
         shutil.copyfile(source, temporary)

@@ -62,8 +62,11 @@ class Engine(Protocol):
     def load_lock(self) -> AbstractContextManager[None]:
         """Held for a whole load: a second load of the same warehouse fails at once (LoadAlreadyRunning)."""
 
-    def prepare_for_load(self) -> None:
-        """Make the state a load writes ready, before dlt writes to it."""
+    def configure(self, load_settings: dict[str, Any]) -> None:
+        """Take the engine's own settings (e.g. duckdb_storage_version) from a load's resolved settings."""
+
+    def prepare_for_load(self) -> str | None:
+        """Make the state a load writes ready, before dlt writes to it; returns a line for the user, if any."""
 
     def dlt_destination(self) -> Any:
         """The dlt destination a load writes through."""
@@ -73,6 +76,9 @@ class Engine(Protocol):
 
     def publish(self) -> None:
         """Make what the load wrote what readers see, all at once."""
+
+    def out_of_space_message(self) -> str:
+        """One line for a load the disk filled up under: where, how much room a load needs, what to do."""
 
     def published_identity(self) -> list[int]:
         """Changes whenever the published warehouse is replaced or written to; empty when there is none."""
