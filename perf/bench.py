@@ -43,9 +43,9 @@ class Scenario:
 PRESETS = {
     "quick": [Scenario("small", 0, 3, ("ours", "ours-no-change", "peer", "floor"))],
     # ours alone at the medium scale (a minute): the no-change reload against a full load, without the slow peer
-    "medium": [Scenario("medium", 0, 3, ("ours", "ours-no-change", "floor"))],
+    "medium": [Scenario("medium", 0, 3, ("ours", "ours-no-change", "ours-2.0-storage", "floor"))],
     "full": [
-        Scenario("medium", 0, 3, ("ours", "ours-no-change", "peer", "floor")),
+        Scenario("medium", 0, 3, ("ours", "ours-no-change", "ours-2.0-storage", "peer", "floor")),
         Scenario("medium", 50, 1, ("ours", "floor")),
         Scenario("large", 0, 1, ("ours", "ours-no-change", "floor")),
     ],
@@ -59,6 +59,7 @@ class Measurement:
     peak_rss_mb: float
     cpu_seconds: float  # user + system of the contender's process tree
     simulator_cpu_seconds: float  # what the simulator spent serving it, on the same two cores
+    file_mb: float | None = None  # the published warehouse file, for our contenders
 
 
 def start_simulator(scale: str, latency_ms: float) -> tuple[subprocess.Popen, str]:
@@ -106,6 +107,11 @@ def measure(contender: str, url: str, workdir: Path, env: dict[str, str], simula
     elif contender == "ours-no-change":
         command = [python, "-m", "pipelines", "load", "--db", str(workdir / "ours" / "w.duckdb"), "--base-url", url,
                    "--quiet"]
+    elif contender == "ours-2.0-storage":  # what the load wrote before it chose DuckDB 1.1's storage format
+        shutil.rmtree(workdir / "ours-2.0", ignore_errors=True)
+        env = {**env, "WAREHOUSE__DUCKDB_STORAGE_VERSION": "latest"}
+        command = [python, "-m", "pipelines", "load", "--db", str(workdir / "ours-2.0" / "w.duckdb"), "--base-url",
+                   url, "--quiet"]
     elif contender == "peer":
         shutil.rmtree(workdir / "peer", ignore_errors=True)
         (workdir / "peer").mkdir(parents=True)
@@ -117,7 +123,9 @@ def measure(contender: str, url: str, workdir: Path, env: dict[str, str], simula
     seconds, rss, cpu = run_measured(command, env)
     simulator_cpu = cpu_seconds(simulator) - simulator_before
     count = len(requests.get(url + "/_sim/requests", timeout=30).json())
-    return Measurement(seconds, count, rss, cpu, simulator_cpu)
+    published = Path(command[command.index("--db") + 1]) if "--db" in command else None
+    file_mb = published.stat().st_size / 2**20 if published and published.exists() else None
+    return Measurement(seconds, count, rss, cpu, simulator_cpu, file_mb)
 
 
 def machine() -> str:
@@ -147,14 +155,19 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def _file_size(measurements: list[Measurement]) -> str:
+    sizes = [m.file_mb for m in measurements if m.file_mb is not None]
+    return f"{median(sizes):.1f}" if sizes else "—"
+
+
 def report(scenario: Scenario, results: dict[str, list[Measurement]]) -> list[str]:
     cases = World(scale=scenario.scale).counts()["test_cases"]
     lines = [
         f"### `{scenario.scale}` scale, latency {scenario.latency_ms:g} ms — {cases:,} test cases, "
         f"median of {scenario.repeat}",
         "",
-        "| contender | wall s | requests | test cases/s | peak RSS MB | CPU s | simulator CPU s |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| contender | wall s | requests | test cases/s | peak RSS MB | CPU s | simulator CPU s | file MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     med = {}
     for name, measurements in results.items():
@@ -165,7 +178,8 @@ def report(scenario: Scenario, results: dict[str, list[Measurement]]) -> list[st
         lines.append(f"| {name} | {seconds:.2f} | {measurements[0].requests:,} | {rate} | "
                      f"{median([m.peak_rss_mb for m in measurements]):.0f} | "
                      f"{median([m.cpu_seconds for m in measurements]):.2f} | "
-                     f"{median([m.simulator_cpu_seconds for m in measurements]):.2f} |")
+                     f"{median([m.simulator_cpu_seconds for m in measurements]):.2f} | "
+                     f"{_file_size(measurements)} |")
     lines.append("")
     if "ours" in med and "floor" in med:
         lines.append(f"- ours / floor = **{med['ours'] / med['floor']:.2f}**")
@@ -173,6 +187,11 @@ def report(scenario: Scenario, results: dict[str, list[Measurement]]) -> list[st
         lines.append(f"- peer / ours = **{med['peer'] / med['ours']:.2f}**")
     if "ours-no-change" in med:
         lines.append(f"- no-change reload / full load = **{med['ours-no-change'] / med['ours']:.2f}**")
+    if "ours-2.0-storage" in med:
+        sizes = {name: median([m.file_mb for m in results[name]]) for name in ("ours", "ours-2.0-storage")}
+        ratio = med["ours"] / med["ours-2.0-storage"]
+        lines.append(f"- DuckDB 1.1 storage / DuckDB 2.0 storage: load time **{ratio:.2f}**, "
+                     f"file size **{sizes['ours'] / sizes['ours-2.0-storage']:.2f}**")
     lines.append("")
     return lines
 
