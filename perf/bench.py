@@ -47,7 +47,7 @@ PRESETS = {
     "full": [
         Scenario("medium", 0, 3, ("ours", "ours-no-change", "ours-2.0-storage", "peer", "floor")),
         Scenario("medium", 50, 1, ("ours", "floor")),
-        Scenario("large", 0, 1, ("ours", "ours-no-change", "floor")),
+        Scenario("large", 0, 1, ("ours", "ours-no-change", "ours-2.0-storage", "floor")),
     ],
 }
 

@@ -45,8 +45,10 @@ DEFAULT_DUCKDB_STORAGE_VERSION = "v1.1.0"
 
 # DuckDB settings while loading: memory is bounded (DuckDB spills to disk beyond it) instead of 80% of the machine.
 # Physical row order is never relied on (a conversation's order is its `position` column); not preserving it makes
-# the bulk insert much faster (large scale: 24 s -> 14 s, perf/BOUNDS.md).
-DUCKDB_LOAD_CONFIG = {"memory_limit": "128MB", "threads": 2, "preserve_insertion_order": False}
+# the bulk insert much faster (large scale: 24 s -> 14 s, perf/BOUNDS.md). Writing DuckDB 1.1's storage format needs
+# more of DuckDB's memory than 2.0's: inserting the messages ran out of it at 128 MB (medium scale) and 192 MB
+# (large scale, also with one thread at 128 MB); 256 MB loads the large scale (perf/RESULTS.md).
+DUCKDB_LOAD_CONFIG = {"memory_limit": "256MB", "threads": 2, "preserve_insertion_order": False}
 
 # dlt's records of completed loads kept in the working folder (the data files themselves are deleted once loaded).
 LOADED_PACKAGES_KEPT = 5
