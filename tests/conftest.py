@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from simulator.server import Simulator
+from tests.postgres import PostgresUnavailable, ThrowawayPostgres
 
 
 @pytest.fixture(autouse=True)
@@ -35,3 +39,20 @@ def start_simulator() -> Iterator[Callable[..., Simulator]]:
 @pytest.fixture()
 def simulator(start_simulator) -> Simulator:
     return start_simulator("tiny")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[ThrowawayPostgres]:
+    """One throwaway PostgreSQL server for the whole session (tests/postgres.py); each test makes its own database.
+    Without Debian's postgresql package the test is skipped with the reason, but never under CI=true."""
+    directory = Path(tempfile.mkdtemp(prefix="benchmarks-postgres-"))
+    server = ThrowawayPostgres(directory)
+    try:
+        server.start()
+    except PostgresUnavailable as exc:
+        server.stop()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the PostgreSQL tests: {exc}")
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
