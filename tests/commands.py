@@ -55,3 +55,30 @@ def wait_for_stage(process: subprocess.Popen, stage: str, timeout: float = 60) -
         if match and match.group(0).split()[-1] == stage:
             return True
     return False
+
+
+HOLDING_READER = """
+import sys, duckdb
+connection = duckdb.connect(sys.argv[1], read_only=True)
+count = lambda: connection.execute(f"select count(*) from analytics.{sys.argv[2]}").fetchall()[0][0]
+print(count(), flush=True)
+sys.stdin.readline()
+print(count(), flush=True)
+"""
+
+
+class HoldingReader:
+    """A second process that opens the warehouse read-only and keeps it open, as a BI tool does."""
+
+    def __init__(self, db: Path, view: str) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", HOLDING_READER, str(db), view], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        self.first_count = int(self.process.stdout.readline())
+
+    def count_again(self) -> int:
+        """The view's rows as the still-open connection sees them now; the reader then exits."""
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
+        count = int(self.process.stdout.readline())
+        self.process.wait(timeout=30)
+        return count

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from pipelines.runner import run_load
 from pipelines.security import check_base_url
 from simulator.server import Simulator
 from simulator.world import World
-from tests.commands import load_process, wait_for_stage
+from tests.commands import HoldingReader, load_process, wait_for_stage
 from tests.warehouse_checks import analytics_snapshot, raw_rows
 
 FAST_RETRIES = {"max_attempts": 10, "backoff_max": 0.2}
@@ -103,29 +101,15 @@ def test_second_overlapping_load_exits_75_and_the_first_is_unaffected(start_simu
     assert analytics_snapshot(db)["test_cases"]
 
 
-READER = """
-import sys, duckdb
-connection = duckdb.connect(sys.argv[1], read_only=True)
-count = lambda: connection.execute("select count(*) from analytics.test_cases").fetchall()[0][0]
-print(count(), flush=True)
-sys.stdin.readline()
-print(count(), flush=True)
-"""
-
-
 def test_a_reader_holding_the_file_open_neither_blocks_nor_sees_half_a_load(start_simulator, tmp_path):
     sim = start_simulator("small")
     db = tmp_path / "w.duckdb"
     run_load(db, base_url=sim.url)
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(db)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    before = int(reader.stdout.readline())
+    reader = HoldingReader(db, "test_cases")
+    before = reader.first_count
     sim.set_epoch(1)
     run_load(db, base_url=sim.url)  # must not fail although another process has the file open
-    reader.stdin.write("\n")
-    reader.stdin.flush()
-    still = int(reader.stdout.readline())
-    reader.wait(timeout=30)
+    still = reader.count_again()
     assert before == still == World(scale="small").counts()["test_cases"]
     connection = duckdb.connect(str(db), read_only=True)
     after = connection.execute("select count(*) from w.analytics.test_cases").fetchall()[0][0]

@@ -3,15 +3,12 @@ another format (say DuckDB 2.0's, written by an earlier version of this project)
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from pipelines import settings
 from pipelines.runner import run_load
 from pipelines.warehouse.duckdb_storage import storage_tag, tag_of_version
-from tests.commands import assert_one_line_error, run_cli
+from tests.commands import HoldingReader, assert_one_line_error, run_cli
 from tests.crafted_api import CraftedApi, small_world
 from tests.warehouse_checks import analytics_snapshot
 
@@ -34,16 +31,6 @@ def test_the_storage_version_is_a_setting(tmp_path, monkeypatch):
     assert storage_tag(db) == tag_of_version("v1.4.0", tmp_path) == "v1.4.0+"
 
 
-READER = """
-import sys, duckdb
-connection = duckdb.connect(sys.argv[1], read_only=True)
-count = lambda: connection.execute("select count(*) from analytics.test_case_messages").fetchall()[0][0]
-print(count(), flush=True)
-sys.stdin.readline()
-print(count(), flush=True)
-"""
-
-
 def test_a_warehouse_in_another_format_is_converted_once_with_nothing_lost(tmp_path):
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
@@ -51,17 +38,12 @@ def test_a_warehouse_in_another_format_is_converted_once_with_nothing_lost(tmp_p
         assert first.returncode == 0, first.stderr
         assert storage_tag(db) == tag_of_version("latest", tmp_path)
         before = analytics_snapshot(db)
-        reader = subprocess.Popen([sys.executable, "-c", READER, str(db)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
-        held = int(reader.stdout.readline())
+        reader = HoldingReader(db, "test_case_messages")
 
         converting = run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path)
         again = run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path)
 
-    reader.stdin.write("\n")
-    reader.stdin.flush()
-    assert int(reader.stdout.readline()) == held, "a reader of the old file keeps working"
-    reader.wait(timeout=30)
+    assert reader.count_again() == reader.first_count, "a reader of the old file keeps working"
     assert converting.returncode == 0, converting.stderr
     notice, summary = converting.stdout.strip().splitlines()
     assert notice.startswith("Converted the warehouse from DuckDB storage format") and "v1.1.0" in notice
