@@ -69,9 +69,10 @@ def remember(
     yet the next load has test cases to fetch."""
     if load.runs_vanished:
         return
+    digest_of_settings = settings_digest(settings)  # hashes every code file: once
     record = Fingerprint(
-        digest=lists_digest(settings_digest(settings), load.lists.digests),
-        settings_digest=settings_digest(settings),
+        digest=lists_digest(digest_of_settings, load.lists.digests),
+        settings_digest=digest_of_settings,
         options=public_settings(settings),
         published=engine.published_identity(),
         inputs=None if inputs is None else asdict(inputs),
