@@ -17,10 +17,11 @@ import typer
 from pipelines import settings
 from pipelines.errors import BenchmarksEtlError, ConfigError
 from pipelines.settings import ExportFormat, QueryFormat
+from pipelines.warehouse.destinations import Destination
 from simulator.scales import SCALES
 
 app = typer.Typer(
-    help="Load the Benchmarks API (LLM security benchmarks) into DuckDB and keep pass-rate views over it.",
+    help="Load the Benchmarks API (LLM security benchmarks) into DuckDB or PostgreSQL; keep pass-rate views over it.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -30,6 +31,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DbOption = Annotated[
     Path, typer.Option("--db", help="Warehouse file (DuckDB).", show_default=True)
+]
+DestinationOption = Annotated[
+    Destination,
+    typer.Option(
+        "--destination",
+        help="Warehouse engine: a DuckDB file (--db), or the PostgreSQL database named by "
+        "DESTINATION__POSTGRES__CREDENTIALS or [destination.postgres] in .dlt/secrets.toml.",
+    ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary; errors only.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs on errors.")]
@@ -82,6 +91,7 @@ def parse_type_ids(value: str | None) -> list[int] | None:
 @_reports_errors
 def load(
     db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    destination: DestinationOption = Destination.DUCKDB,
     base_url: Annotated[
         str | None,
         typer.Option(help=f"API root URL (default: {settings.BASE_URL_SETTING} or {settings.DEFAULT_BASE_URL})."),
@@ -104,8 +114,8 @@ def load(
     progress = make_progress(quiet=quiet)
     try:
         result = run_load(
-            db, base_url=base_url, type_ids=parse_type_ids(types), workers=workers, full_refresh=full_refresh,
-            progress=progress, allow_insecure_http=allow_insecure_http,
+            db, destination=destination, base_url=base_url, type_ids=parse_type_ids(types), workers=workers,
+            full_refresh=full_refresh, progress=progress, allow_insecure_http=allow_insecure_http,
         )
     finally:
         progress.close()
@@ -133,13 +143,15 @@ def demo(
 def query(
     sql: Annotated[str, typer.Argument(help="One SQL statement, e.g. \"select * from analytics.models\".")],
     db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    destination: DestinationOption = Destination.DUCKDB,
     output_format: Annotated[QueryFormat, typer.Option("--format", help="Output format.")] = QueryFormat.TABLE,
     verbose: VerboseOption = False,
 ) -> None:
     """Run ad-hoc SQL against the warehouse, read-only."""
     from pipelines.query import format_rows, run_query
+    from pipelines.warehouse.destinations import open_engine
 
-    columns, rows = run_query(db, sql)
+    columns, rows = run_query(open_engine(destination, db), sql)
     typer.echo(format_rows(columns, rows, output_format.value), nl=False)
 
 
@@ -151,12 +163,14 @@ def export(
         ExportFormat, typer.Option("--format", help="File format.")
     ] = ExportFormat.PARQUET,
     db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    destination: DestinationOption = Destination.DUCKDB,
     verbose: VerboseOption = False,
 ) -> None:
     """Write every analytics view to a file per view (atomically), for BI tools that cannot open DuckDB."""
     from pipelines.query import export_views
+    from pipelines.warehouse.destinations import open_engine
 
-    written = export_views(db, out, output_format.value)
+    written = export_views(open_engine(destination, db), out, output_format.value)
     typer.echo(f"Wrote {len(written)} files to {Path(out).resolve()}: {', '.join(p.name for p in written)}")
 
 
@@ -164,6 +178,7 @@ def export(
 @_reports_errors
 def status(
     db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    destination: DestinationOption = Destination.DUCKDB,
     max_age: Annotated[
         str | None, typer.Option(help="Unhealthy when the last successful load is older, e.g. 26h or 90m.")
     ] = None,
@@ -171,8 +186,9 @@ def status(
 ) -> None:
     """Last successful load, its age, rows per view, the last failure; exit 1 when unhealthy (for monitoring)."""
     from pipelines.status import EXIT_HEALTHY, EXIT_UNHEALTHY, collect_status, parse_duration, render_status
+    from pipelines.warehouse.destinations import open_engine
 
-    report = collect_status(db, max_age=parse_duration(max_age) if max_age else None)
+    report = collect_status(open_engine(destination, db), max_age=parse_duration(max_age) if max_age else None)
     typer.echo(render_status(report))
     raise typer.Exit(EXIT_UNHEALTHY if report.problems else EXIT_HEALTHY)
 
@@ -181,6 +197,7 @@ def status(
 @_reports_errors
 def report(
     db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    destination: DestinationOption = Destination.DUCKDB,
     type_id: Annotated[int | None, typer.Option("--type", help="Only this benchmark type id.")] = None,
     html: Annotated[Path | None, typer.Option(help="Also write a self-contained HTML report with charts.")] = None,
     verbose: VerboseOption = False,
@@ -189,8 +206,9 @@ def report(
     from pipelines.report.data import read_report_data
     from pipelines.report.html import write_html
     from pipelines.report.terminal import render, report_console
+    from pipelines.warehouse.destinations import open_engine
 
-    data = read_report_data(db, type_id)
+    data = read_report_data(open_engine(destination, db), type_id)
     render(data, report_console())
     if html is not None:
         typer.echo(f"HTML report: {write_html(data, html)}")

@@ -21,35 +21,32 @@ from pipelines import paths
 from pipelines.errors import ConfigError, WarehouseError
 from pipelines.settings import ExportFormat, QueryFormat
 from pipelines.warehouse import introspect
-from pipelines.warehouse.duckdb_file import DuckDbFile
-from pipelines.warehouse.engine import Engine, Names
+from pipelines.warehouse.destinations import Warehouse, as_engine
+from pipelines.warehouse.engine import Names
 
 QUERY_FORMATS = tuple(fmt.value for fmt in QueryFormat)
 EXPORT_FORMATS = tuple(fmt.value for fmt in ExportFormat)
 EXPORT_BATCH_ROWS = 50_000
 
 
-def published_engine(db: str | Path) -> Engine:
-    return DuckDbFile(paths.resolve_db_path(db))
-
-
 @contextmanager
-def open_published(db: str | Path) -> Iterator[tuple[Any, Names]]:
+def open_published(warehouse: Warehouse) -> Iterator[tuple[Any, Names]]:
     """A read-only connection to the published warehouse and its names; a clear error when there is none yet."""
-    engine = published_engine(db)
+    engine = as_engine(warehouse)
     with engine.connect_published() as connection:
         yield connection, engine.names(connection)
 
 
-def view_row_counts(db: str | Path) -> dict[str, int]:
+def view_row_counts(warehouse: Warehouse) -> dict[str, int]:
     """Rows in every analytics view of the published warehouse, in name order."""
-    with open_published(db) as (connection, names):
+    with open_published(warehouse) as (connection, names):
         return introspect.view_row_counts(connection, names)
 
 
-def run_query(db: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
+def run_query(warehouse: Warehouse, sql: str) -> tuple[list[str], list[tuple]]:
     """Run one read-only statement; returns (column names, rows)."""
-    engine = published_engine(db)
+    engine = as_engine(warehouse)
+    _refuse_several_statements(sql, engine.dialect)
     with engine.connect_published() as connection:
         try:
             cursor = connection.execute(sql)
@@ -58,6 +55,21 @@ def run_query(db: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
         if cursor.description is None:
             return [], []
         return [column[0] for column in cursor.description], cursor.fetchall()
+
+
+def _refuse_several_statements(sql: str, dialect: str) -> None:
+    """One statement only: on a server, a second one could end the read-only transaction the first runs in."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = sqlglot.tokenize(sql, read=dialect)
+    except SqlglotError:
+        return  # the engine reports what is wrong with it
+    separators = [index for index, token in enumerate(tokens) if token.token_type is TokenType.SEMICOLON]
+    if any(index < len(tokens) - 1 for index in separators):
+        raise ConfigError("query runs one SQL statement; got several (separated by ';').")
 
 
 def format_rows(columns: list[str], rows: list[tuple], output_format: str) -> str:
@@ -96,7 +108,7 @@ def _render_table(columns: list[str], rows: list[tuple]) -> str:
     return console.file.getvalue()
 
 
-def export_views(db: str | Path, out_dir: str | Path, output_format: str) -> list[Path]:
+def export_views(warehouse: Warehouse, out_dir: str | Path, output_format: str) -> list[Path]:
     """Write every analytics view to <out_dir>/<view>.<format>.
 
     Each file is written under a temporary name and renamed into place, so a reader sees either the previous file
@@ -107,13 +119,13 @@ def export_views(db: str | Path, out_dir: str | Path, output_format: str) -> lis
     out = Path(out_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    with open_published(db) as (connection, names):
+    engine = as_engine(warehouse)
+    with engine.connect_published() as connection:
+        names = engine.names(connection)
         for view in introspect.view_names(connection):
             target = out / f"{view}.{output_format}"
             with paths.replaced_atomically(target) as temporary:
-                reader = connection.sql(f"select * from {names.analytics(view)}").to_arrow_reader(
-                    EXPORT_BATCH_ROWS
-                )
+                reader = engine.arrow_reader(connection, f"select * from {names.analytics(view)}", EXPORT_BATCH_ROWS)
                 _write_batches(reader, temporary, output_format)
             written.append(target)
     return written

@@ -23,21 +23,22 @@ class LoadAttempt:
     pid: int | None = None
 
 
-def attempt_path(db_path: Path) -> Path:
-    return paths.working_dir_for(db_path) / "last_attempt.json"
+def attempt_path(working_dir: Path) -> Path:
+    """In the warehouse's working folder (`Engine.working_dir`)."""
+    return working_dir / "last_attempt.json"
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def write_attempt(db_path: Path, attempt: LoadAttempt) -> None:
+def write_attempt(working_dir: Path, attempt: LoadAttempt) -> None:
     """Write atomically, so a reader never sees half a record."""
-    paths.write_text_atomically(attempt_path(db_path), json.dumps(asdict(attempt), indent=2))
+    paths.write_text_atomically(attempt_path(working_dir), json.dumps(asdict(attempt), indent=2))
 
 
-def read_attempt(db_path: Path) -> LoadAttempt | None:
-    path = attempt_path(db_path)
+def read_attempt(working_dir: Path) -> LoadAttempt | None:
+    path = attempt_path(working_dir)
     try:
         return LoadAttempt(**json.loads(path.read_text(encoding="utf-8")))
     except (FileNotFoundError, ValueError, TypeError):

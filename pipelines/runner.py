@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines import fingerprint, paths, settings_inputs
+from pipelines import fingerprint, settings_inputs
 from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.tables import PROBE_RUNS, TEST_CASE_MESSAGES, TEST_CASES
 from pipelines.errors import BenchmarksEtlError
 from pipelines.progress import LoadProgress
 from pipelines.run_log import LoadAttempt, now_iso, write_attempt
-from pipelines.warehouse.duckdb_file import DuckDbFile
+from pipelines.warehouse.destinations import Destination, open_engine
 from pipelines.warehouse.engine import Engine
 
 
@@ -50,6 +50,7 @@ class LoadResult:
 def run_load(
     db: str | Path,
     *,
+    destination: Destination | str = Destination.DUCKDB,
     base_url: str | None = None,
     type_ids: Sequence[int] | None = None,
     workers: int | None = None,
@@ -58,16 +59,15 @@ def run_load(
     progress: LoadProgress | None = None,
     allow_insecure_http: bool = False,
 ) -> LoadResult:
-    """Load the API into the warehouse file `db` and (re)create its views.
+    """Load the API into the warehouse (the DuckDB file `db`, or the PostgreSQL database dlt's credentials name)
+    and (re)create its views.
 
     Options left as None come from dlt's configuration (environment, .dlt/config.toml) or the source's defaults.
     Raises a `BenchmarksEtlError` with a one-line message on any failure; the published warehouse then holds
     exactly what it held before: dlt writes where readers do not look, published only once all succeeded.
     """
     started = time.monotonic()
-    db_path = paths.resolve_db_path(db)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    engine = DuckDbFile(db_path)
+    engine = open_engine(destination, db)
     explicit = {
         **(source_options or {}),
         **{name: value for name, value in (("base_url", base_url), ("workers", workers)) if value is not None},
@@ -77,16 +77,16 @@ def run_load(
     load = LoadContext(progress=progress or LoadProgress())
     with engine.load_lock():
         attempt = LoadAttempt(started_at=now_iso(), status="running", pid=os.getpid())
-        write_attempt(db_path, attempt)
+        write_attempt(engine.working_dir, attempt)
         try:
             result = _load_if_changed(engine, explicit, load, full_refresh, started)
         except BaseException as exc:
             attempt.status, attempt.finished_at = "failed", now_iso()
             attempt.error = str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
-            write_attempt(db_path, attempt)
+            write_attempt(engine.working_dir, attempt)
             raise
         attempt.status, attempt.finished_at, attempt.summary = "succeeded", now_iso(), result.summary()
-        write_attempt(db_path, attempt)
+        write_attempt(engine.working_dir, attempt)
     return result
 
 

@@ -6,12 +6,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from pipelines import paths, settings
+from pipelines import settings
 from pipelines.errors import ConfigError
 from pipelines.query import open_published
 from pipelines.run_log import LoadAttempt, read_attempt
+from pipelines.warehouse.destinations import Warehouse, as_engine
 from pipelines.warehouse.introspect import table_exists, view_row_counts
 
 EXIT_HEALTHY = 0
@@ -30,7 +30,7 @@ def parse_duration(text: str) -> timedelta:
 
 @dataclass
 class WarehouseStatus:
-    db_path: Path
+    location: str  # the file, or the database URL without its password
     last_success_at: datetime | None
     loads: int
     view_rows: dict[str, int]
@@ -41,23 +41,25 @@ class WarehouseStatus:
         return None if self.last_success_at is None else now - self.last_success_at
 
 
-def collect_status(db: str | Path, *, max_age: timedelta | None = None, now: datetime | None = None) -> WarehouseStatus:
+def collect_status(
+    warehouse: Warehouse, *, max_age: timedelta | None = None, now: datetime | None = None
+) -> WarehouseStatus:
     now = now or datetime.now(UTC)
-    db_path = paths.resolve_db_path(db)
-    with open_published(db_path) as (connection, names):
+    engine = as_engine(warehouse)
+    with open_published(engine) as (connection, names):
         last_success_at, loads = None, 0
         if table_exists(connection, settings.RAW_SCHEMA, "_dlt_loads"):
             last_success_at, loads = connection.execute(
                 f"select max(inserted_at), count(*) from {names.raw('_dlt_loads')} where status = 0"
             ).fetchone()
         view_rows = view_row_counts(connection, names)
-    attempt = read_attempt(db_path)
+    attempt = read_attempt(engine.working_dir)
     successes = [last_success_at.astimezone(UTC)] if last_success_at else []
     if attempt is not None and attempt.status == "succeeded" and attempt.finished_at:
         # A load that found nothing changed upstream writes nothing to the warehouse, only this record.
         successes.append(datetime.fromisoformat(attempt.finished_at).astimezone(UTC))
     status = WarehouseStatus(
-        db_path=db_path,
+        location=engine.location,
         last_success_at=max(successes, default=None),
         loads=loads,
         view_rows=view_rows,
@@ -79,7 +81,7 @@ def collect_status(db: str | Path, *, max_age: timedelta | None = None, now: dat
 
 def render_status(status: WarehouseStatus, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
-    lines = [f"Warehouse: {status.db_path}"]
+    lines = [f"Warehouse: {status.location}"]
     if status.last_success_at is None:
         lines.append("Last successful load: never")
     else:

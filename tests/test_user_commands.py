@@ -11,6 +11,7 @@ from datetime import timedelta
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines import paths
 from pipelines.errors import WarehouseError
 from pipelines.query import export_views, format_rows, run_query, view_row_counts
 from pipelines.run_log import attempt_path
@@ -79,7 +80,7 @@ def test_status_healthy_then_stale_then_failed(loaded, tmp_path):
     assert status.problems and "the last load failed" in status.problems[0] and "HTTP 500" in status.problems[0]
     result = run_cli("status", "--db", str(loaded), cwd=tmp_path)
     assert result.returncode == 1 and "Health: PROBLEM" in result.stdout
-    assert attempt_path(loaded).exists()
+    assert attempt_path(paths.working_dir_for(loaded)).exists()
 
 
 def test_status_without_warehouse_is_a_clear_error(tmp_path):
@@ -95,8 +96,9 @@ def test_parse_duration(text, seconds):
 def test_status_reports_a_killed_load(loaded):
     from pipelines.run_log import LoadAttempt, write_attempt
 
-    write_attempt(loaded, LoadAttempt(started_at="2026-01-01T00:00:00+00:00", status="running", pid=2**22 + 12345))
+    working_dir = paths.working_dir_for(loaded)
+    write_attempt(working_dir, LoadAttempt(started_at="2026-01-01T00:00:00+00:00", status="running", pid=2**22 + 12345))
     problems = collect_status(loaded).problems
     assert len(problems) == 1 and "was killed before it finished" in problems[0]
-    write_attempt(loaded, LoadAttempt(started_at="2026-01-01T00:00:00+00:00", status="running", pid=os.getpid()))
+    write_attempt(working_dir, LoadAttempt(started_at="2026-01-01T00:00:00+00:00", status="running", pid=os.getpid()))
     assert collect_status(loaded).problems == []

@@ -7,16 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.paths import resolve_db_path
 from pipelines.query import open_published
 from pipelines.run_log import read_attempt
+from pipelines.warehouse.destinations import Warehouse, as_engine
 
 WORST_CATEGORIES = 10
 
 
 @dataclass
 class ReportData:
-    db_path: Path
+    warehouse: str  # what to call it: the file's name, or the database URL without its password
     type_id: int | None
     types: list[dict[str, Any]]
     leaderboard: list[dict[str, Any]]
@@ -39,9 +39,10 @@ def _rows(connection: Any, sql: str, params: list[Any] | None = None) -> list[di
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-def read_report_data(db: str | Path, type_id: int | None = None) -> ReportData:
+def read_report_data(warehouse: Warehouse, type_id: int | None = None) -> ReportData:
     """Everything a report shows, optionally restricted to one benchmark type (and the overall ranking)."""
-    with open_published(db) as (connection, names):
+    engine = as_engine(warehouse)
+    with open_published(engine) as (connection, names):
         view = names.analytics
         type_filter = "where ? is null or benchmark_type_id = ?"
         params = [type_id, type_id]
@@ -74,10 +75,11 @@ def read_report_data(db: str | Path, type_id: int | None = None) -> ReportData:
         from pipelines.errors import ConfigError
 
         raise ConfigError(f"--type {type_id}: no such benchmark type in the warehouse.")
-    attempt = read_attempt(resolve_db_path(db))
+    attempt = read_attempt(engine.working_dir)
     checked_at = None
     if attempt is not None and attempt.status == "succeeded" and attempt.finished_at:
         checked_at = datetime.fromisoformat(attempt.finished_at).astimezone(UTC)
-    return ReportData(db_path=Path(db), type_id=type_id, types=types, leaderboard=leaderboard,
+    name = Path(engine.location).name if engine.dialect == "duckdb" else engine.location
+    return ReportData(warehouse=name, type_id=type_id, types=types, leaderboard=leaderboard,
                       categories=categories, trend=trend, regressions=regressions, data_quality=data_quality,
                       loads=loads, model_names=model_names, checked_at=checked_at)

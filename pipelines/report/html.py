@@ -143,7 +143,7 @@ def render_html(data: ReportData) -> str:
 <script type="text/javascript">{get_plotlyjs()}</script>
 </head><body>
 <h1>LLM security benchmarks — pass rates</h1>
-<p class="muted">Warehouse {html.escape(str(data.db_path.name))}, {scope}. Pass rate = passed / (passed + failed);
+<p class="muted">Warehouse {html.escape(data.warehouse)}, {scope}. Pass rate = passed / (passed + failed);
 errors excluded; current figures use the latest run of each probe. {html.escape(freshness(data))}</p>
 <h2 id="leaderboard">Leaderboard</h2>
 {''.join(f'<div class="chart leaderboard">{div}</div>' for div in leaderboards)}

@@ -39,6 +39,8 @@ class DuckDbFile:
     dialect = "duckdb"
     type_names = TYPE_NAMES
     row_id = "rowid"
+    loader_file_format = "parquet"
+    mart_views_schema = settings.ANALYTICS_SCHEMA  # readers read the views themselves: the file is swapped whole
 
     def __init__(self, db_path: Path, storage_version: str = settings.DEFAULT_DUCKDB_STORAGE_VERSION) -> None:
         self.db_path = db_path
@@ -130,6 +132,9 @@ class DuckDbFile:
         stem, and a catalog and a schema of the same name (a file called analytics.duckdb) are ambiguous."""
         catalog = connection.execute("select current_database()").fetchone()[0]
         return Names(prefix=f"{quote(catalog)}.")
+
+    def arrow_reader(self, connection: duckdb.DuckDBPyConnection, sql: str, batch_rows: int) -> Any:
+        return connection.sql(sql).to_arrow_reader(batch_rows)
 
 
 @contextmanager

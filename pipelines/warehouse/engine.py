@@ -1,7 +1,7 @@
 """The engine interface: everything about the warehouse that depends on the database engine, and nothing else.
 
-A second engine (say PostgreSQL) implements `Engine`; the source, the mapping, the SQL files and the modules beside
-this one do not know which engine they feed.
+DuckDB (duckdb_file.py) and PostgreSQL (postgres_database.py) implement `Engine`; the source, the mapping, the SQL
+files and the modules beside this one do not know which engine they feed.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ class Engine(Protocol):
     working_dir: Path  # dlt's pending packages and state, the load lock, the load records
     location: str  # what to name in messages (a file path, a database URL without password)
     driver_error: type[Exception]  # what the engine's driver raises
+    loader_file_format: str  # the file format dlt loads with ("parquet", "csv")
+    mart_views_schema: str  # where apply_views creates the marts' views (analytics itself, or a private schema)
 
     def load_lock(self) -> AbstractContextManager[None]:
         """Held for a whole load: a second load of the same warehouse fails at once (LoadAlreadyRunning)."""
@@ -75,7 +77,8 @@ class Engine(Protocol):
         """A connection to the state the load is writing (not yet seen by readers)."""
 
     def publish(self) -> None:
-        """Make what the load wrote what readers see, all at once."""
+        """Make what the load wrote what readers see, all at once (the views of `mart_views_schema` become what
+        `analytics` shows)."""
 
     def out_of_space_message(self) -> str:
         """One line for a load the disk filled up under: where, how much room a load needs, what to do."""
@@ -88,3 +91,7 @@ class Engine(Protocol):
 
     def names(self, connection: Any) -> Names:
         """How to name tables and views over `connection`."""
+
+    def arrow_reader(self, connection: Any, sql: str, batch_rows: int) -> Any:
+        """The rows of `sql` as a pyarrow RecordBatchReader of batches of at most `batch_rows` rows (memory does not
+        grow with the result); read it before the connection closes."""

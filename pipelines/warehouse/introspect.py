@@ -17,12 +17,16 @@ def table_exists(connection: Any, schema: str, table: str) -> bool:
     return bool(row[0])
 
 
-def view_names(connection: Any, schema: str = settings.ANALYTICS_SCHEMA) -> list[str]:
-    """The views of `schema`, in name order."""
+def view_names(
+    connection: Any, schema: str = settings.ANALYTICS_SCHEMA, kinds: tuple[str, ...] = ("VIEW", "BASE TABLE")
+) -> list[str]:
+    """The views of `schema`, in name order. analytics holds views on DuckDB and tables on PostgreSQL (which
+    publishes by refilling them), so both count unless `kinds` says otherwise."""
+    marks = ", ".join("?" for _ in kinds)
     rows = connection.execute(
         "select table_name from information_schema.tables where table_catalog = current_database() "
-        "and table_schema = ? and table_type = 'VIEW' order by table_name",
-        [schema],
+        f"and table_schema = ? and table_type in ({marks}) order by table_name",
+        [schema, *kinds],
     ).fetchall()
     return [name for (name,) in rows]
 

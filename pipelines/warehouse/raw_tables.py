@@ -31,7 +31,9 @@ def known_run_signatures(engine: Engine) -> dict[int, str]:
         if not table_exists(connection, settings.RAW_SCHEMA, TEST_CASES.name):
             return {}
         table = engine.names(connection).raw(TEST_CASES.name)
-        rows = connection.execute(
-            f"select probe_run_id, arg_max(run_signature, _dlt_load_id) from {table} group by probe_run_id"
+        rows = connection.execute(  # each run's newest load's signature, in SQL every engine runs
+            f"select t.probe_run_id, max(t.run_signature) from {table} as t inner join (select probe_run_id, "
+            f"max(_dlt_load_id) as newest from {table} group by probe_run_id) as n on t.probe_run_id = "
+            "n.probe_run_id and t._dlt_load_id = n.newest group by t.probe_run_id"
         ).fetchall()
     return {int(run_id): signature for run_id, signature in rows}

@@ -1,5 +1,9 @@
-"""The views: one per file in sql/ (staging and intermediate into benchmarks_stg, marts into analytics), re-created
-after every load in dependency order, with the descriptions of sql/schema.yml as comments."""
+"""The views: one per file in sql/ (staging and intermediate into benchmarks_stg, marts into analytics, or on an
+engine that publishes tables into its `mart_views_schema`), re-created after every load in dependency order, with the
+descriptions of sql/schema.yml as comments.
+
+The views are written once, in DuckDB's dialect; sqlglot transpiles them for any other engine. Macros (functions
+such as the Wilson interval) are per engine: sql/macros/<engine dialect>/*.sql."""
 
 from __future__ import annotations
 
@@ -17,14 +21,15 @@ from pipelines.warehouse.raw_tables import ensure_raw_tables
 from pipelines.warehouse.view_graph import ViewFile, in_dependency_order
 
 SQL_DIR = Path(__file__).resolve().parent.parent.parent / "sql"
-# sql/<folder>/<view>.sql -> schema; folders are applied in this order. sql/macros/*.sql (shared SQL functions such
-# as the Wilson interval) are run first, as they are.
+# sql/<folder>/<view>.sql -> schema; folders are applied in this order. sql/macros/<dialect>/*.sql (SQL functions
+# such as the Wilson interval, per engine) are run first, as they are.
 SQL_LAYERS = (
     ("staging", settings.STAGING_SCHEMA),
     ("intermediate", settings.STAGING_SCHEMA),
     ("marts", settings.ANALYTICS_SCHEMA),
 )
 VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+SOURCE_DIALECT = "duckdb"  # the dialect the files in sql/ are written in
 
 
 def view_files() -> list[ViewFile]:
@@ -44,28 +49,55 @@ def apply_views(engine: Engine) -> int:
     Each file holds one `select`; the view takes its name from the file and its schema from the folder. Views may
     read each other (always schema-qualified); they are created in the order sqlglot finds (view_graph.py).
     """
-    views = view_files()
+    views = [
+        ViewFile(engine.mart_views_schema if view.schema == settings.ANALYTICS_SCHEMA else view.schema, view.name,
+                 view.path)
+        for view in view_files()
+    ]
     with engine.connect_for_load() as connection:
         names = engine.names(connection)
         connection.execute("begin transaction")
         try:
             ensure_raw_tables(connection, names, engine)
-            for schema in {schema for _, schema in SQL_LAYERS}:
+            for schema in {view.schema for view in views}:
                 connection.execute(f"create schema if not exists {names.schema(schema)}")
-                for view in view_names(connection, schema):
+                for view in view_names(connection, schema, kinds=("VIEW",)):
                     connection.execute(f"drop view if exists {names.table(schema, view)} cascade")
-            for path in sorted((SQL_DIR / "macros").glob("*.sql")):
+            for path in macro_files(engine.dialect):
                 _execute_file(connection, engine, path.read_text(encoding="utf-8"), path)
             for view in in_dependency_order(views):
-                body = view.path.read_text(encoding="utf-8").strip().rstrip(";")
+                body = transpiled(view.path.read_text(encoding="utf-8").strip().rstrip(";"), engine.dialect, view.path)
                 qualified = names.table(view.schema, view.name)
                 _execute_file(connection, engine, f"create or replace view {qualified} as\n{body}", view.path)
-            _comment_views(connection, engine, names, views)
+            for statement in comment_statements(names, {view.name: view.schema for view in views}, "view"):
+                _execute_comment(connection, engine, statement)
             connection.execute("commit")
         except BaseException:
             connection.execute("rollback")
             raise
     return len(views)
+
+
+def macro_files(dialect: str) -> list[Path]:
+    folder = SQL_DIR / "macros" / dialect
+    files = sorted(folder.glob("*.sql"))
+    if not files:
+        raise WarehouseError(f"{folder.relative_to(SQL_DIR.parent)}: no macros for this engine.")
+    return files
+
+
+def transpiled(sql: str, dialect: str, path: Path) -> str:
+    """A view's SQL (DuckDB's dialect) in `dialect`; a construct the engine lacks is an error naming the file."""
+    if dialect == SOURCE_DIALECT:
+        return sql
+    import sqlglot
+    from sqlglot.errors import ErrorLevel, SqlglotError
+
+    try:
+        return sqlglot.transpile(sql, read=SOURCE_DIALECT, write=dialect, unsupported_level=ErrorLevel.RAISE)[0]
+    except SqlglotError as exc:
+        raise WarehouseError(f"{path.relative_to(SQL_DIR.parent)}: not expressible in {dialect}: "
+                             f"{str(exc).splitlines()[0]}") from None
 
 
 def _execute_file(connection: Any, engine: Engine, sql: str, path: Path) -> None:
@@ -86,19 +118,25 @@ def load_view_docs() -> dict[str, dict]:
     return docs
 
 
-def _comment_views(connection: Any, engine: Engine, names: Names, views: list[ViewFile]) -> None:
-    """COMMENT ON every documented view and column, so BI tools and the catalog show what they mean."""
+def comment_statements(names: Names, schema_of: dict[str, str], kind: str) -> list[str]:
+    """COMMENT ON every documented view (or, where analytics holds tables, table) and column, so BI tools and the
+    catalog show what they mean. `schema_of`: view name -> the schema it is in; `kind`: "view" or "table"."""
     docs = load_view_docs()
-    schemas = {view.name: view.schema for view in views}
-    unknown = sorted(set(docs) - set(schemas))
+    unknown = sorted(set(docs) - set(schema_of))
     if unknown:
         raise WarehouseError(f"sql/schema.yml documents views that do not exist: {', '.join(unknown)}.")
+    statements = []
     for view, doc in docs.items():
-        qualified = names.table(schemas[view], view)
+        qualified = names.table(schema_of[view], view)
         if doc.get("description"):
-            connection.execute(f"comment on view {qualified} is {literal(doc['description'])}")
+            statements.append(f"comment on {kind} {qualified} is {literal(doc['description'])}")
         for column, text in (doc.get("columns") or {}).items():
-            try:
-                connection.execute(f"comment on column {qualified}.{quote(column)} is {literal(text)}")
-            except engine.driver_error as exc:
-                raise WarehouseError(f"sql/schema.yml: {view}.{column}: {str(exc).splitlines()[0]}") from None
+            statements.append(f"comment on column {qualified}.{quote(column)} is {literal(text)}")
+    return statements
+
+
+def _execute_comment(connection: Any, engine: Engine, statement: str) -> None:
+    try:
+        connection.execute(statement)
+    except engine.driver_error as exc:
+        raise WarehouseError(f"sql/schema.yml: {statement.split(' is ')[0]}: {str(exc).splitlines()[0]}") from None

@@ -7,7 +7,23 @@ runs as (
 ),
 
 final as (
-    select * exclude (recency)
+    select
+        probe_run_id,
+        model_id,
+        benchmark_type_id,
+        probe_id,
+        probe_name,
+        probe_category_id,
+        probe_category_name,
+        created_at,
+        total_count,
+        passed_count,
+        failed_count,
+        error_count,
+        score,
+        signature,
+        last_seen_at,
+        is_removed
     from runs
     where recency = 1
 )

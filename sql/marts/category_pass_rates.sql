@@ -10,7 +10,7 @@ totals as (
         model_id,
         benchmark_type_id,
         probe_category_id,
-        any_value(probe_category_name) as probe_category_name,
+        min(probe_category_name) as probe_category_name,
         sum(passed_count) as passed,
         sum(failed_count) as failed,
         sum(error_count) as errors

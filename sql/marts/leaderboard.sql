@@ -9,8 +9,8 @@ per_type as (
 overall_totals as (
     select
         model_id,
-        any_value(model_name) as model_name,
-        any_value(provider) as provider,
+        min(model_name) as model_name,
+        min(provider) as provider,
         sum(passed) as passed,
         sum(failed) as failed,
         sum(test_cases) as test_cases
