@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ def api_key_and_cwd(monkeypatch, tmp_path):
     """Every test runs in its own directory with the simulator's default key configured as a user would (the
     environment variable); subprocess helpers in tests/commands.py set their own."""
     monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # loads into PostgreSQL keep their state here
+    monkeypatch.delenv("DESTINATION__POSTGRES__CREDENTIALS", raising=False)
     monkeypatch.chdir(tmp_path)
 
 
@@ -56,3 +59,26 @@ def postgres() -> Iterator[ThrowawayPostgres]:
         pytest.skip(str(exc))
     yield server
     server.stop()
+
+
+@dataclass(frozen=True)
+class PgDatabase:
+    server: ThrowawayPostgres
+    name: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url(self.name)
+
+    def connect(self):  # noqa: ANN201 - a context manager of a psycopg2 connection (autocommit)
+        return self.server.connect(self.name)
+
+
+@pytest.fixture()
+def pg_database(postgres, monkeypatch) -> Iterator[PgDatabase]:
+    """A fresh database on the session's PostgreSQL server, named by DESTINATION__POSTGRES__CREDENTIALS as a user
+    would (subprocesses inherit it); dropped after the test."""
+    database = PgDatabase(postgres, postgres.create_database())
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", database.url)
+    yield database
+    postgres.drop_database(database.name)

@@ -9,8 +9,12 @@ import secrets
 import shutil
 import socket
 import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SUPERUSER = "postgres"
 
@@ -77,3 +81,26 @@ class ThrowawayPostgres:
             log = self.directory / "server.log"
             detail = log.read_text()[-1500:] if log.exists() else ""
             raise PostgresUnavailable(f"{command.split()[0]} failed: {result.stderr.strip()[-1500:]} {detail}")
+
+    def create_database(self) -> str:
+        """A new, empty database with a unique name; returns the name."""
+        name = f"warehouse_{uuid.uuid4().hex[:12]}"
+        with self.connect() as connection:
+            connection.cursor().execute(f'create database "{name}"')
+        return name
+
+    def drop_database(self, name: str) -> None:
+        with self.connect() as connection:
+            connection.cursor().execute(f'drop database if exists "{name}" with (force)')
+
+    @contextmanager
+    def connect(self, database: str = "postgres") -> Iterator[Any]:
+        """A psycopg2 connection in autocommit mode."""
+        import psycopg2
+
+        connection = psycopg2.connect(self.url(database))
+        connection.autocommit = True
+        try:
+            yield connection
+        finally:
+            connection.close()
