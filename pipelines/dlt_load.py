@@ -23,7 +23,7 @@ from pipelines.progress import LoadProgress
 from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.raw_tables import known_run_signatures
 from pipelines.warehouse.repair import prune_superseded_test_cases, remove_duplicate_rows
-from pipelines.warehouse.views import apply_views
+from pipelines.warehouse.views import apply_views, drop_views
 
 Rows = dict[str, int]
 
@@ -84,6 +84,8 @@ def _extract_normalize_load(
     pipeline: dlt.Pipeline, engine: Engine, load_settings: dict[str, Any], load: LoadContext, full_refresh: bool
 ) -> Rows:
     load.progress.stage("extract", "reading the API")
+    if full_refresh:
+        drop_views(engine)  # dlt drops the raw tables; the views over them are re-created after the load
     load.known_run_signatures = {} if full_refresh else known_run_signatures(engine)
     with load.active():
         # A file format for every table (parquet on DuckDB, CSV through COPY on PostgreSQL): dlt would send the small

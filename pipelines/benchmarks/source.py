@@ -150,6 +150,7 @@ def probe_runs(scopes: list[dict[str, Any]], catalog: Catalog) -> Rows:
 def test_cases(runs: list[dict[str, Any]], catalog: Catalog, load: LoadContext) -> Iterator[pa.Table]:
     """Test cases of new or changed runs, in Arrow batches; their messages go to test_case_messages."""
     known = load.known_run_signatures
+    load.runs_listed += len(runs)
     changed = [run for run in runs if run.get("total_count") != 0 and known.get(run["id"]) != run["signature"]]
     load.progress.set_total("runs", len(changed))
     load.progress.set_total("test cases", sum(max(run.get("total_count") or 0, 0) for run in changed))

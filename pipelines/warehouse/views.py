@@ -78,6 +78,18 @@ def apply_views(engine: Engine) -> int:
     return len(views)
 
 
+def drop_views(engine: Engine) -> None:
+    """Drop every view the load re-creates, before a full refresh drops the raw tables under them (PostgreSQL
+    refuses to drop a table a view depends on). Readers do not read these: on DuckDB they are in the private
+    working copy, on PostgreSQL `analytics` holds tables."""
+    schemas = {settings.STAGING_SCHEMA, engine.mart_views_schema}
+    with engine.connect_for_load() as connection:
+        names = engine.names(connection)
+        for schema in sorted(schemas):
+            for view in view_names(connection, schema, kinds=("VIEW",)):
+                connection.execute(f"drop view if exists {names.table(schema, view)} cascade")
+
+
 def macro_files(dialect: str) -> list[Path]:
     folder = SQL_DIR / "macros" / dialect
     files = sorted(folder.glob("*.sql"))
