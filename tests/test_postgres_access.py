@@ -1,0 +1,47 @@
+"""The README's recipe for dashboards on PostgreSQL: a read-only role keeps reading `analytics` across loads."""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+
+from pipelines.runner import run_load
+
+BI_PASSWORD = "bi-password-for-tests"
+
+
+def grant_readme_recipe(database) -> None:
+    """The statements of README.md, "Giving dashboards read-only access" (the loader here is the superuser)."""
+    with database.connect() as connection:
+        cursor = connection.cursor()
+        cursor.execute("select 1 from pg_roles where rolname = 'bi'")
+        if not cursor.fetchone():
+            cursor.execute(f"create role bi login password '{BI_PASSWORD}'")
+        cursor.execute(f'grant connect on database "{database.name}" to bi')
+        cursor.execute("grant usage on schema analytics to bi")
+        cursor.execute("grant select on all tables in schema analytics to bi")
+        cursor.execute("alter default privileges for role postgres in schema analytics grant select on tables to bi")
+
+
+def read_as_bi(database, sql: str) -> list[tuple]:
+    connection = psycopg2.connect(host="127.0.0.1", port=database.server.port, user="bi", password=BI_PASSWORD,
+                                  dbname=database.name)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def test_a_read_only_role_keeps_reading_analytics_across_loads(pg_database, start_simulator, tmp_path):
+    sim = start_simulator("tiny")
+    run_load(tmp_path / "unused.duckdb", destination="postgres", base_url=sim.url)
+    grant_readme_recipe(pg_database)
+    before = read_as_bi(pg_database, "select count(*) from analytics.test_cases")[0][0]
+    sim.set_epoch(1)
+    run_load(tmp_path / "unused.duckdb", destination="postgres", base_url=sim.url)
+    after = read_as_bi(pg_database, "select count(*) from analytics.test_cases")[0][0]
+    assert before > 0 and after > 0 and after != before, "the grants survived a load that changed the data"
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        read_as_bi(pg_database, "select count(*) from benchmarks_raw.test_cases")
