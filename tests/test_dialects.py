@@ -2,7 +2,7 @@
 
 This is all that is checked for MotherDuck (DuckDB's own dialect), BigQuery and Snowflake: sqlglot transpiles every
 view without an unsupported construct and parses the result back. Nothing has run there (README, "When one file is
-not enough"); their macros (sql/macros/<dialect>/) do not exist yet either.
+not enough").
 """
 
 from __future__ import annotations

@@ -133,6 +133,9 @@ class DuckDbFile:
         catalog = connection.execute("select current_database()").fetchone()[0]
         return Names(prefix=f"{quote(catalog)}.")
 
+    def function_definition(self, name: str, parameters: list[str], body: str) -> str:
+        return f"create or replace macro {name}({', '.join(parameters)}) as {body}"
+
     def arrow_reader(self, connection: duckdb.DuckDBPyConnection, sql: str, batch_rows: int) -> Any:
         return connection.sql(sql).to_arrow_reader(batch_rows)
 

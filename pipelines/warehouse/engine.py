@@ -92,6 +92,9 @@ class Engine(Protocol):
     def names(self, connection: Any) -> Names:
         """How to name tables and views over `connection`."""
 
+    def function_definition(self, name: str, parameters: list[str], body: str) -> str:
+        """The statement that (re)defines SQL function `name`(parameters) = body (sql/macros/); numbers are doubles."""
+
     def arrow_reader(self, connection: Any, sql: str, batch_rows: int) -> Any:
         """The rows of `sql` as a pyarrow RecordBatchReader of batches of at most `batch_rows` rows (memory does not
         grow with the result); read it before the connection closes."""

@@ -200,6 +200,13 @@ class PostgresDatabase:
     def names(self, connection: Any) -> Names:
         return Names()
 
+    def function_definition(self, name: str, parameters: list[str], body: str) -> str:
+        """An SQL function over doubles (PostgreSQL's `/` on integers would truncate), immutable so the planner may
+        inline it."""
+        arguments = ", ".join(f"{parameter} double precision" for parameter in parameters)
+        return (f"create or replace function {name}({arguments}) returns double precision language sql immutable "
+                f"as $function$ select {body} $function$")
+
     def arrow_reader(self, connection: PgConnection, sql: str, batch_rows: int) -> Any:
         """Through a server-side cursor, in a read-only transaction that ends when the reader is exhausted."""
         import pyarrow as pa

@@ -2,8 +2,8 @@
 engine that publishes tables into its `mart_views_schema`), re-created after every load in dependency order, with the
 descriptions of sql/schema.yml as comments.
 
-The views are written once, in DuckDB's dialect; sqlglot transpiles them for any other engine. Macros (functions
-such as the Wilson interval) are per engine: sql/macros/<engine dialect>/*.sql."""
+The views and the macros (functions such as the Wilson interval) are written once, in DuckDB's dialect; sqlglot
+transpiles them for any other engine, whose `function_definition` wraps a macro's expression as it needs."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from pipelines.warehouse.raw_tables import ensure_raw_tables
 from pipelines.warehouse.view_graph import ViewFile, in_dependency_order
 
 SQL_DIR = Path(__file__).resolve().parent.parent.parent / "sql"
-# sql/<folder>/<view>.sql -> schema; folders are applied in this order. sql/macros/<dialect>/*.sql (SQL functions
-# such as the Wilson interval, per engine) are run first, as they are.
+# sql/<folder>/<view>.sql -> schema; folders are applied in this order. sql/macros/*.sql (`create macro` statements:
+# SQL functions such as the Wilson interval) are created first.
 SQL_LAYERS = (
     ("staging", settings.STAGING_SCHEMA),
     ("intermediate", settings.STAGING_SCHEMA),
@@ -63,8 +63,9 @@ def apply_views(engine: Engine) -> int:
                 connection.execute(f"create schema if not exists {names.schema(schema)}")
                 for view in view_names(connection, schema, kinds=("VIEW",)):
                     connection.execute(f"drop view if exists {names.table(schema, view)} cascade")
-            for path in macro_files(engine.dialect):
-                _execute_file(connection, engine, path.read_text(encoding="utf-8"), path)
+            for path in sorted((SQL_DIR / "macros").glob("*.sql")):
+                for definition in macro_definitions(path, engine):
+                    _execute_file(connection, engine, definition, path)
             for view in in_dependency_order(views):
                 body = transpiled(view.path.read_text(encoding="utf-8").strip().rstrip(";"), engine.dialect, view.path)
                 qualified = names.table(view.schema, view.name)
@@ -90,12 +91,21 @@ def drop_views(engine: Engine) -> None:
                 connection.execute(f"drop view if exists {names.table(schema, view)} cascade")
 
 
-def macro_files(dialect: str) -> list[Path]:
-    folder = SQL_DIR / "macros" / dialect
-    files = sorted(folder.glob("*.sql"))
-    if not files:
-        raise WarehouseError(f"{folder.relative_to(SQL_DIR.parent)}: no macros for this engine.")
-    return files
+def macro_definitions(path: Path, engine: Engine) -> list[str]:
+    """Each `create macro name(parameters) as expression` of a macro file, as the engine defines a function."""
+    import sqlglot
+    from sqlglot import exp
+
+    definitions = []
+    for statement in sqlglot.parse(path.read_text(encoding="utf-8"), read=SOURCE_DIALECT):
+        if not (isinstance(statement, exp.Create) and statement.args.get("kind") == "MACRO"):
+            raise WarehouseError(f"{path.relative_to(SQL_DIR.parent)}: only `create macro` statements belong here.")
+        signature = statement.this
+        name = ".".join(quote(part.name) for part in signature.this.parts)
+        parameters = [parameter.name for parameter in signature.expressions]
+        body = transpiled(statement.expression.sql(SOURCE_DIALECT), engine.dialect, path)
+        definitions.append(engine.function_definition(name, parameters, body))
+    return definitions
 
 
 def transpiled(sql: str, dialect: str, path: Path) -> str:

@@ -1,4 +1,3 @@
--- DuckDB macros; sql/macros/postgres/ holds the same functions for PostgreSQL.
 -- Wilson score interval at 95% (z = 1.96) of a pass rate passed / (passed + failed); NULL when nothing was rated.
 -- Clamped to [0, 1] against floating-point noise at the edges.
 create or replace macro benchmarks_stg.wilson_low(passed, failed) as
