@@ -44,6 +44,15 @@ def load_process(db: Path, url: str, *extra: str, env: dict | None = None) -> su
                             env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def postgres_load_process(url: str, *extra: str, env: dict | None = None) -> subprocess.Popen:
+    """`load --destination postgres` into the database DESTINATION__POSTGRES__CREDENTIALS names (the environment's)."""
+    environment = {**os.environ, "SOURCES__BENCHMARKS__API_KEY": "demo-key", **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines", "load", "--destination", "postgres", "--base-url", url, *extra],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
 def wait_for_stage(process: subprocess.Popen, stage: str, timeout: float = 60) -> bool:
     """Read the load's stage lines until `stage` begins; False if the process ended first."""
     deadline = time.monotonic() + timeout
