@@ -4,11 +4,14 @@ it in analytics.data_quality (check nul_character_replaced); DuckDB keeps the te
 
 from __future__ import annotations
 
+import duckdb
 import pyarrow as pa
 import pytest
 
 from pipelines.benchmarks.nul_text import replace_nul_in_row, replace_nul_in_table
 from pipelines.runner import run_load
+from pipelines.warehouse.duckdb_file import DuckDbFile
+from pipelines.warehouse.views import apply_views
 from tests.crafted_api import API, CraftedApi, small_world
 from tests.warehouse_checks import raw_rows, rows_as_dicts
 
@@ -106,3 +109,19 @@ def test_dict_rows_get_u_fffd_in_nested_values_and_keys():
     }
     clean = {"id": 2, "name": "fine", "config": {"a": [1]}}
     assert replace_nul_in_row(clean) is clean
+
+
+def test_a_warehouse_made_before_nul_replaced_gets_the_column_when_views_are_applied(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with CraftedApi(small_world()) as api:
+        run_load(db, base_url=api.url)
+    with duckdb.connect(str(db)) as connection:  # as the warehouse was before the column was declared
+        connection.execute("drop schema analytics cascade")
+        connection.execute("drop schema benchmarks_stg cascade")
+        for table in ("test_cases", "test_case_messages", "models"):
+            connection.execute(f"alter table benchmarks_raw.{table} drop column nul_replaced")
+    engine = DuckDbFile(db)
+    engine.working_db = db  # apply the views to the file itself
+    apply_views(engine)
+    assert raw_rows(db, "select count(*) from benchmarks_raw.test_cases where nul_replaced is null") == [(3,)]
+    assert not rows_as_dicts(db, "data_quality")
