@@ -87,6 +87,7 @@ def _extract_normalize_load(
     if full_refresh:
         drop_views(engine)  # dlt drops the raw tables; the views over them are re-created after the load
     load.known_run_signatures = {} if full_refresh else known_run_signatures(engine)
+    load.stores_nul_characters = engine.stores_nul_characters
     with load.active():
         # A file format for every table (parquet on DuckDB, CSV through COPY on PostgreSQL): dlt would send the small
         # lists as one INSERT ... VALUES statement per table, and DuckDB parsing 8,000 rows of VALUES briefly takes

@@ -27,6 +27,8 @@ class LoadContext:
     # In: from the warehouse and from the change check.
     known_run_signatures: Mapping[int, str] = field(default_factory=dict)
     prefetched: Prefetched | None = None
+    # From the engine: False where text cannot hold U+0000 (PostgreSQL); the source then replaces it (nul_text.py).
+    stores_nul_characters: bool = True
     # Out: what the load did, beside the rows dlt counts.
     progress: LoadProgress = field(default_factory=LoadProgress)
     requests: RequestCounter = field(default_factory=RequestCounter)

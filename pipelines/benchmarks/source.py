@@ -17,6 +17,7 @@ from pipelines.benchmarks import mapping, tables
 from pipelines.benchmarks.catalog import Catalog, scope_params
 from pipelines.benchmarks.helpers import ApiClient, Body, describe_endpoint
 from pipelines.benchmarks.load_context import LoadContext
+from pipelines.benchmarks.nul_text import replace_nul_in_row, replace_nul_in_table
 from pipelines.benchmarks.test_cases import TestCaseBatch, read_documented_shape
 from pipelines.errors import ApiAuthError, ConfigError
 
@@ -64,10 +65,11 @@ def benchmarks(
     catalog = Catalog(client, type_ids, datetime.now(UTC), load.progress)
     scopes = run_scopes(catalog)
     runs = scopes | probe_runs(catalog)
-    return (
-        benchmark_types(catalog), models(catalog), model_details(catalog), model_scores(catalog), scopes, runs,
-        runs | with_messages_table(test_cases(catalog, load)),
-    )
+    lists = (benchmark_types(catalog), models(catalog), model_details(catalog), model_scores(catalog), runs)
+    if not load.stores_nul_characters:  # the test cases' batches are handled in test_cases (_tables_of)
+        for resource in lists:
+            resource.add_map(replace_nul_in_row)
+    return (*lists[:4], scopes, runs, runs | with_messages_table(test_cases(catalog, load)))
 
 
 def resolve_settings(**explicit: Any) -> dict[str, Any]:
@@ -169,10 +171,10 @@ def test_cases(runs: list[dict[str, Any]], catalog: Catalog, load: LoadContext) 
         load.runs_fetched += 1
         load.progress.advance("test cases", batch.add_run(run, body, parsed))
         if len(batch) >= settings.TEST_CASE_BATCH_SIZE:
-            yield from _tables_of(batch)
+            yield from _tables_of(batch, load)
             batch = TestCaseBatch()
     if len(batch):
-        yield from _tables_of(batch)
+        yield from _tables_of(batch, load)
 
 
 def with_messages_table(resource: DltResource) -> DltResource:
@@ -187,8 +189,10 @@ def with_messages_table(resource: DltResource) -> DltResource:
     return resource
 
 
-def _tables_of(batch: TestCaseBatch) -> Iterator[Any]:
+def _tables_of(batch: TestCaseBatch, load: LoadContext) -> Iterator[Any]:
     cases, messages = batch.to_tables()
+    if not load.stores_nul_characters:
+        cases, messages = replace_nul_in_table(cases), replace_nul_in_table(messages)
     yield cases
     if messages.num_rows:
         yield dlt.mark.with_table_name(messages, tables.TEST_CASE_MESSAGES.name)

@@ -98,6 +98,10 @@ def _column(name: str, type_: ColumnType, *, api: str | None = None, nullable: b
 BIGINT, TEXT, DOUBLE, TIMESTAMP, JSON = (ColumnType.BIGINT, ColumnType.TEXT, ColumnType.DOUBLE,
                                          ColumnType.TIMESTAMP, ColumnType.JSON)
 LAST_SEEN_AT = _column("last_seen_at", TIMESTAMP)
+# Set by the loader on an engine that cannot store U+0000 in text (PostgreSQL): how many were replaced by U+FFFD in
+# which columns of the row, e.g. "2 in content"; NULL otherwise (pipelines/benchmarks/nul_text.py).
+NUL_REPLACED_COLUMN = "nul_replaced"
+NUL_REPLACED = _column(NUL_REPLACED_COLUMN, TEXT)
 
 BENCHMARK_TYPES = Table(
     "benchmark_types",
@@ -106,6 +110,7 @@ BENCHMARK_TYPES = Table(
         _column("name", TEXT, api="name"),
         _column("description", TEXT, api="description"),
         LAST_SEEN_AT,
+        NUL_REPLACED,
     ),
     MERGE,
     ("id",),
@@ -124,7 +129,8 @@ _COUNT_COLUMNS = (
     _column("failed_count", BIGINT, api="failedCount"),
 )
 MODELS = Table(
-    "models", (_column("id", BIGINT, api="id", nullable=False), *_MODEL_COLUMNS, LAST_SEEN_AT), MERGE, ("id",)
+    "models", (_column("id", BIGINT, api="id", nullable=False), *_MODEL_COLUMNS, LAST_SEEN_AT, NUL_REPLACED), MERGE,
+    ("id",),
 )
 MODEL_DETAILS = Table(
     "model_details",
@@ -137,6 +143,7 @@ MODEL_DETAILS = Table(
         _column("config", JSON, api="config"),
         _column("metadata", JSON, api="metadata"),
         LAST_SEEN_AT,
+        NUL_REPLACED,
     ),
     MERGE,
     ("model_id", "scope_type_id"),
@@ -150,6 +157,7 @@ MODEL_SCORES = Table(
         _column("score", DOUBLE),
         _column("rank", DOUBLE),
         LAST_SEEN_AT,
+        NUL_REPLACED,
     ),
     MERGE,
     ("model_id", "scope_type_id", "category"),
@@ -180,6 +188,7 @@ PROBE_RUNS = Table(
         _column("score", DOUBLE, api="score"),
         _column("signature", TEXT, nullable=False),  # what the run's test cases were fetched for (mapping.py)
         LAST_SEEN_AT,
+        NUL_REPLACED,
     ),
     MERGE,
     ("id",),
@@ -201,6 +210,7 @@ TEST_CASES = Table(
         _column("detection_time", TIMESTAMP, api="detectionTime"),
         _column("explanation", TEXT, api="explanation"),
         _column("run_signature", TEXT),
+        NUL_REPLACED,
     ),
     APPEND,
 )
@@ -212,6 +222,7 @@ TEST_CASE_MESSAGES = Table(
         _column("position", BIGINT, nullable=False),
         _column("role", TEXT, api="role"),
         _column("content", TEXT, api="content"),
+        NUL_REPLACED,
     ),
     APPEND,
 )

@@ -23,6 +23,7 @@ from pipelines.benchmarks.helpers import Body
 from pipelines.benchmarks.mapping import as_text, parse_timestamps, preview, require_int, require_list, require_object
 from pipelines.benchmarks.tables import (
     ARROW_TYPES,
+    NUL_REPLACED_COLUMN,
     PROBE_RUNS,
     TEST_CASE_MESSAGES,
     TEST_CASES,
@@ -126,6 +127,8 @@ def flatten_documented_shape(runs: list[dict[str, Any]], bodies: list[pa.Table])
         if column.name in RUN_COLUMNS:
             values = pa.array([run[RUN_COLUMNS[column.name]] for run in runs], ARROW_TYPES[column.type])
             columns[column.name] = pc.take(values, run_of_case)
+        elif column.name == NUL_REPLACED_COLUMN:  # set later, if the engine needs it (nul_text.py)
+            columns[column.name] = pa.nulls(len(cases), pa.string())
         elif column.type is ColumnType.TIMESTAMP:
             try:
                 columns[column.name] = cases.field(column.api_field).cast(TIMESTAMP)
@@ -156,6 +159,7 @@ def _flatten_conversations(conversations: pa.ListArray, case_ids: pa.Array, run_
         pc.subtract(pa.array(range(first, first + len(messages)), pa.int64()), starts),
         pc.utf8_lower(messages.field("role")),
         messages.field("content"),
+        pa.nulls(len(messages), pa.string()),  # nul_replaced
     ]
     return pa.Table.from_arrays(arrays, schema=TEST_CASE_MESSAGES.arrow_schema())
 

@@ -41,6 +41,7 @@ class DuckDbFile:
     row_id = "rowid"
     loader_file_format = "parquet"
     mart_views_schema = settings.ANALYTICS_SCHEMA  # readers read the views themselves: the file is swapped whole
+    stores_nul_characters = True  # text stays byte-exact, U+0000 included
 
     def __init__(self, db_path: Path, storage_version: str = settings.DEFAULT_DUCKDB_STORAGE_VERSION) -> None:
         self.db_path = db_path

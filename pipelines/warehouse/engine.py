@@ -60,6 +60,8 @@ class Engine(Protocol):
     driver_error: type[Exception]  # what the engine's driver raises
     loader_file_format: str  # the file format dlt loads with ("parquet", "csv")
     mart_views_schema: str  # where apply_views creates the marts' views (analytics itself, or a private schema)
+    # Whether text may hold U+0000; where not, the source replaces it with U+FFFD (pipelines/benchmarks/nul_text.py)
+    stores_nul_characters: bool
 
     def load_lock(self) -> AbstractContextManager[None]:
         """Held for a whole load: a second load of the same warehouse fails at once (LoadAlreadyRunning)."""

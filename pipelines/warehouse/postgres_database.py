@@ -66,6 +66,7 @@ class PostgresDatabase:
     row_id = "ctid"
     loader_file_format = "csv"  # dlt sends Arrow batches as CSV through COPY, not as INSERT ... VALUES
     mart_views_schema = MART_VIEWS_SCHEMA
+    stores_nul_characters = False  # text and jsonb refuse U+0000: the source replaces it (nul_text.py)
 
     def __init__(self, credentials: Any) -> None:
         self.credentials = credentials  # dlt's PostgresCredentials; never printed (location has no password)

@@ -19,6 +19,25 @@ def ensure_raw_tables(connection: Any, names: Names, engine: Engine) -> None:
     for table in RAW_TABLES:
         columns = table.ddl_columns(engine.type_names, quote)
         connection.execute(f"create table if not exists {names.raw(table.name)} ({columns})")
+    add_missing_columns(connection, names, engine)
+
+
+def add_missing_columns(connection: Any, names: Names, engine: Engine) -> None:
+    """A column declared after a warehouse was made (say nul_replaced) is added to its table if the loads since
+    did not: dlt adds a new column only to the tables it writes rows to, and the views need it everywhere."""
+    rows = connection.execute(
+        "select table_name, column_name from information_schema.columns "
+        "where table_catalog = current_database() and table_schema = ?",
+        [settings.RAW_SCHEMA],
+    ).fetchall()
+    present = set(rows)
+    for table in RAW_TABLES:
+        for column in table.columns:
+            if (table.name, column.name) not in present:
+                connection.execute(
+                    f"alter table {names.raw(table.name)} add column {quote(column.name)} "
+                    f"{engine.type_names[column.type]}"
+                )
 
 
 def known_run_signatures(engine: Engine) -> dict[int, str]:

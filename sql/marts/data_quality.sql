@@ -91,6 +91,68 @@ undated_models as (
         and current_models.model_id in (select runs.model_id from runs)
 ),
 
+-- Text PostgreSQL cannot store: each U+0000 was replaced by U+FFFD; nul_replaced says how many, in which columns
+-- (always NULL on DuckDB, which keeps text byte-exact).
+replaced_text as (
+    select
+        'benchmark_type' as entity,
+        cast(benchmark_type_id as varchar) as entity_id,
+        nul_replaced
+    from benchmarks_stg.stg_benchmark_types
+    where nul_replaced is not null
+    union all
+    select
+        'model' as entity,
+        cast(model_id as varchar) as entity_id,
+        nul_replaced
+    from benchmarks_stg.stg_models
+    where nul_replaced is not null
+    union all
+    select
+        'model_detail' as entity,
+        model_id || ':' || coalesce(cast(benchmark_type_id as varchar), 'all') as entity_id,
+        nul_replaced
+    from benchmarks_stg.stg_model_details
+    where nul_replaced is not null
+    union all
+    select
+        'model_score' as entity,
+        model_id || ':' || coalesce(cast(benchmark_type_id as varchar), 'all') || ':' || category as entity_id,
+        nul_replaced
+    from benchmarks_stg.stg_model_scores
+    where nul_replaced is not null
+    union all
+    select
+        'probe_run' as entity,
+        cast(probe_run_id as varchar) as entity_id,
+        nul_replaced
+    from benchmarks_stg.stg_probe_runs
+    where nul_replaced is not null
+    union all
+    select
+        'test_case' as entity,
+        cast(test_case_id as varchar) as entity_id,
+        nul_replaced
+    from raw_cases
+    where nul_replaced is not null
+    union all
+    select
+        'message' as entity,
+        test_case_id || ':' || position as entity_id,
+        nul_replaced
+    from benchmarks_stg.stg_test_case_messages
+    where nul_replaced is not null
+),
+
+nul_characters as (
+    select
+        'nul_character_replaced' as check_name,
+        entity,
+        entity_id,
+        'U+0000 replaced by U+FFFD: ' || nul_replaced as detail
+    from replaced_text
+),
+
 final as (
     select * from counts_exceed_total
     union all
@@ -101,6 +163,8 @@ final as (
     select * from orphan_cases
     union all
     select * from undated_models
+    union all
+    select * from nul_characters
 )
 
 select * from final

@@ -11,7 +11,8 @@ renamed as (
         name,
         description,
         last_seen_at,
-        last_seen_at < max(last_seen_at) over () as is_removed
+        last_seen_at < max(last_seen_at) over () as is_removed,
+        nul_replaced
     from source
 )
 

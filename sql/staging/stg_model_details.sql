@@ -17,7 +17,8 @@ renamed as (
         config,
         metadata,
         last_seen_at,
-        last_seen_at < max(last_seen_at) over (partition by scope_type_id) as is_removed
+        last_seen_at < max(last_seen_at) over (partition by scope_type_id) as is_removed,
+        nul_replaced
     from source
 )
 

@@ -14,7 +14,8 @@ renamed as (
         score,
         rank,
         last_seen_at,
-        last_seen_at < max(last_seen_at) over (partition by scope_type_id) as is_removed
+        last_seen_at < max(last_seen_at) over (partition by scope_type_id) as is_removed,
+        nul_replaced
     from source
 )
 

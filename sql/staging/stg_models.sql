@@ -13,7 +13,8 @@ renamed as (
         benchmark_date,
         url,
         last_seen_at,
-        last_seen_at < max(last_seen_at) over () as is_removed
+        last_seen_at < max(last_seen_at) over () as is_removed,
+        nul_replaced
     from source
 )
 

@@ -31,7 +31,8 @@ renamed as (
         source.score,
         source.signature,
         source.last_seen_at,
-        source.last_seen_at < coalesce(latest_reads.last_read_at, source.last_seen_at) as is_removed
+        source.last_seen_at < coalesce(latest_reads.last_read_at, source.last_seen_at) as is_removed,
+        source.nul_replaced
     from source
     left join latest_reads
         on source.benchmark_type_id = latest_reads.benchmark_type_id

@@ -11,7 +11,8 @@ renamed as (
         probe_run_id,
         cast(position as integer) as position,
         role,
-        content
+        content,
+        nul_replaced
     from source
 )
 

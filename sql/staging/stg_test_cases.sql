@@ -19,6 +19,7 @@ renamed as (
         detection_time,
         explanation,
         run_signature,
+        nul_replaced,
         _dlt_load_id as load_id
     from source
 )
