@@ -23,7 +23,7 @@ from pipelines.progress import LoadProgress
 from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.raw_tables import known_run_signatures
 from pipelines.warehouse.repair import prune_superseded_test_cases, remove_duplicate_rows
-from pipelines.warehouse.views import apply_views
+from pipelines.warehouse.views import apply_views, drop_views
 
 Rows = dict[str, int]
 
@@ -85,6 +85,8 @@ def _extract_normalize_load(
 ) -> Rows:
     load.progress.stage("extract", "reading the API")
     load.known_run_signatures = {} if full_refresh else known_run_signatures(engine)
+    if full_refresh:
+        drop_views(engine)  # dlt's drop_sources drops the raw tables, which PostgreSQL refuses while views read them
     with load.active():
         # A file format for every table (parquet on DuckDB, CSV through COPY on PostgreSQL): dlt would send the small
         # lists as one INSERT ... VALUES statement per table, and DuckDB parsing 8,000 rows of VALUES briefly takes

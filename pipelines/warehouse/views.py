@@ -78,6 +78,18 @@ def apply_views(engine: Engine) -> int:
     return len(views)
 
 
+def drop_views(engine: Engine) -> None:
+    """Drop the views over the raw tables before a full refresh drops those tables: PostgreSQL refuses to drop a
+    table a view reads. Readers are unaffected (they read analytics' tables there, the published file on DuckDB);
+    apply_views re-creates the views after the load."""
+    schemas = (settings.STAGING_SCHEMA, engine.mart_views_schema)
+    with engine.connect_for_load() as connection:
+        names = engine.names(connection)
+        for schema in schemas:
+            for view in view_names(connection, schema, kinds=("VIEW",)):
+                connection.execute(f"drop view if exists {names.table(schema, view)} cascade")
+
+
 def macro_files(dialect: str) -> list[Path]:
     folder = SQL_DIR / "macros" / dialect
     files = sorted(folder.glob("*.sql"))
