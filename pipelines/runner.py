@@ -16,7 +16,7 @@ from typing import Any
 
 from pipelines import fingerprint, settings_inputs
 from pipelines.benchmarks.load_context import LoadContext
-from pipelines.benchmarks.tables import PROBE_RUNS, TEST_CASE_MESSAGES, TEST_CASES
+from pipelines.benchmarks.tables import TEST_CASE_MESSAGES, TEST_CASES
 from pipelines.errors import BenchmarksEtlError
 from pipelines.progress import LoadProgress
 from pipelines.run_log import LoadAttempt, now_iso, write_attempt
@@ -109,7 +109,7 @@ def _load_if_changed(
     fingerprint.remember(engine, settings, inputs, explicit, load)
     return LoadResult(
         requests=load.requests.value,
-        runs_listed=rows.get(PROBE_RUNS.name, 0),
+        runs_listed=load.runs_listed,
         runs_fetched=load.runs_fetched,
         test_cases=rows.get(TEST_CASES.name, 0),
         messages=rows.get(TEST_CASE_MESSAGES.name, 0),

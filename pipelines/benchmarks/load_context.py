@@ -31,6 +31,7 @@ class LoadContext:
     progress: LoadProgress = field(default_factory=LoadProgress)
     requests: RequestCounter = field(default_factory=RequestCounter)
     lists: ListRecorder = field(default_factory=ListRecorder)
+    runs_listed: int = 0  # counted here: dlt's CSV writer (PostgreSQL) counts a dict row once per column
     runs_fetched: int = 0
     runs_vanished: int = 0  # listed, then gone before their test cases were read
     notices: list[str] = field(default_factory=list)  # lines for the user besides the summary

@@ -63,7 +63,7 @@ def benchmarks(
     )
     catalog = Catalog(client, type_ids, datetime.now(UTC), load.progress)
     scopes = run_scopes(catalog)
-    runs = scopes | probe_runs(catalog)
+    runs = scopes | probe_runs(catalog, load)
     return (
         benchmark_types(catalog), models(catalog), model_details(catalog), model_scores(catalog), scopes, runs,
         runs | with_messages_table(test_cases(catalog, load)),
@@ -136,13 +136,14 @@ def run_scopes(catalog: Catalog) -> Rows:
 
 
 @dlt.transformer(**tables.PROBE_RUNS.dlt_hints())
-def probe_runs(scopes: list[dict[str, Any]], catalog: Catalog) -> Rows:
+def probe_runs(scopes: list[dict[str, Any]], catalog: Catalog, load: LoadContext) -> Rows:
     """All runs of every (model, type) scope, read concurrently and passed on as one page."""
     pairs = [(scope["model_id"], scope["benchmark_type_id"]) for scope in scopes]
     rows: list[dict[str, Any]] = []
     for _, page in catalog.client.map_concurrent(lambda pair: catalog.run_rows(*pair), pairs):
         rows.extend(page)
     mapping.ensure_unique_ids(rows, describe_endpoint("/models/{modelId}/runs"))
+    load.runs_listed += len(rows)
     yield rows
 
 
