@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -131,3 +134,77 @@ def assert_warehouse_matches(db_path: Path, world: World, type_ids: list[int] | 
 
 def requested_test_case_paths(requests: list[dict]) -> list[str]:
     return [r["path"] for r in requests if r["path"].endswith("/test-cases")]
+
+
+# Comparing one warehouse with another, whatever the engine: DB-API connections (DuckDB's or psycopg2's).
+
+@dataclass(frozen=True)
+class RelationRows:
+    """One relation's column names (in order) and rows, normalised and sorted (see `normalised`)."""
+
+    columns: list[str]
+    rows: list[tuple]
+
+
+def relation_names(connection: Any, schema: str, table_type: str | None = None) -> list[str]:
+    """The relations of `schema` in the connection's database, by name; only those of `table_type` ('VIEW',
+    'BASE TABLE') when given. information_schema, which DuckDB and PostgreSQL both have."""
+    cursor = connection.cursor()
+    cursor.execute(
+        "select table_name, table_type from information_schema.tables where table_catalog = current_database() "
+        f"and table_schema = '{schema}' order by 1"
+    )
+    return [name for name, kind in cursor.fetchall() if table_type is None or kind == table_type]
+
+
+def normalised(value: Any) -> Any:
+    """Numbers as floats (PostgreSQL's numeric sums arrive as Decimal, DuckDB's as float or int), timestamps in UTC
+    (a timestamp without zone read as UTC)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float | Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
+def _sort_key(row: tuple) -> str:
+    # floats rounded, so that two engines' last-bit differences in a sum do not change the order
+    return repr(tuple(f"{value:.9g}" if isinstance(value, float) else value for value in row))
+
+
+def relations_snapshot(
+    connection: Any, relations: Iterable[str], qualified: Callable[[str], str]
+) -> dict[str, RelationRows]:
+    """Every row of each relation (`qualified(name)` is its name in SQL), normalised and sorted."""
+    snapshot = {}
+    for name in relations:
+        cursor = connection.cursor()
+        cursor.execute(f"select * from {qualified(name)}")
+        rows = [tuple(normalised(value) for value in row) for row in cursor.fetchall()]
+        snapshot[name] = RelationRows([column[0] for column in cursor.description], sorted(rows, key=_sort_key))
+    return snapshot
+
+
+def _same_value(left: Any, right: Any) -> bool:
+    if isinstance(left, float) and isinstance(right, float):
+        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-9)
+    return left == right
+
+
+def assert_same_relations(
+    expected: dict[str, RelationRows], actual: dict[str, RelationRows], count_only: Iterable[str] = ()
+) -> None:
+    """The same relations, columns in the same order and the same rows (floats within 1e-9); for the relations in
+    `count_only`, the same number of rows."""
+    assert sorted(actual) == sorted(expected)
+    for name, want in expected.items():
+        got = actual[name]
+        assert got.columns == want.columns, f"{name}: columns differ"
+        assert len(got.rows) == len(want.rows), f"{name}: {len(got.rows)} rows, expected {len(want.rows)}"
+        if name in count_only:
+            continue
+        for index, (got_row, want_row) in enumerate(zip(got.rows, want.rows, strict=True)):
+            same = len(got_row) == len(want_row) and all(map(_same_value, got_row, want_row))
+            assert same, f"{name}, sorted row {index}: {got_row!r}, expected {want_row!r}"

@@ -1,0 +1,192 @@
+"""PostgreSQL as the warehouse, on a real server (tests/postgres.py): the same answers as DuckDB from the same SQL,
+incremental loads, the command line with --destination postgres, and a password that never leaks."""
+
+from __future__ import annotations
+
+import csv
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines import settings
+from pipelines.runner import run_load
+from pipelines.warehouse.engine import Names, quote
+from simulator.world import World
+from tests.commands import assert_one_line_error, run_cli
+from tests.warehouse_checks import (
+    assert_same_relations,
+    relation_names,
+    relations_snapshot,
+    requested_test_case_paths,
+)
+
+
+def duckdb_analytics(db) -> dict:
+    """Every analytics view of a DuckDB warehouse (tests/warehouse_checks.py's normalised rows)."""
+    connection = duckdb.connect(str(db), read_only=True)
+    try:
+        catalog = connection.execute("select current_database()").fetchone()[0]
+        views = relation_names(connection, settings.ANALYTICS_SCHEMA, "VIEW")
+        return relations_snapshot(connection, views, lambda view: f"{quote(catalog)}.{Names().analytics(view)}")
+    finally:
+        connection.close()
+
+
+def postgres_analytics(pg_database) -> dict:
+    """Every relation of the analytics schema of the PostgreSQL warehouse."""
+    with pg_database.connect() as connection:
+        relations = relation_names(connection, settings.ANALYTICS_SCHEMA)
+        return relations_snapshot(connection, relations, Names().analytics)
+
+
+def assert_same_analytics(db, pg_database, same_loads: bool = True) -> dict:
+    """load_history's timestamps differ from load to load: its row count only, and not even that when the two
+    warehouses did not see the same loads. Returns PostgreSQL's snapshot."""
+    expected, actual = duckdb_analytics(db), postgres_analytics(pg_database)
+    if not same_loads:
+        expected["load_history"] = actual["load_history"]
+    assert_same_relations(expected, actual, count_only=("load_history",))
+    return actual
+
+
+def test_the_same_world_gives_the_same_analytics_in_duckdb_and_postgres(start_simulator, pg_database, tmp_path):
+    """One SQL source for both engines: every view, row by row, after a first load and after an incremental one
+    that adds, re-scores and removes runs (removed runs must leave the views on both)."""
+    sim = start_simulator(scale="small")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    run_load(db, destination="postgres", base_url=sim.url)
+    assert_same_analytics(db, pg_database)
+
+    sim.set_epoch(1)
+    assert not run_load(db, base_url=sim.url).unchanged
+    assert not run_load(db, destination="postgres", base_url=sim.url).unchanged
+    assert_same_analytics(db, pg_database)
+
+
+def test_postgres_fetches_only_what_changed_and_a_full_refresh_reloads_everything(
+    start_simulator, pg_database, tmp_path
+):
+    """The change check and the incremental load are engine-neutral: PostgreSQL asks the API for exactly what DuckDB
+    asks for; --full-refresh asks for everything and ends where a fresh load does."""
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    run_load(db, destination="postgres", base_url=sim.url)
+    sim.clear_requests()
+    assert run_load(db, destination="postgres", base_url=sim.url).unchanged
+    assert requested_test_case_paths(sim.requests) == []
+
+    sim.set_epoch(1)
+    sim.clear_requests()
+    run_load(db, base_url=sim.url)
+    by_duckdb = sorted(requested_test_case_paths(sim.requests))
+    sim.clear_requests()
+    run_load(db, destination="postgres", base_url=sim.url)
+    by_postgres = sorted(requested_test_case_paths(sim.requests))
+    assert by_duckdb, "epoch 1 adds and re-scores runs"
+    assert by_postgres == by_duckdb
+    assert_same_analytics(db, pg_database)
+
+    sim.clear_requests()
+    result = run_load(db, destination="postgres", base_url=sim.url, full_refresh=True)
+    assert result.runs_fetched == result.runs_listed > len(by_duckdb)
+    assert len(set(requested_test_case_paths(sim.requests))) == result.runs_listed
+    fresh = tmp_path / "fresh.duckdb"
+    run_load(fresh, base_url=sim.url)
+    after_refresh = assert_same_analytics(fresh, pg_database, same_loads=False)
+    assert len(after_refresh["load_history"].rows) == 3, "dlt's load records survive a full refresh, as on DuckDB"
+
+
+def pg_rows(pg_database, sql: str) -> list[tuple]:
+    with pg_database.connect() as connection:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def postgres_cli(*args: str, cwd, env: dict | None = None):
+    """benchmarks-etl <command> --destination postgres, the simulator's key in the environment."""
+    return run_cli(*args, "--destination", "postgres", cwd=cwd, key="demo-key", env=env)
+
+
+def test_the_reading_commands_work_on_postgres(simulator, pg_database, tmp_path):
+    """One CLI load, then every reading command as a user runs it. The query session is
+    default_transaction_read_only: a write fails on the server, not only in our code."""
+    loaded = postgres_cli("load", "--base-url", simulator.url, cwd=tmp_path)
+    assert loaded.returncode == 0 and loaded.stdout.startswith("Loaded"), loaded.stderr
+    password = pg_database.server.password
+
+    status = postgres_cli("status", cwd=tmp_path)
+    assert status.returncode == 0, status.stdout + status.stderr
+    without_password = pg_database.url.replace(f":{password}@", "@")
+    assert f"Warehouse: {without_password}" in status.stdout and "Health: OK" in status.stdout
+    report = postgres_cli("report", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert World(scale="tiny").models(None)[0]["name"] in report.stdout
+
+    count = postgres_cli("query", "select count(*) as n from analytics.test_cases", "--format", "csv", cwd=tmp_path)
+    assert count.returncode == 0, count.stderr
+    assert count.stdout == f"n\n{pg_rows(pg_database, 'select count(*) from analytics.test_cases')[0][0]}\n"
+    write = postgres_cli("query", "create table analytics.x (i int)", cwd=tmp_path)
+    assert_one_line_error(write, 6, "Query failed", "read-only transaction")
+    assert pg_rows(pg_database, "select to_regclass('analytics.x')") == [(None,)]
+    several = postgres_cli("query", "select 1; select 2", cwd=tmp_path)
+    assert_one_line_error(several, 2, "one SQL statement")
+
+    with pg_database.connect() as connection:
+        relations = relation_names(connection, settings.ANALYTICS_SCHEMA)
+    counts = {name: pg_rows(pg_database, f"select count(*) from {Names().analytics(name)}")[0][0] for name in relations}
+    for output_format in ("parquet", "csv"):
+        out = tmp_path / output_format
+        export = postgres_cli("export", "--out", str(out), "--format", output_format, cwd=tmp_path)
+        assert export.returncode == 0, export.stderr
+        assert sorted(path.name for path in out.iterdir()) == sorted(f"{name}.{output_format}" for name in relations)
+        assert {name: exported_rows(out / f"{name}.{output_format}") for name in relations} == counts
+    for result in (loaded, status, report, count, write, several):
+        assert password not in result.stdout + result.stderr
+
+
+def exported_rows(path) -> int:
+    if path.suffix == ".parquet":
+        return pq.read_table(path).num_rows
+    with path.open(newline="", encoding="utf-8") as file:
+        return len(list(csv.reader(file))) - 1  # the header; a message may span lines
+
+
+@pytest.mark.parametrize("command", [("load", "--base-url", "http://127.0.0.1:9"), ("status",)], ids=["load", "status"])
+def test_missing_postgres_credentials_name_the_setting(tmp_path, command):
+    result = postgres_cli(*command, cwd=tmp_path)
+    assert_one_line_error(result, 2, "DESTINATION__POSTGRES__CREDENTIALS")
+
+
+def test_a_wrong_postgres_password_fails_in_one_line_without_printing_it(pg_database, simulator, tmp_path):
+    wrong = "not-the-pw-" + pg_database.server.password[:6]
+    url = pg_database.url.replace(pg_database.server.password, wrong)
+    result = postgres_cli("load", "--base-url", simulator.url, cwd=tmp_path,
+                          env={"DESTINATION__POSTGRES__CREDENTIALS": url})
+    assert_one_line_error(result, 6, "Cannot connect", "password authentication failed")
+    assert wrong not in result.stdout + result.stderr
+
+
+def test_the_postgres_password_is_never_printed_logged_or_written(start_simulator, pg_database, tmp_path):
+    """Success, --verbose (dlt's logs, tracebacks) and a failure that names the database: the password is in no
+    output and in no file the loads leave (XDG_STATE_HOME holds dlt's working state, traces and load records)."""
+    sim = start_simulator(scale="tiny")
+    password = pg_database.server.password
+    missing_database = pg_database.url.rsplit("/", 1)[0] + "/no_such_database"
+    results = [postgres_cli("load", "--base-url", sim.url, cwd=tmp_path)]
+    sim.set_epoch(1)  # the verbose load has something to load
+    results.append(postgres_cli("load", "--base-url", sim.url, "--verbose", cwd=tmp_path))
+    results.append(postgres_cli("load", "--base-url", sim.url, "--verbose", cwd=tmp_path,
+                                env={"DESTINATION__POSTGRES__CREDENTIALS": missing_database}))
+    assert [result.returncode for result in results] == [0, 0, 6], results[-1].stderr
+    assert "no_such_database" in results[-1].stderr
+    for result in results:
+        assert password not in result.stdout + result.stderr
+
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len([path for path in files if (tmp_path / "state") in path.parents]) > 10
+    leaking = [str(path) for path in files if password.encode() in path.read_bytes()]
+    assert leaking == []
