@@ -123,7 +123,21 @@ class PostgresDatabase:
             yield
 
     def prepare_for_load(self) -> str | None:
+        """Drop the internal views (benchmarks_stg, benchmarks_marts; apply_views re-creates them after the load):
+        PostgreSQL, unlike DuckDB, refuses to drop a raw table a view reads, which a full refresh (dlt's
+        drop_sources) does. Readers read analytics' tables, which do not depend on them."""
         self.working_dir.mkdir(parents=True, exist_ok=True)
+        with self._connect() as connection:
+            names = self.names(connection)
+            connection.execute("begin transaction")
+            try:
+                for schema in (settings.STAGING_SCHEMA, MART_VIEWS_SCHEMA):
+                    for view in view_names(connection, schema, kinds=("VIEW",)):
+                        connection.execute(f"drop view if exists {names.table(schema, view)} cascade")
+                connection.execute("commit")
+            except BaseException:
+                connection.execute("rollback")
+                raise
         return None
 
     def dlt_destination(self) -> Any:
