@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +111,41 @@ def analytics_snapshot(db_path: Path) -> dict[str, list[tuple]]:
             "and schema_name = ? and view_name != 'load_history' order by 1", [settings.ANALYTICS_SCHEMA]).fetchall()]
         return {view: sorted(connection.execute(f"select * from {analytics}.{quote(view)}").fetchall(), key=repr)
                 for view in views}
+
+
+def pg_analytics_snapshot(connection: Any) -> dict[str, list[tuple]]:
+    """Every relation in a PostgreSQL warehouse's analytics schema (tables there), rows sorted; load_history aside.
+    `connection` is a psycopg2 connection. Numbers (numeric, double precision) become floats: compare snapshots
+    with `assert_pg_snapshots_equal`, which allows 1e-9."""
+    cursor = connection.cursor()
+    cursor.execute(
+        "select table_name from information_schema.tables where table_schema = %s and table_name != 'load_history' "
+        "order by 1", [settings.ANALYTICS_SCHEMA])
+    relations = [name for (name,) in cursor.fetchall()]
+    result = {}
+    for relation in relations:
+        cursor.execute(f"select * from {quote(settings.ANALYTICS_SCHEMA)}.{quote(relation)}")
+        rows = [tuple(float(v) if isinstance(v, int | float | Decimal) and not isinstance(v, bool) else v
+                      for v in row) for row in cursor.fetchall()]
+        result[relation] = sorted(rows, key=_sort_key)
+    return result
+
+
+def _sort_key(row: tuple) -> str:
+    return repr(tuple(round(v, 6) if isinstance(v, float) else v for v in row))
+
+
+def assert_pg_snapshots_equal(actual: dict[str, list[tuple]], expected: dict[str, list[tuple]], what: str = "") -> None:
+    """Same relations, same rows; floats equal within 1e-9 (absolute or relative)."""
+    assert sorted(actual) == sorted(expected), what
+    for relation, rows in expected.items():
+        got = actual[relation]
+        assert len(got) == len(rows), f"{what}: analytics.{relation} has {len(got)} rows, expected {len(rows)}"
+        for got_row, row in zip(got, rows, strict=True):
+            same = len(got_row) == len(row) and all(
+                math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) if isinstance(a, float) and isinstance(b, float)
+                else a == b for a, b in zip(got_row, row, strict=False))
+            assert same, f"{what}: analytics.{relation}: {got_row!r} != {row!r}"
 
 
 def snapshot(db_path: Path, views: tuple[str, ...] = ENTITY_VIEWS) -> dict[str, list[tuple]]:
