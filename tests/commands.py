@@ -38,9 +38,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess, exit_code: int, *
     assert SECRET not in result.stdout + result.stderr
 
 
-def load_process(db: Path, url: str, *extra: str, env: dict | None = None) -> subprocess.Popen:
+def load_process(db: Path | None, url: str, *extra: str, env: dict | None = None) -> subprocess.Popen:
+    """`benchmarks-etl load` as a subprocess; `extra` are further arguments (e.g. "--destination", "postgres", with
+    `db` None: no --db)."""
     environment = {**os.environ, "SOURCES__BENCHMARKS__API_KEY": "demo-key", **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "pipelines", "load", "--db", str(db), "--base-url", url, *extra],
+    target = [] if db is None else ["--db", str(db)]
+    return subprocess.Popen([sys.executable, "-m", "pipelines", "load", *target, "--base-url", url, *extra],
                             env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -31,22 +31,25 @@ def run(body_overrides: dict, db) -> None:
         run_load(db, base_url=api.url, full_refresh=True)
 
 
-@pytest.mark.parametrize(
-    "override, message",
-    [
-        ({CASES: (200, b'{"id": 10, "testCases": [', None)}, "not valid JSON"),
-        ({RUNS: (200, b"<!DOCTYPE html><html><body>Service maintenance</body></html>", "text/html")}, "text/html"),
-        ({CASES: (200, b'{"id": 10, "testCases": [{"id": 1, "result": "PASSED", "attack": "\\xff\\xfe"}]}'.replace(
-            b"\\xff\\xfe", b"\xff\xfe"), None)}, "not valid JSON"),
-        ({RUNS: [{"id": 10, "totalCount": "3", "passedCount": 1, "failedCount": 1}]}, "'totalCount' is str"),
-        ({f"{API}/types": [{"id": "1", "name": "Security"}]}, "'id' is str"),
-        ({CASES: {"id": 10, "testCases": [{"id": 1}]}}, "required field 'result'"),
-        ({CASES: {"id": 10, "testCases": [{"id": 1, "result": "PASSED"}, {"id": 1, "result": "FAILED"}]}}, "twice"),
-        ({RUNS: [{"id": 10, "totalCount": 3}, {"id": 10, "totalCount": 3}]}, "listed id 10 twice"),
-    ],
-    ids=["truncated-json", "html-200", "invalid-utf8", "string-count", "string-id", "missing-result",
-         "duplicate-case", "duplicate-run"],
-)
+# Shared with tests/test_postgres_reliability.py, which runs the same cases on PostgreSQL.
+REJECTED = [
+    pytest.param({CASES: (200, b'{"id": 10, "testCases": [', None)}, "not valid JSON", id="truncated-json"),
+    pytest.param({RUNS: (200, b"<!DOCTYPE html><html><body>Service maintenance</body></html>", "text/html")},
+                 "text/html", id="html-200"),
+    pytest.param({CASES: (200, b'{"id": 10, "testCases": [{"id": 1, "result": "PASSED", "attack": "\xff\xfe"}]}',
+                          None)}, "not valid JSON", id="invalid-utf8"),
+    pytest.param({RUNS: [{"id": 10, "totalCount": "3", "passedCount": 1, "failedCount": 1}]}, "'totalCount' is str",
+                 id="string-count"),
+    pytest.param({f"{API}/types": [{"id": "1", "name": "Security"}]}, "'id' is str", id="string-id"),
+    pytest.param({CASES: {"id": 10, "testCases": [{"id": 1}]}}, "required field 'result'", id="missing-result"),
+    pytest.param({CASES: {"id": 10, "testCases": [{"id": 1, "result": "PASSED"}, {"id": 1, "result": "FAILED"}]}},
+                 "twice", id="duplicate-case"),
+    pytest.param({RUNS: [{"id": 10, "totalCount": 3}, {"id": 10, "totalCount": 3}]}, "listed id 10 twice",
+                 id="duplicate-run"),
+]
+
+
+@pytest.mark.parametrize("override, message", REJECTED)
 def test_rejected_with_the_endpoint_named_and_nothing_changed(tmp_path, override, message):
     db = loaded_warehouse(tmp_path)
     before = analytics_snapshot(db)

@@ -194,17 +194,24 @@ def _same_value(left: Any, right: Any) -> bool:
 
 
 def assert_same_relations(
-    expected: dict[str, RelationRows], actual: dict[str, RelationRows], count_only: Iterable[str] = ()
+    expected: dict[str, RelationRows], actual: dict[str, RelationRows], count_only: Iterable[str] = (),
+    what: str = "",
 ) -> None:
     """The same relations, columns in the same order and the same rows (floats within 1e-9); for the relations in
-    `count_only`, the same number of rows."""
-    assert sorted(actual) == sorted(expected)
+    `count_only`, the same number of rows. `what` prefixes the messages."""
+    assert sorted(actual) == sorted(expected), what
     for name, want in expected.items():
         got = actual[name]
-        assert got.columns == want.columns, f"{name}: columns differ"
-        assert len(got.rows) == len(want.rows), f"{name}: {len(got.rows)} rows, expected {len(want.rows)}"
+        assert got.columns == want.columns, f"{what} {name}: columns differ"
+        assert len(got.rows) == len(want.rows), f"{what} {name}: {len(got.rows)} rows, expected {len(want.rows)}"
         if name in count_only:
             continue
         for index, (got_row, want_row) in enumerate(zip(got.rows, want.rows, strict=True)):
             same = len(got_row) == len(want_row) and all(map(_same_value, got_row, want_row))
-            assert same, f"{name}, sorted row {index}: {got_row!r}, expected {want_row!r}"
+            assert same, f"{what} {name}, sorted row {index}: {got_row!r}, expected {want_row!r}"
+
+
+def pg_analytics_snapshot(connection: Any) -> dict[str, RelationRows]:
+    """Every table of a PostgreSQL warehouse's analytics schema but load_history (its timestamps differ by nature)."""
+    relations = [name for name in relation_names(connection, settings.ANALYTICS_SCHEMA) if name != "load_history"]
+    return relations_snapshot(connection, relations, lambda name: f"{quote(settings.ANALYTICS_SCHEMA)}.{quote(name)}")
