@@ -12,6 +12,7 @@ Usage: python perf/view_timings.py [--scale medium] [--repeat 5] [--destination 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -66,17 +67,30 @@ def machine(destination: Destination) -> str:
             f"Python {platform.python_version()}, {engine}")
 
 
-def median_seconds(repeat: int, action: Callable[..., object], *arguments: object) -> float:
+def median_seconds(repeat: int, action: Callable[..., object], *arguments: object,
+                   timed_out: tuple[type[Exception], ...] = ()) -> float:
+    """The median of `repeat` runs; infinite (and no more runs) when one raises `timed_out`."""
     runs = []
     for _ in range(repeat):
         started = time.perf_counter()
-        action(*arguments)
+        try:
+            action(*arguments)
+        except timed_out:
+            return math.inf
         runs.append(time.perf_counter() - started)
     return statistics.median(runs)
 
 
+def ms(seconds: float, digits: int = 1) -> str:
+    return f"{seconds * 1000:.{digits}f}" if math.isfinite(seconds) else "timed out"
+
+
 def fetch_all(connection: Any, sql: str) -> list[tuple]:
     return connection.execute(sql).fetchall()
+
+
+def mb(timing: Timing) -> str:
+    return f"{timing.fetched_mb:.1f}" if math.isfinite(timing.fetch) else "—"
 
 
 def time_views(db: Path, repeat: int) -> list[Timing]:
@@ -105,34 +119,46 @@ class CountingSink:
 
 def refill_seconds(writer: Any, source: str) -> float:
     """What publish pays for one view: its rows written into a new table and analyzed, then rolled back."""
+    from psycopg2.errors import QueryCanceled
+
     cursor = writer.cursor()
     started = time.perf_counter()
-    cursor.execute(f"create table public.refill_probe as select * from {source}")
-    cursor.execute("analyze public.refill_probe")
-    seconds = time.perf_counter() - started
-    writer.rollback()
-    return seconds
+    try:
+        cursor.execute(f"create table public.refill_probe as select * from {source}")
+        cursor.execute("analyze public.refill_probe")
+        return time.perf_counter() - started
+    except QueryCanceled:
+        return math.inf
+    finally:
+        writer.rollback()
 
 
-def time_views_postgres(repeat: int) -> list[Timing]:
+def time_views_postgres(repeat: int, timeout: float) -> list[Timing]:
     """count(*) over each analytics table, all its rows through COPY (the server's and the wire's share of a fetch,
-    not a client's decoding), count(*) over the view publish refills it from, and that refill, once."""
+    not a client's decoding), count(*) over the view publish refills it from, and that refill, once. A statement
+    that takes longer than `timeout` seconds is cancelled (statement_timeout) and shows as timed out."""
     import psycopg2
+    from psycopg2.errors import QueryCanceled
 
     from pipelines.warehouse.postgres_database import MART_VIEWS_SCHEMA, PostgresDatabase
 
     engine = PostgresDatabase.from_dlt_config()
     names = Names()
     results = []
-    writer = psycopg2.connect(os.environ["DESTINATION__POSTGRES__CREDENTIALS"])
+    writer = psycopg2.connect(os.environ["DESTINATION__POSTGRES__CREDENTIALS"],
+                              options=f"-c statement_timeout={int(timeout * 1000)}")
     with engine.connect_published() as connection:
+        connection.execute(f"set statement_timeout = {int(timeout * 1000)}")
         cursor = connection.raw.cursor()
         for view, rows in view_row_counts(engine).items():
             table, mart = names.analytics(view), names.table(MART_VIEWS_SCHEMA, view)
-            count = median_seconds(repeat, fetch_all, connection, f"select count(*) from (select * from {table}) t")
+            count = median_seconds(repeat, fetch_all, connection, f"select count(*) from (select * from {table}) t",
+                                   timed_out=(QueryCanceled,))
             sink = CountingSink()
-            fetch = median_seconds(repeat, cursor.copy_expert, f"copy (select * from {table}) to stdout", sink)
-            mart_view = median_seconds(repeat, fetch_all, connection, f"select count(*) from (select * from {mart}) t")
+            fetch = median_seconds(repeat, cursor.copy_expert, f"copy (select * from {table}) to stdout", sink,
+                                   timed_out=(QueryCanceled,))
+            mart_view = median_seconds(repeat, fetch_all, connection, f"select count(*) from (select * from {mart}) t",
+                                       timed_out=(QueryCanceled,))
             results.append(Timing(view, rows, count, fetch, sink.bytes / repeat / 2**20, mart_view,
                                   refill_seconds(writer, mart)))
     writer.close()
@@ -163,7 +189,7 @@ def warehouse_for(destination: Destination, directory: Path) -> Iterator[Path]:
 def report(args: argparse.Namespace, result: LoadResult, stages: dict[str, float], timings: list[Timing]) -> list[str]:
     postgres = args.destination is Destination.POSTGRES
     command = (f".venv/bin/python perf/view_timings.py --scale {args.scale} --repeat {args.repeat}"
-               + (" --destination postgres" if postgres else ""))
+               + (f" --destination postgres --timeout {args.timeout:g}" if postgres else ""))
     heading = "##" if args.append else "#"
     lines = [
         f"{heading} {'PostgreSQL v' if postgres else 'V'}iew timings at the `{args.scale}` scale",
@@ -184,11 +210,12 @@ def report(args: argparse.Namespace, result: LoadResult, stages: dict[str, float
             "",
             "| view | rows | count(*) ms | fetch all ms | fetched MB | benchmarks_marts view count(*) ms | refill ms |",
             "|---|---:|---:|---:|---:|---:|---:|",
-            *[f"| {t.view} | {t.rows:,} | {t.count * 1000:.1f} | {t.fetch * 1000:.1f} | {t.fetched_mb:.1f} | "
-              f"{t.mart_view * 1000:.1f} | {t.refill * 1000:.0f} |" for t in timings],
+            *[f"| {t.view} | {t.rows:,} | {ms(t.count)} | {ms(t.fetch)} | {mb(t)} | "
+              f"{ms(t.mart_view)} | {ms(t.refill, 0)} |" for t in timings],
             "",
-            f"- refills in all: {sum(t.refill for t in timings):.1f} s (publish also deletes the old rows, in one "
-            "transaction)",
+            f"- refills in all: {sum(t.refill for t in timings if math.isfinite(t.refill)):.1f} s, timed-out ones "
+            "not counted (publish also deletes the old rows, in one "
+            f"transaction); `timed out`: cancelled after {args.timeout:g} s (statement_timeout)",
         ]
     else:
         lines += [
@@ -196,12 +223,12 @@ def report(args: argparse.Namespace, result: LoadResult, stages: dict[str, float
             "",
             "| view | rows | count(*) ms | fetch all ms |",
             "|---|---:|---:|---:|",
-            *[f"| {t.view} | {t.rows:,} | {t.count * 1000:.1f} | {t.fetch * 1000:.1f} |" for t in timings],
+            *[f"| {t.view} | {t.rows:,} | {ms(t.count)} | {ms(t.fetch)} |" for t in timings],
         ]
     lines.append("")
     target = TARGET_SECONDS.get(args.scale)
     slowest = max(timings, key=lambda t: max(t.count, t.fetch))
-    verdict = f"slowest view: {slowest.view}, {max(slowest.count, slowest.fetch) * 1000:.0f} ms"
+    verdict = f"slowest view: {slowest.view}, {ms(max(slowest.count, slowest.fetch), 0)} (ms)"
     if target is not None:
         missed = [t.view for t in timings if max(t.count, t.fetch) >= target]
         verdict += f"; target every view under {target:g} s: " + (f"**missed** by {', '.join(missed)}" if missed
@@ -214,6 +241,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="medium")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=60, help="PostgreSQL: cancel a statement after this many "
+                        "seconds and report it as timed out (default 60)")
     parser.add_argument("--destination", type=Destination, choices=list(Destination), default=Destination.DUCKDB)
     parser.add_argument("--out", type=Path, help="the file to write (default perf/VIEW_TIMINGS.md, "
                         "perf/VIEW_TIMINGS-postgres.md with --destination postgres)")
@@ -226,7 +255,7 @@ def main() -> None:
             result = run_load(db, destination=args.destination, base_url=url,
                               source_options={"api_key": "demo-key"}, progress=progress)
             stages = progress.durations()
-            timings = (time_views_postgres(args.repeat) if args.destination is Destination.POSTGRES
+            timings = (time_views_postgres(args.repeat, args.timeout) if args.destination is Destination.POSTGRES
                        else time_views(db, args.repeat))
     finally:
         process.terminate()
