@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-medium bench-full clean
+.PHONY: demo test lint bench bench-medium bench-full bench-postgres clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,3 +33,11 @@ bench-medium: $(STAMP)
 
 bench-full: $(STAMP)
 	$(BIN)/python perf/bench.py --preset full
+
+# PostgreSQL (a throwaway local server): full and no-change loads against DuckDB's at the medium scale, then every
+# view at medium and large, into perf/RESULTS-postgres.md. 15 minutes or more on 2 cores: the first two steps took
+# 6 and 1 minutes on a loaded machine, and the large load alone 7 minutes; a view past --timeout is cancelled.
+bench-postgres: $(STAMP)
+	$(BIN)/python perf/bench.py --preset postgres
+	$(BIN)/python perf/view_timings.py --destination postgres --scale medium --repeat 5 --append perf/RESULTS-postgres.md
+	$(BIN)/python perf/view_timings.py --destination postgres --scale large --repeat 3 --append perf/RESULTS-postgres.md

@@ -1,10 +1,13 @@
-"""The performance harness: ours vs the peer (dlt rest_api) vs the floor (requests + JSON decode only).
+"""The performance harness: ours vs the peer (dlt rest_api) vs the floor (requests + JSON decode only), and ours
+into PostgreSQL against ours into DuckDB.
 
 Starts the simulator in its own process, runs each contender as its own process on the same data, and records
 wall time, requests, test cases per second and the peak RSS of the contender's process tree. Medians over
-repetitions go to perf/RESULTS.md with the machine and the exact command.
+repetitions go to perf/RESULTS.md with the machine and the exact command. The PostgreSQL contenders load into a
+throwaway server (perf/postgres_server.py) started once per run on the same machine: a fresh database for every
+full load; the server's own CPU is counted apart.
 
-Usage: python perf/bench.py --preset quick|medium|full [--out perf/RESULTS.md]
+Usage: python perf/bench.py --preset quick|medium|postgres|full [--out perf/RESULTS.md]
 """
 
 from __future__ import annotations
@@ -25,11 +28,15 @@ from pathlib import Path
 
 import psutil
 import requests
+from postgres_server import BenchPostgres
+from stages import describe, durations, marks_from_lines, summary_seconds
 
 from simulator.world import World
 
 HERE = Path(__file__).resolve().parent
 KEY = "demo-key"
+POSTGRES = ("ours-postgres", "ours-postgres-no-change")
+NO_CHANGE = ("ours-no-change", "ours-postgres-no-change")
 
 
 @dataclass(frozen=True)
@@ -43,13 +50,20 @@ class Scenario:
 PRESETS = {
     "quick": [Scenario("small", 0, 3, ("ours", "ours-no-change", "peer", "floor"))],
     # ours alone at the medium scale (a minute): the no-change reload against a full load, without the slow peer
-    "medium": [Scenario("medium", 0, 3, ("ours", "ours-no-change", "ours-2.0-storage", "floor"))],
+    "medium": [Scenario("medium", 0, 3, ("ours", "ours-no-change", "ours-2.0-storage", *POSTGRES, "floor"))],
+    # `make bench-postgres`: PostgreSQL against DuckDB at the medium scale (perf/view_timings.py adds the views)
+    "postgres": [Scenario("medium", 0, 3, ("ours", "ours-no-change", *POSTGRES))],
+    "postgres-quick": [Scenario("small", 0, 1, ("ours", "ours-no-change", *POSTGRES))],  # a check that it runs
     "full": [
-        Scenario("medium", 0, 3, ("ours", "ours-no-change", "ours-2.0-storage", "peer", "floor")),
+        Scenario("medium", 0, 3, ("ours", "ours-no-change", "ours-2.0-storage", *POSTGRES, "peer", "floor")),
         Scenario("medium", 50, 1, ("ours", "floor")),
         Scenario("large", 0, 1, ("ours", "ours-no-change", "ours-2.0-storage", "floor")),
     ],
 }
+
+
+MAKE_TARGETS = {"quick": "`make bench` (= ", "medium": "`make bench-medium` (= ", "full": "`make bench-full` (= ",
+                "postgres": "`make bench-postgres` (first part: "}
 
 
 @dataclass
@@ -59,7 +73,9 @@ class Measurement:
     peak_rss_mb: float
     cpu_seconds: float  # user + system of the contender's process tree
     simulator_cpu_seconds: float  # what the simulator spent serving it, on the same two cores
-    file_mb: float | None = None  # the published warehouse file, for our contenders
+    file_mb: float | None = None  # the published warehouse file (the database's size on PostgreSQL), for ours
+    server_cpu_seconds: float | None = None  # what the PostgreSQL server spent, for the PostgreSQL contenders
+    stages: dict[str, float] | None = None  # seconds per stage of a load that had something to do (stages.py)
 
 
 def start_simulator(scale: str, latency_ms: float) -> tuple[subprocess.Popen, str]:
@@ -70,26 +86,32 @@ def start_simulator(scale: str, latency_ms: float) -> tuple[subprocess.Popen, st
     return process, process.stdout.readline().split("listening on ")[1].split()[0]
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """(wall seconds, peak RSS in MB of the process and its children sampled every 20 ms, their CPU seconds)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    watched = psutil.Process(process.pid)
-    peak = 0
-    while process.poll() is None:
-        try:
-            tree = [watched, *watched.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.02)
-    seconds = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, float, str, str]:
+    """(wall seconds, peak RSS in MB of the process and its children sampled every 20 ms, their CPU seconds,
+    stdout, stderr). Both outputs go to files, so no pipe fills up while the process runs."""
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()
+        process = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr, text=True)
+        watched = psutil.Process(process.pid)
+        peak = 0
+        while process.poll() is None:
+            try:
+                tree = [watched, *watched.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+        seconds = time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        outputs = []
+        for stream in (stdout, stderr):
+            stream.seek(0)
+            outputs.append(stream.read())
     if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read()[-2000:]}")
+        raise RuntimeError(f"{' '.join(command)} failed: {outputs[1][-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return seconds, peak / 2**20, cpu
+    return seconds, peak / 2**20, cpu, outputs[0], outputs[1]
 
 
 def cpu_seconds(process: psutil.Process) -> float:
@@ -97,21 +119,30 @@ def cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-def measure(contender: str, url: str, workdir: Path, env: dict[str, str], simulator: psutil.Process) -> Measurement:
+def measure(contender: str, url: str, workdir: Path, env: dict[str, str], simulator: psutil.Process,
+            postgres: BenchPostgres) -> Measurement:
     requests.delete(url + "/_sim/requests", timeout=10)
     python = sys.executable
+    # Our loads print their stage lines on stderr (not --quiet; stderr is a file, so one line per stage)
+    load = [python, "-m", "pipelines", "load", "--base-url", url]
+    database_url = None
     if contender == "ours":
         shutil.rmtree(workdir / "ours", ignore_errors=True)
-        command = [python, "-m", "pipelines", "load", "--db", str(workdir / "ours" / "w.duckdb"), "--base-url", url,
-                   "--quiet"]
+        command = [*load, "--db", str(workdir / "ours" / "w.duckdb")]
     elif contender == "ours-no-change":
-        command = [python, "-m", "pipelines", "load", "--db", str(workdir / "ours" / "w.duckdb"), "--base-url", url,
-                   "--quiet"]
+        command = [*load, "--db", str(workdir / "ours" / "w.duckdb")]
     elif contender == "ours-2.0-storage":  # what the load wrote before it chose DuckDB 1.1's storage format
         shutil.rmtree(workdir / "ours-2.0", ignore_errors=True)
         env = {**env, "WAREHOUSE__DUCKDB_STORAGE_VERSION": "latest"}
-        command = [python, "-m", "pipelines", "load", "--db", str(workdir / "ours-2.0" / "w.duckdb"), "--base-url",
-                   url, "--quiet"]
+        command = [*load, "--db", str(workdir / "ours-2.0" / "w.duckdb")]
+    elif contender in POSTGRES:  # the full load into a fresh database; the no-change load into the same one
+        if contender == "ours-postgres":
+            if postgres.database_url:
+                postgres.drop(postgres.database_url)
+            postgres.database_url = postgres.fresh_database()
+        database_url = postgres.database_url
+        env = {**env, "DESTINATION__POSTGRES__CREDENTIALS": database_url, "XDG_STATE_HOME": str(workdir / "state")}
+        command = [*load, "--destination", "postgres"]
     elif contender == "peer":
         shutil.rmtree(workdir / "peer", ignore_errors=True)
         (workdir / "peer").mkdir(parents=True)
@@ -119,13 +150,18 @@ def measure(contender: str, url: str, workdir: Path, env: dict[str, str], simula
                    "--pipelines-dir", str(workdir / "peer" / "dlt")]
     else:
         command = [python, str(HERE / "floor.py"), url, "--workers", "8"]
-    simulator_before = cpu_seconds(simulator)
-    seconds, rss, cpu = run_measured(command, env)
+    simulator_before, server_before = cpu_seconds(simulator), postgres.cpu_seconds()
+    seconds, rss, cpu, stdout, stderr = run_measured(command, env)
     simulator_cpu = cpu_seconds(simulator) - simulator_before
+    server_cpu = postgres.cpu_seconds() - server_before if database_url else None
     count = len(requests.get(url + "/_sim/requests", timeout=30).json())
     published = Path(command[command.index("--db") + 1]) if "--db" in command else None
     file_mb = published.stat().st_size / 2**20 if published and published.exists() else None
-    return Measurement(seconds, count, rss, cpu, simulator_cpu, file_mb)
+    if database_url:
+        file_mb = postgres.database_mb(database_url)
+    end = summary_seconds(stdout)
+    stages = durations(marks_from_lines(stderr), end) if end is not None and contender not in NO_CHANGE else None
+    return Measurement(seconds, count, rss, cpu, simulator_cpu, file_mb, server_cpu, stages or None)
 
 
 def machine() -> str:
@@ -134,17 +170,22 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def run_scenario(scenario: Scenario, workdir: Path, env: dict[str, str]) -> dict[str, list[Measurement]]:
+def run_scenario(scenario: Scenario, workdir: Path, env: dict[str, str],
+                 postgres: BenchPostgres) -> dict[str, list[Measurement]]:
     simulator, url = start_simulator(scenario.scale, scenario.latency_ms)
     results: dict[str, list[Measurement]] = {name: [] for name in scenario.contenders}
     try:
         for repetition in range(scenario.repeat):
             for contender in scenario.contenders:
-                measurement = measure(contender, url, workdir, env, psutil.Process(simulator.pid))
+                measurement = measure(contender, url, workdir, env, psutil.Process(simulator.pid), postgres)
                 results[contender].append(measurement)
-                print(f"  {scenario.scale} latency {scenario.latency_ms:g} ms, run {repetition + 1}: {contender:<15}"
+                server = (f" {measurement.server_cpu_seconds:6.2f} server CPU s"
+                          if measurement.server_cpu_seconds is not None else "")
+                stages = f" ({describe(measurement.stages)})" if measurement.stages else ""
+                print(f"  {scenario.scale} latency {scenario.latency_ms:g} ms, run {repetition + 1}: {contender:<23}"
                       f" {measurement.seconds:7.2f} s {measurement.requests:6,} requests "
-                      f"{measurement.peak_rss_mb:7.0f} MB {measurement.cpu_seconds:6.2f} CPU s", flush=True)
+                      f"{measurement.peak_rss_mb:7.0f} MB {measurement.cpu_seconds:6.2f} CPU s{server}{stages}",
+                      flush=True)
     finally:
         simulator.terminate()
         simulator.wait()
@@ -155,9 +196,16 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def _file_size(measurements: list[Measurement]) -> str:
-    sizes = [m.file_mb for m in measurements if m.file_mb is not None]
-    return f"{median(sizes):.1f}" if sizes else "—"
+def _median_or_dash(values: list[float | None], digits: int) -> str:
+    present = [value for value in values if value is not None]
+    return f"{median(present):.{digits}f}" if present else "—"
+
+
+def _median_stages(measurements: list[Measurement]) -> dict[str, float]:
+    """The median of every stage over the repetitions that recorded it."""
+    recorded = [m.stages for m in measurements if m.stages]
+    names = dict.fromkeys(name for stages in recorded for name in stages)
+    return {name: median([stages.get(name, 0.0) for stages in recorded]) for name in names}
 
 
 def report(scenario: Scenario, results: dict[str, list[Measurement]]) -> list[str]:
@@ -166,20 +214,22 @@ def report(scenario: Scenario, results: dict[str, list[Measurement]]) -> list[st
         f"### `{scenario.scale}` scale, latency {scenario.latency_ms:g} ms — {cases:,} test cases, "
         f"median of {scenario.repeat}",
         "",
-        "| contender | wall s | requests | test cases/s | peak RSS MB | CPU s | simulator CPU s | file MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| contender | wall s | requests | test cases/s | peak RSS MB | CPU s | simulator CPU s | PostgreSQL CPU s "
+        "| file MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     med = {}
     for name, measurements in results.items():
         seconds = median([m.seconds for m in measurements])
         med[name] = seconds
-        loaded = 0 if name == "ours-no-change" else cases
+        loaded = 0 if name in NO_CHANGE else cases
         rate = f"{loaded / seconds:,.0f}" if loaded else "—"
         lines.append(f"| {name} | {seconds:.2f} | {measurements[0].requests:,} | {rate} | "
                      f"{median([m.peak_rss_mb for m in measurements]):.0f} | "
                      f"{median([m.cpu_seconds for m in measurements]):.2f} | "
                      f"{median([m.simulator_cpu_seconds for m in measurements]):.2f} | "
-                     f"{_file_size(measurements)} |")
+                     f"{_median_or_dash([m.server_cpu_seconds for m in measurements], 2)} | "
+                     f"{_median_or_dash([m.file_mb for m in measurements], 1)} |")
     lines.append("")
     if "ours" in med and "floor" in med:
         lines.append(f"- ours / floor = **{med['ours'] / med['floor']:.2f}**")
@@ -192,6 +242,17 @@ def report(scenario: Scenario, results: dict[str, list[Measurement]]) -> list[st
         ratio = med["ours"] / med["ours-2.0-storage"]
         lines.append(f"- DuckDB 1.1 storage / DuckDB 2.0 storage: load time **{ratio:.2f}**, "
                      f"file size **{sizes['ours'] / sizes['ours-2.0-storage']:.2f}**")
+    if "ours" in med and "ours-postgres" in med:
+        lines.append(f"- PostgreSQL / DuckDB full load = **{med['ours-postgres'] / med['ours']:.2f}** (target: 2)")
+    if "ours-postgres" in med and "ours-postgres-no-change" in med:
+        lines.append(f"- PostgreSQL no-change reload / full load = "
+                     f"**{med['ours-postgres-no-change'] / med['ours-postgres']:.2f}**")
+    staged = {name: _median_stages(measurements) for name, measurements in results.items()}
+    staged = {name: stages for name, stages in staged.items() if stages}
+    if staged:
+        lines.append("- stages of the full loads, median seconds (from their stderr stage lines; `setup` = before "
+                     "the first, `load` includes the prune, `publish` = refilling `analytics` on PostgreSQL):")
+        lines.extend(f"  - {name}: {describe(stages)}" for name, stages in staged.items())
     lines.append("")
     return lines
 
@@ -205,20 +266,21 @@ def main() -> None:
            "RUNTIME__DLTHUB_TELEMETRY": "false"}
     started = time.monotonic()
     sections = []
-    with tempfile.TemporaryDirectory(prefix="bench-") as directory:
+    with tempfile.TemporaryDirectory(prefix="bench-") as directory, BenchPostgres() as postgres:
         for scenario in PRESETS[args.preset]:
-            results = run_scenario(scenario, Path(directory), env)
+            results = run_scenario(scenario, Path(directory), env, postgres)
             sections.extend(report(scenario, results))
     header = [
         f"# Performance: `{args.preset}` preset",
         "",
-        f"Machine: {machine()}. Command: `make {'bench' if args.preset == 'quick' else 'bench-' + args.preset}` "
-        f"(= `.venv/bin/python perf/bench.py --preset {args.preset}`),"
+        f"Machine: {machine()}. Command: {MAKE_TARGETS.get(args.preset, '')}"
+        f"`.venv/bin/python perf/bench.py --preset {args.preset}`{')' if args.preset in MAKE_TARGETS else ''},"
         f" {time.monotonic() - started:.0f} s in all, run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "Every contender runs as its own process against the simulator in another process; peak RSS is sampled "
         "every 20 ms over the contender's process tree; requests are counted by the simulator. CPU s is the user + "
         "system time of the contender's processes, simulator CPU s what the simulator spent meanwhile: both share "
-        "the same cores.",
+        "the same cores. The PostgreSQL contenders load into a local throwaway server (fsync off) on those cores "
+        "too: PostgreSQL CPU s is what its processes spent meanwhile, file MB the database's size.",
         "",
     ]
     text = "\n".join(header + sections)
