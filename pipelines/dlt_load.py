@@ -57,6 +57,7 @@ def load_and_publish(engine: Engine, load_settings: dict[str, Any], load: LoadCo
         if pipeline.has_pending_data:
             finish_interrupted_load(pipeline, engine, load.progress)
         rows = _extract_normalize_load(pipeline, engine, load_settings, load, full_refresh)
+        engine.refresh_statistics()
         prune_superseded_test_cases(engine)  # every load: also finishes a prune a killed load missed
         load.progress.stage("views", "re-creating the analytics views")
         apply_views(engine)

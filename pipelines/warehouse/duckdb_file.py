@@ -92,6 +92,9 @@ class DuckDbFile:
     def connect_for_load(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         return connect(self.working_db)
 
+    def refresh_statistics(self) -> None:
+        """Nothing: DuckDB keeps its statistics up to date as it writes."""
+
     def publish(self) -> None:
         """Replace the published file with the working file in one atomic rename.
 

@@ -78,6 +78,10 @@ class Engine(Protocol):
     def connect_for_load(self) -> AbstractContextManager[Any]:
         """A connection to the state the load is writing (not yet seen by readers)."""
 
+    def refresh_statistics(self) -> None:
+        """After dlt wrote the raw tables: what the engine's planner needs to know about them (row counts, value
+        distributions) before the prune, the views and the publish query them."""
+
     def publish(self) -> None:
         """Make what the load wrote what readers see, all at once (the views of `mart_views_schema` become what
         `analytics` shows)."""

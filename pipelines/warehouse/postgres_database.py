@@ -135,6 +135,15 @@ class PostgresDatabase:
     def connect_for_load(self) -> Any:
         return self._connect()
 
+    def refresh_statistics(self) -> None:
+        """ANALYZE the raw tables. Right after dlt's COPY they have no statistics until autovacuum gets to them, and
+        without statistics the planner may join a million test cases by nested loop (at the large scale one
+        analytics view ran for more than 8 minutes; perf/RESULTS-postgres.md)."""
+        with self._connect() as connection:
+            tables = [Names().raw(table) for table in _table_names(connection, settings.RAW_SCHEMA)]
+            if tables:
+                connection.execute(f"analyze {', '.join(tables)}")
+
     def publish(self) -> None:
         """Refill every analytics table from its view in benchmarks_marts, all in one transaction."""
         from pipelines.warehouse.views import comment_statements
