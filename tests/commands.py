@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -67,6 +68,17 @@ def wait_for_stage(process: subprocess.Popen, stage: str, timeout: float = 60) -
         if match and match.group(0).split()[-1] == stage:
             return True
     return False
+
+
+def kill_during(process: subprocess.Popen, stage: str, delay: float) -> tuple[str, bool, int]:
+    """SIGKILL a load `delay` seconds into `stage`; returns (stage, whether it reached it, its exit code)."""
+    reached = wait_for_stage(process, stage)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    process.stderr.close()
+    process.stdout.close()
+    return stage, reached, process.returncode
 
 
 HOLDING_READER = """

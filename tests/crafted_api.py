@@ -12,6 +12,9 @@ from typing import Any
 import orjson
 
 API = "/api/v2/benchmarks"
+# The run list and test cases of run 10 (model 1, type 1) in small_world()
+RUNS = f"{API}/models/1/runs?benchmarkTypeId=1"
+CASES = f"{API}/models/1/runs/10/test-cases"
 
 
 class CraftedApi:
@@ -90,3 +93,17 @@ def small_world(**overrides: Any) -> dict[str, Any]:
     }
     routes.update(overrides)
     return routes
+
+
+def huge_and_deep_overrides() -> tuple[dict[str, Any], str, dict[str, Any], int]:
+    """Overrides of small_world(): a 5 MB message in the first test case and a 200-level nested `config` in model
+    1's details. Returns (overrides, the message, the config, the first test case's id)."""
+    world = small_world()
+    huge = "é☃ line\n" * (5 * 1024 * 1024 // 11)
+    cases = world[CASES]["testCases"]
+    cases[0] = {**cases[0], "conversation": [{"role": "user", "content": huge}]}
+    deep: dict[str, Any] = {"leaf": 1}
+    for level in range(200):
+        deep = {f"level{level}": deep}
+    details = {**world[f"{API}/models/1"], "config": deep}
+    return {CASES: {**world[CASES], "testCases": cases}, f"{API}/models/1": details}, huge, deep, cases[0]["id"]

@@ -12,11 +12,8 @@ import pytest
 
 from pipelines.errors import ApiDataError
 from pipelines.runner import run_load
-from tests.crafted_api import API, CraftedApi, small_world
+from tests.crafted_api import API, CASES, RUNS, CraftedApi, huge_and_deep_overrides, small_world
 from tests.warehouse_checks import analytics_snapshot, rows_as_dicts
-
-RUNS = f"{API}/models/1/runs?benchmarkTypeId=1"
-CASES = f"{API}/models/1/runs/10/test-cases"
 
 
 def loaded_warehouse(tmp_path):
@@ -70,15 +67,8 @@ def test_negative_and_inconsistent_counts_are_loaded_and_reported(tmp_path):
 
 def test_huge_message_and_deep_config_load_exactly(tmp_path):
     db = tmp_path / "w.duckdb"
-    world = small_world()
-    huge = "é☃ line\n" * (5 * 1024 * 1024 // 11)
-    cases = world[CASES]["testCases"]
-    cases[0] = {**cases[0], "conversation": [{"role": "user", "content": huge}]}
-    deep: dict = {"leaf": 1}
-    for level in range(200):
-        deep = {f"level{level}": deep}
-    details = {**world[f"{API}/models/1"], "config": deep}
-    run({CASES: {**world[CASES], "testCases": cases}, f"{API}/models/1": details}, db)
+    overrides, huge, _, _ = huge_and_deep_overrides()
+    run(overrides, db)
     messages = rows_as_dicts(db, "test_case_messages")
     assert huge in [m["content"] for m in messages]
     assert len(huge.encode()) > 5_000_000

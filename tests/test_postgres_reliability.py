@@ -17,9 +17,9 @@ from pipelines.errors import ApiDataError
 from pipelines.runner import run_load
 from simulator.server import Simulator
 from simulator.world import World
-from tests.commands import STAGE_LINE, load_process, wait_for_stage
-from tests.crafted_api import API, CraftedApi, small_world
-from tests.test_bad_input import CASES, REJECTED, RUNS
+from tests.commands import STAGE_LINE, kill_during, load_process, wait_for_stage
+from tests.crafted_api import CASES, RUNS, CraftedApi, huge_and_deep_overrides, small_world
+from tests.test_bad_input import REJECTED
 from tests.warehouse_checks import assert_same_relations, pg_analytics_snapshot
 
 CREDENTIALS = "DESTINATION__POSTGRES__CREDENTIALS"
@@ -111,14 +111,8 @@ def test_crash_at_random_moments_then_the_next_postgres_load_converges(databases
             if changed_world:
                 load_into_pg(world0.url)
             url = (world0, world1)[changed_world].url
-            process = pg_load(url)
-            reached = wait_for_stage(process, stage)
-            time.sleep(rng.uniform(0, 0.3))
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            process.stderr.close()
-            process.stdout.close()
-            killed_in.append((stage, reached, process.returncode))
+            killed_in.append(kill_during(pg_load(url), stage, rng.uniform(0, 0.3)))
+            reached = killed_in[-1][1]
             recovery = pg_load(url)
             _, errors = recovery.communicate(timeout=120)
             recovered += "recover:" in errors
@@ -237,18 +231,11 @@ def test_negative_and_inconsistent_counts_are_loaded_and_reported_on_postgres(pg
 
 
 def test_huge_message_and_deep_config_load_exactly_on_postgres(pg_database):
-    world = small_world()
-    huge = "é☃ line\n" * (5 * 1024 * 1024 // 11)
-    cases = world[CASES]["testCases"]
-    cases[0] = {**cases[0], "conversation": [{"role": "user", "content": huge}]}
-    deep: dict = {"leaf": 1}
-    for level in range(200):
-        deep = {f"level{level}": deep}
-    details = {**world[f"{API}/models/1"], "config": deep}
-    crafted_load(small_world(**{CASES: {**world[CASES], "testCases": cases}, f"{API}/models/1": details}))
+    overrides, huge, deep, first_case_id = huge_and_deep_overrides()
+    crafted_load(small_world(**overrides))
     with pg_database.connect() as connection:
         cursor = connection.cursor()
-        cursor.execute("select content from analytics.test_case_messages where test_case_id = %s", [cases[0]["id"]])
+        cursor.execute("select content from analytics.test_case_messages where test_case_id = %s", [first_case_id])
         assert cursor.fetchall() == [(huge,)]
         cursor.execute("select config from benchmarks_raw.model_details")
         configs = [config for (config,) in cursor.fetchall()]

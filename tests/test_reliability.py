@@ -18,7 +18,7 @@ from pipelines.runner import run_load
 from pipelines.security import check_base_url
 from simulator.server import Simulator
 from simulator.world import World
-from tests.commands import HoldingReader, load_process, wait_for_stage
+from tests.commands import HoldingReader, kill_during, load_process, wait_for_stage
 from tests.warehouse_checks import analytics_snapshot, raw_rows
 
 FAST_RETRIES = {"max_attempts": 10, "backoff_max": 0.2}
@@ -67,14 +67,7 @@ def test_crash_at_random_moments_then_the_next_load_converges(tmp_path):
             if changed_world:
                 run_load(db, base_url=world0.url)
             url = (world0, world1)[changed_world].url
-            process = load_process(db, url)
-            reached = wait_for_stage(process, stage)
-            time.sleep(rng.uniform(0, 0.25))
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            process.stderr.close()
-            process.stdout.close()
-            killed_in.append((stage, reached, process.returncode))
+            killed_in.append(kill_during(load_process(db, url), stage, rng.uniform(0, 0.25)))
             recovery = load_process(db, url)
             _, errors = recovery.communicate(timeout=120)
             assert recovery.returncode == 0, errors
