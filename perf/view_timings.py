@@ -140,13 +140,14 @@ def time_views_postgres(repeat: int, timeout: float) -> list[Timing]:
     import psycopg2
     from psycopg2.errors import QueryCanceled
 
-    from pipelines.warehouse.postgres_database import MART_VIEWS_SCHEMA, PostgresDatabase
+    from pipelines.warehouse.postgres_database import MART_VIEWS_SCHEMA, PUBLISH_SETTINGS, PostgresDatabase
 
     engine = PostgresDatabase.from_dlt_config()
     names = Names()
     results = []
+    publish_options = " ".join(f"-c {setting}={value}" for setting, value in PUBLISH_SETTINGS.items())
     writer = psycopg2.connect(os.environ["DESTINATION__POSTGRES__CREDENTIALS"],
-                              options=f"-c statement_timeout={int(timeout * 1000)}")
+                              options=f"-c statement_timeout={int(timeout * 1000)} {publish_options}")
     with engine.connect_published() as connection:
         connection.execute(f"set statement_timeout = {int(timeout * 1000)}")
         cursor = connection.raw.cursor()
@@ -157,8 +158,12 @@ def time_views_postgres(repeat: int, timeout: float) -> list[Timing]:
             sink = CountingSink()
             fetch = median_seconds(repeat, cursor.copy_expert, f"copy (select * from {table}) to stdout", sink,
                                    timed_out=(QueryCanceled,))
+            for setting, value in PUBLISH_SETTINGS.items():  # the views run as publish runs them
+                connection.execute(f"set {setting} = {value}")
             mart_view = median_seconds(repeat, fetch_all, connection, f"select count(*) from (select * from {mart}) t",
                                        timed_out=(QueryCanceled,))
+            connection.execute("reset all")
+            connection.execute(f"set statement_timeout = {int(timeout * 1000)}")
             results.append(Timing(view, rows, count, fetch, sink.bytes / repeat / 2**20, mart_view,
                                   refill_seconds(writer, mart)))
     writer.close()

@@ -32,6 +32,10 @@ TYPE_NAMES = {
 }
 # The views behind analytics' tables; internal, like benchmarks_stg (their rows change while a load runs).
 MART_VIEWS_SCHEMA = "benchmarks_marts"
+# While publish runs the views. Hash joins only: the planner misjudges the views' filters (the latest run per probe)
+# as one row and then joins all test cases by nested loop once per run: 55 s instead of about 1 s at the medium
+# scale (perf/RESULTS-postgres.md). Only for that transaction; readers read the tables it fills.
+PUBLISH_SETTINGS = {"enable_nestloop": "off"}
 # pg_try_advisory_lock(LOCK_CLASS, LOCK_ID): one load per database, whichever host it runs on.
 LOCK_CLASS, LOCK_ID = 0x62656E63, 1  # "benc"
 CREDENTIALS_HELP = (
@@ -153,10 +157,8 @@ class PostgresDatabase:
             names = self.names(connection)
             connection.execute("begin transaction")
             try:
-                # Hash joins only: the planner misjudges the views' filters (the latest run per probe) as one row
-                # and then joins all test cases by nested loop once per run: 55 s instead of 1 s at the medium
-                # scale (perf/RESULTS-postgres.md). Only for this transaction; readers read the tables it fills.
-                connection.execute("set local enable_nestloop = off")
+                for setting, value in PUBLISH_SETTINGS.items():
+                    connection.execute(f"set local {setting} = {value}")
                 connection.execute(f"create schema if not exists {names.schema(settings.ANALYTICS_SCHEMA)}")
                 for view in marts:
                     self._refill(connection, names, view)
