@@ -18,7 +18,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines import settings
 from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.source import benchmarks, source_setting_names
-from pipelines.errors import BenchmarksEtlError, OutOfSpaceError, WarehouseError
+from pipelines.errors import BenchmarksEtlError, OutOfSpaceError, WarehouseError, first_line
 from pipelines.progress import LoadProgress
 from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.raw_tables import known_run_signatures
@@ -75,7 +75,7 @@ def finish_interrupted_load(pipeline: dlt.Pipeline, engine: Engine, progress: Lo
         pipeline.load()
     except PipelineStepFailed as exc:  # it cannot be finished: give it up; this load fetches what it lacked
         abandon_pending_packages(pipeline)
-        progress.stage("recover", f"gave up the interrupted load: {_first_line(exc.exception)}")
+        progress.stage("recover", f"gave up the interrupted load: {first_line(exc.exception)}")
     doubled = remove_duplicate_rows(engine)
     if doubled:
         progress.stage("recover", f"removed {doubled:,} rows copied twice by the interrupted load")
@@ -158,7 +158,7 @@ def _translated_errors(engine: Engine) -> Iterator[None]:
             raise OutOfSpaceError(engine.out_of_space_message()) from exc
         if isinstance(exc, PipelineStepFailed):
             raise WarehouseError(
-                f"The load failed during {exc.step}: {_first_line(exc.exception)}; the warehouse keeps its "
+                f"The load failed during {exc.step}: {first_line(exc.exception)}; the warehouse keeps its "
                 "previous contents. Run again with --verbose for details."
             ) from exc
         raise
@@ -181,8 +181,3 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 def _find_cause(exc: BaseException, kind: type) -> Any:
     return next((cause for cause in _causes(exc) if isinstance(cause, kind)), None)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

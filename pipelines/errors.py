@@ -1,6 +1,12 @@
 """Typed errors. Each carries one sentence for the user: what went wrong and what to do about it."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (drivers and dlt add details below it), or its type's name."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 class BenchmarksEtlError(Exception):
     """Base class: the CLI prints str(error) on one line and exits with `exit_code`."""
 

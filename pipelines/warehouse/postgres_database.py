@@ -18,7 +18,7 @@ from typing import Any
 
 from pipelines import settings
 from pipelines.benchmarks.tables import ColumnType
-from pipelines.errors import ConfigError, WarehouseError
+from pipelines.errors import ConfigError, WarehouseError, first_line
 from pipelines.locking import LoadAlreadyRunning
 from pipelines.warehouse.engine import Names
 from pipelines.warehouse.introspect import table_exists, view_names
@@ -259,7 +259,7 @@ class PostgresDatabase:
                 connect_timeout=self.credentials.connect_timeout, application_name=application_name, options=options,
             )
         except psycopg2.Error as exc:
-            raise WarehouseError(f"Cannot connect to {self.location}: {_first_line(exc)}") from None
+            raise WarehouseError(f"Cannot connect to {self.location}: {first_line(exc)}") from None
         raw.autocommit = True
         try:
             yield PgConnection(raw)
@@ -284,11 +284,7 @@ def _columns(connection: PgConnection, schema: str, relation: str) -> list[tuple
 
 
 def _table_names(connection: PgConnection, schema: str) -> list[str]:
-    rows = connection.execute(
-        "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE'",
-        [schema],
-    ).fetchall()
-    return [name for (name,) in rows]
+    return view_names(connection, schema, kinds=("BASE TABLE",))
 
 
 def _arrow_type(type_code: int) -> Any:
@@ -319,8 +315,3 @@ def _as_text(value: Any) -> str:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

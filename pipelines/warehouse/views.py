@@ -59,10 +59,10 @@ def apply_views(engine: Engine) -> int:
         connection.execute("begin transaction")
         try:
             ensure_raw_tables(connection, names, engine)
-            for schema in {view.schema for view in views}:
+            schemas = sorted({view.schema for view in views})
+            for schema in schemas:
                 connection.execute(f"create schema if not exists {names.schema(schema)}")
-                for view in view_names(connection, schema, kinds=("VIEW",)):
-                    connection.execute(f"drop view if exists {names.table(schema, view)} cascade")
+            _drop_views_in(connection, names, schemas)
             for path in sorted((SQL_DIR / "macros").glob("*.sql")):
                 for definition in macro_definitions(path, engine):
                     _execute_file(connection, engine, definition, path)
@@ -83,12 +83,15 @@ def drop_views(engine: Engine) -> None:
     """Drop every view the load re-creates, before a full refresh drops the raw tables under them (PostgreSQL
     refuses to drop a table a view depends on). Readers do not read these: on DuckDB they are in the private
     working copy, on PostgreSQL `analytics` holds tables."""
-    schemas = {settings.STAGING_SCHEMA, engine.mart_views_schema}
     with engine.connect_for_load() as connection:
-        names = engine.names(connection)
-        for schema in sorted(schemas):
-            for view in view_names(connection, schema, kinds=("VIEW",)):
-                connection.execute(f"drop view if exists {names.table(schema, view)} cascade")
+        schemas = sorted({settings.STAGING_SCHEMA, engine.mart_views_schema})
+        _drop_views_in(connection, engine.names(connection), schemas)
+
+
+def _drop_views_in(connection: Any, names: Names, schemas: list[str]) -> None:
+    for schema in schemas:
+        for view in view_names(connection, schema, kinds=("VIEW",)):
+            connection.execute(f"drop view if exists {names.table(schema, view)} cascade")
 
 
 def macro_definitions(path: Path, engine: Engine) -> list[str]:
