@@ -104,6 +104,11 @@ def load(
     allow_insecure_http: Annotated[
         bool, typer.Option(help="Allow a plain http:// base URL to a non-loopback host (the key travels in clear).")
     ] = False,
+    allow_mass_removal: Annotated[
+        bool,
+        typer.Option(help="This once, accept lists that flag more than sources.benchmarks.max_removal_fraction of "
+                     "the runs or models as removed."),
+    ] = False,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -116,6 +121,7 @@ def load(
         result = run_load(
             db, destination=destination, base_url=base_url, type_ids=parse_type_ids(types), workers=workers,
             full_refresh=full_refresh, progress=progress, allow_insecure_http=allow_insecure_http,
+            allow_mass_removal=allow_mass_removal,
         )
     finally:
         progress.close()

@@ -49,3 +49,7 @@ class WarehouseError(BenchmarksEtlError):
 
 class OutOfSpaceError(WarehouseError):
     """The file system of the warehouse (or of its working folder) is too full for the load."""
+
+
+class MassRemovalError(ApiDataError):
+    """The API's lists would flag more of the warehouse as removed than the load may (max_removal_fraction)."""

@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import fingerprint, settings_inputs
+from pipelines import settings as default_settings
 from pipelines.benchmarks.load_context import LoadContext
+from pipelines.benchmarks.removals import check_fraction
 from pipelines.benchmarks.tables import TEST_CASE_MESSAGES, TEST_CASES
 from pipelines.errors import BenchmarksEtlError
 from pipelines.progress import LoadProgress
 from pipelines.run_log import LoadAttempt, now_iso, write_attempt
 from pipelines.warehouse.destinations import Destination, open_engine
 from pipelines.warehouse.engine import Engine
+from pipelines.warehouse.shown import shown_entities
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ def run_load(
     source_options: dict[str, Any] | None = None,
     progress: LoadProgress | None = None,
     allow_insecure_http: bool = False,
+    allow_mass_removal: bool = False,
 ) -> LoadResult:
     """Load the API into the warehouse (the DuckDB file `db`, or the PostgreSQL database dlt's credentials name)
     and (re)create its views.
@@ -65,6 +69,7 @@ def run_load(
     Options left as None come from dlt's configuration (environment, .dlt/config.toml) or the source's defaults.
     Raises a `BenchmarksEtlError` with a one-line message on any failure; the published warehouse then holds
     exactly what it held before: dlt writes where readers do not look, published only once all succeeded.
+    `allow_mass_removal` lifts the mass-removal guard (pipelines/benchmarks/removals.py) for this load.
     """
     started = time.monotonic()
     engine = open_engine(destination, db)
@@ -74,7 +79,7 @@ def run_load(
         **({"allow_insecure_http": True} if allow_insecure_http else {}),
         **({"type_ids": list(type_ids)} if type_ids else {}),
     }
-    load = LoadContext(progress=progress or LoadProgress())
+    load = LoadContext(progress=progress or LoadProgress(), allow_mass_removal=allow_mass_removal)
     with engine.load_lock():
         attempt = LoadAttempt(started_at=now_iso(), status="running", pid=os.getpid())
         write_attempt(engine.working_dir, attempt)
@@ -97,6 +102,7 @@ def _load_if_changed(
     recorded = None if full_refresh else fingerprint.recorded_settings(engine, explicit)
     settings, inputs = recorded or settings_inputs.resolve_with_dlt(explicit)
     engine.configure(settings)
+    check_fraction(settings.get("max_removal_fraction", default_settings.DEFAULT_MAX_REMOVAL_FRACTION))
     check = fingerprint.Check(unchanged=False) if full_refresh else fingerprint.check_unchanged(engine, settings, load)
     if check.unchanged:
         return LoadResult(requests=load.requests.value, runs_listed=check.runs_listed, runs_fetched=0, test_cases=0,
@@ -105,6 +111,7 @@ def _load_if_changed(
     from pipelines import dlt_load  # deferred: only a load with something to do pays for dlt's pipeline
 
     load.prefetched = check.prefetched
+    load.shown = None if load.allow_mass_removal else shown_entities(engine)  # read before dlt changes anything
     rows = dlt_load.load_and_publish(engine, settings, load, full_refresh)
     fingerprint.remember(engine, settings, inputs, explicit, load)
     return LoadResult(

@@ -22,6 +22,11 @@ DEFAULT_BACKOFF_MAX_S = 20.0  # also the cap applied to a Retry-After header
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = "benchmarks-warehouse/0.1"
 
+# The mass-removal guard (pipelines/benchmarks/removals.py): a load that would flag more than this fraction of the
+# runs, or of the models, analytics shows as removed is refused unless `load --allow-mass-removal`.
+DEFAULT_MAX_REMOVAL_FRACTION = 0.5
+MAX_REMOVAL_FRACTION_SETTING = "sources.benchmarks.max_removal_fraction"
+
 # Warehouse layout. Schemas are named so that they do not clash with likely database file names: DuckDB names
 # the catalog after the file's stem, and a catalog and a schema of the same name make references ambiguous.
 DEFAULT_DB_FILE = "benchmarks.duckdb"

@@ -13,7 +13,8 @@ from typing import Any
 
 from pipelines import settings
 from pipelines.benchmarks import mapping
-from pipelines.benchmarks.helpers import ApiClient, describe_endpoint
+from pipelines.benchmarks.helpers import GONE, ApiClient, describe_endpoint
+from pipelines.benchmarks.removals import RemovalGuard
 from pipelines.errors import ConfigError
 from pipelines.progress import LoadProgress
 
@@ -24,19 +25,30 @@ def scope_params(scope: int) -> dict[str, int] | None:
 
 
 class Catalog:
-    """The small lists (types, models per scope, details) read once per load and shared by the resources."""
+    """The lists (types, models per scope, details, run lists) read once per load and shared by the resources.
+
+    Every body is checked as it is read (a list must be a JSON array, ids and counts 64-bit integers, timestamps
+    dates), so the change check (fingerprint.py) refuses a malformed list exactly as the load does. A 404 means the
+    entity is gone; a body never does. `checked` reads them all and applies the mass-removal guard, if any, before
+    the resources yield their first row.
+    """
 
     def __init__(
-        self, client: ApiClient, type_ids: Sequence[int] | None, seen_at: datetime, progress: LoadProgress
+        self, client: ApiClient, type_ids: Sequence[int] | None, seen_at: datetime, progress: LoadProgress,
+        removal_guard: RemovalGuard | None = None,
     ) -> None:
         self.client = client
         self.progress = progress
         self.requested_type_ids = list(type_ids) if type_ids else None
         self.seen_at = seen_at
+        self.removal_guard = removal_guard
         self._lock = threading.Lock()
+        self._checked = threading.Lock()
+        self._is_checked = False
         self._types: list[dict[str, Any]] | None = None
         self._models: dict[int, list[dict[str, Any]]] | None = None
         self._details: list[tuple[int, dict[str, Any]]] | None = None
+        self._runs: dict[tuple[int, int], list[dict[str, Any]]] | None = None
 
     def types(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -72,9 +84,7 @@ class Catalog:
         endpoint = describe_endpoint("/models", params)
         body = mapping.require_list(self.client.get_json("/models", params), endpoint)
         records = [mapping.require_object(record, endpoint) for record in body]
-        for record in records:
-            mapping.require_int(record, "id", endpoint)
-        mapping.ensure_unique_ids(records, endpoint)
+        mapping.ensure_unique_ids([mapping.model_row(record, endpoint, self.seen_at) for record in records], endpoint)
         return records
 
     def details(self) -> list[tuple[int, dict[str, Any]]]:
@@ -91,10 +101,16 @@ class Catalog:
             return self._details
 
     def _model_details(self, pair: tuple[int, int]) -> tuple[int, Any] | None:
+        """(scope, body) of one model's details, checked as the resources will map them; None when it is gone."""
         scope, model_id = pair
         params = scope_params(scope)
         body = self.client.get_json(f"/models/{model_id}", params, missing_ok=True)
-        return None if body is None else (scope, body)
+        if body is GONE:
+            return None
+        endpoint = describe_endpoint(f"/models/{model_id}", params)
+        mapping.detail_row(body, scope, endpoint, self.seen_at)
+        mapping.score_rows(body, scope, endpoint, self.seen_at)
+        return scope, body
 
     def run_scopes(self) -> list[tuple[int, int]]:
         """(model_id, benchmark_type_id) pairs whose probe runs are read: each model listed under each type."""
@@ -105,15 +121,14 @@ class Catalog:
             for record in records
         ]
 
-    def run_list(self, model_id: int, type_id: int) -> Any:
-        """The raw run list of one (model, type) scope; None when the model vanished since it was listed."""
-        return self.client.get_json(f"/models/{model_id}/runs", {"benchmarkTypeId": type_id}, missing_ok=True)
-
     def run_rows(self, model_id: int, type_id: int) -> list[dict[str, Any]]:
-        """The probe runs of one (model, type) scope as rows; none when the model vanished since it was listed."""
-        endpoint = describe_endpoint(f"/models/{model_id}/runs", {"benchmarkTypeId": type_id})
-        body = self.run_list(model_id, type_id)
-        if body is None:
+        """The probe runs of one (model, type) scope as rows; none when the model vanished since it was listed (404).
+
+        A body that is not a JSON array (`null` included) is malformed: it never means "no runs"."""
+        params = {"benchmarkTypeId": type_id}
+        endpoint = describe_endpoint(f"/models/{model_id}/runs", params)
+        body = self.client.get_json(f"/models/{model_id}/runs", params, missing_ok=True)
+        if body is GONE:
             return []
         rows = [
             mapping.run_row(record, model_id, type_id, endpoint, self.seen_at)
@@ -122,12 +137,32 @@ class Catalog:
         mapping.ensure_unique_ids(rows, endpoint)
         return rows
 
-    def read_all(self) -> int:
-        """Make every list request a load makes (types, models, details, run lists), and nothing else.
+    def run_pages(self) -> dict[tuple[int, int], list[dict[str, Any]]]:
+        """(model_id, type_id) -> its runs as rows, for every run scope, read concurrently once per load."""
+        scopes = self.run_scopes()
+        with self._lock:
+            if self._runs is None:
+                pages = dict(self.client.map_concurrent(lambda pair: self.run_rows(*pair), scopes))
+                every_run = [row for page in pages.values() for row in page]
+                mapping.ensure_unique_ids(every_run, describe_endpoint("/models/{modelId}/runs"))
+                self._runs = {scope: pages[scope] for scope in scopes}
+            return self._runs
 
-        Returns the number of runs listed."""
+    def checked(self) -> Catalog:
+        """Read and check every list, then refuse a mass removal (removals.py): before any row goes to dlt."""
+        with self._checked:
+            if not self._is_checked:
+                self.details()
+                pages = self.run_pages()
+                if self.removal_guard is not None:
+                    listed_runs = {row["id"] for page in pages.values() for row in page}
+                    listed_models = {record["id"] for record in self.models()[settings.ALL_TYPES_SCOPE]}
+                    self.removal_guard.check(self.type_ids(), listed_runs, listed_models)
+                self._is_checked = True
+        return self
+
+    def read_all(self) -> int:
+        """Make every list request a load makes (types, models, details, run lists), and nothing else; check each
+        body as the load does. Returns the number of runs listed."""
         self.details()
-        runs = 0
-        for _, body in self.client.map_concurrent(lambda pair: self.run_list(*pair), self.run_scopes()):
-            runs += len(body) if isinstance(body, list) else 0
-        return runs
+        return sum(len(page) for page in self.run_pages().values())

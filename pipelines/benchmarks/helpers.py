@@ -36,6 +36,16 @@ class _CappedRetry(Retry):
         return min(retry_after, self.backoff_max)
 
 
+class Gone:
+    """What `ApiClient.get_json` returns for a 404 it was told to expect: the entity is gone (a body cannot be)."""
+
+    def __repr__(self) -> str:
+        return "GONE"
+
+
+GONE = Gone()
+
+
 @dataclass(frozen=True)
 class Body:
     """The raw body of a successful response, decoded on demand (by orjson, or by Arrow on the fast path)."""
@@ -181,8 +191,9 @@ class ApiClient:
     def get_json(self, path: str, params: dict[str, Any] | None = None, *, missing_ok: bool = False) -> Any:
         """GET `path` (relative to /api/v2/benchmarks) and return the decoded JSON.
 
-        Returns None for a 404 when `missing_ok` (an entity removed between listing it and reading it). Lists are
-        read through here, so their bodies are recorded; a body prefetched by this load is used instead of a request.
+        Returns `GONE` for a 404 when `missing_ok` (an entity removed between listing it and reading it), so that a
+        body `null` (None) is never mistaken for it. Lists are read through here, so their bodies are recorded; a
+        body prefetched by this load is used instead of a request.
         """
         endpoint = describe_endpoint(path, params)
         if endpoint in self._prefetched:
@@ -191,7 +202,7 @@ class ApiClient:
             body = self.get_body(path, params, missing_ok=missing_ok)
         if self.recorder is not None:
             self.recorder.record(endpoint, body)
-        return None if body is None else body.json()
+        return GONE if body is None else body.json()
 
     def get_body(self, path: str, params: dict[str, Any] | None = None, *, missing_ok: bool = False) -> Body | None:
         """GET `path` and return the raw body of a 200 answer (see get_json); errors as for get_json."""

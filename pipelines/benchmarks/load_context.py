@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pipelines.benchmarks.helpers import ListRecorder, Prefetched, RequestCounter
+from pipelines.benchmarks.removals import ShownEntities
 from pipelines.progress import LoadProgress
 
 T = TypeVar("T")
@@ -27,6 +28,9 @@ class LoadContext:
     # In: from the warehouse and from the change check.
     known_run_signatures: Mapping[int, str] = field(default_factory=dict)
     prefetched: Prefetched | None = None
+    # What analytics shows before the load (the mass-removal guard's baseline, removals.py); None: no guard.
+    shown: ShownEntities | None = None
+    allow_mass_removal: bool = False  # `load --allow-mass-removal`: this one load may flag any number as removed
     # From the engine: False where text cannot hold U+0000 (PostgreSQL); the source then replaces it (nul_text.py).
     stores_nul_characters: bool = True
     # Out: what the load did, beside the rows dlt counts.

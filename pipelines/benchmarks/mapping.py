@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import pyarrow as pa
 
 from pipelines import settings
 from pipelines.benchmarks import tables
@@ -25,7 +24,11 @@ DETAIL_FIELDS = tables.MODEL_DETAILS.api_fields()  # its "id" is the model_id
 RUN_FIELDS = tables.PROBE_RUNS.api_fields()
 # Keys of a model record that are read elsewhere (`score_rows`) and are not columns of their own table.
 MODEL_NESTED = ("scores", "ranks")
-TIMESTAMP = tables.ARROW_TYPES[tables.ColumnType.TIMESTAMP]
+# Every id and count is stored as BIGINT: a value outside it is malformed, refused here with the record named (not
+# later by dlt's normalize, which could not say which endpoint sent it).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Timestamps a record must carry (docs/api.md, "Timestamps"): a run's createdAt orders a probe's runs.
+REQUIRED_TIMESTAMPS = ("createdAt",)
 
 
 def preview(record: Any, limit: int = 200) -> str:
@@ -37,16 +40,24 @@ def preview(record: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def json_type(value: Any) -> str:
+    """What a decoded JSON value is, in JSON's words (`null`, not NoneType)."""
+    names = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string", list: "array",
+             dict: "object"}
+    return names.get(type(value), type(value).__name__)
+
+
 def require_object(record: Any, endpoint: str) -> dict[str, Any]:
     if not isinstance(record, dict):
-        raise ApiDataError(f"{endpoint} returned {type(record).__name__} where an object was expected: "
+        raise ApiDataError(f"{endpoint} returned {json_type(record)} where an object was expected: "
                            f"{preview(record)}")
     return record
 
 
 def require_list(body: Any, endpoint: str) -> list[Any]:
+    """A list must be a JSON array: `null` or anything else is malformed, never an empty list."""
     if not isinstance(body, list):
-        raise ApiDataError(f"{endpoint} returned {type(body).__name__} where a JSON array was expected: "
+        raise ApiDataError(f"{endpoint} returned {json_type(body)} where a JSON array was expected: "
                            f"{preview(body)}")
     return body
 
@@ -55,9 +66,16 @@ def require_int(record: dict[str, Any], key: str, endpoint: str) -> int:
     value = record.get(key)
     if value is None:
         raise ApiDataError(f"{endpoint} returned a record without the required field '{key}': {preview(record)}")
-    if isinstance(value, bool) or not isinstance(value, int):
+    # orjson reads an integer literal past 64 bits as a float
+    beyond_int64 = isinstance(value, float) and value.is_integer() and abs(value) >= 2**63
+    if (isinstance(value, bool) or not isinstance(value, int)) and not beyond_int64:
         raise ApiDataError(
             f"{endpoint} returned a record whose '{key}' is {type(value).__name__}, not an integer: "
+            f"{preview(record)}"
+        )
+    if beyond_int64 or not INT64_MIN <= value <= INT64_MAX:
+        raise ApiDataError(
+            f"{endpoint} returned a record whose '{key}' ({value}) is outside the 64-bit integer range: "
             f"{preview(record)}"
         )
     return value
@@ -79,6 +97,49 @@ def optional_number(record: dict[str, Any], key: str, endpoint: str) -> float | 
             f"{preview(record)}"
         )
     return float(value)
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    """An ISO-8601 string ('2025-12-06T17:26:26.262Z') as a UTC datetime (no offset = UTC); None if it is not one.
+
+    The one parser of API timestamps; Arrow's, on the test cases' fast path, accepts a subset of what this accepts."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def optional_timestamp(record: dict[str, Any], key: str, endpoint: str) -> datetime | None:
+    """An absent or null timestamp is NULL; one present but not a date is malformed (never stored as NULL)."""
+    value = record.get(key)
+    if value is None:
+        return None
+    moment = parse_timestamp(value) if isinstance(value, str) else None
+    if moment is None:
+        raise ApiDataError(
+            f"{endpoint} returned a record whose '{key}' is not an ISO-8601 date and time: {preview(record)}"
+        )
+    return moment
+
+
+def require_timestamp(record: dict[str, Any], key: str, endpoint: str) -> datetime:
+    moment = optional_timestamp(record, key, endpoint)
+    if moment is None:
+        raise ApiDataError(f"{endpoint} returned a record without the required field '{key}': {preview(record)}")
+    return moment
+
+
+def with_timestamps(
+    row: dict[str, Any], record: dict[str, Any], table: tables.Table, endpoint: str, required: Iterable[str] = ()
+) -> dict[str, Any]:
+    """`row` with every timestamp column of `table` parsed from `record` (docs/api.md says which are required)."""
+    needed = set(required)
+    for column in table.columns:
+        if column.type is tables.ColumnType.TIMESTAMP and column.api_field:
+            parse = require_timestamp if column.api_field in needed else optional_timestamp
+            row[column.name] = parse(record, column.api_field, endpoint)
+    return row
 
 
 def _rename(record: dict[str, Any], known: dict[str, str], skip: Iterable[str] = ()) -> dict[str, Any]:
@@ -111,7 +172,8 @@ def model_row(record: Any, endpoint: str, seen_at: datetime) -> dict[str, Any]:
     """A model from the overall list; its scores are loaded from the details (see `score_rows`)."""
     record = require_object(record, endpoint)
     require_int(record, "id", endpoint)
-    return {**_rename(record, MODEL_FIELDS, skip=MODEL_NESTED), "last_seen_at": seen_at}
+    row = with_timestamps(_rename(record, MODEL_FIELDS, skip=MODEL_NESTED), record, tables.MODELS, endpoint)
+    return {**row, "last_seen_at": seen_at}
 
 
 def detail_row(record: Any, scope_type_id: int, endpoint: str, seen_at: datetime) -> dict[str, Any]:
@@ -120,7 +182,7 @@ def detail_row(record: Any, scope_type_id: int, endpoint: str, seen_at: datetime
     model_id = require_int(record, "id", endpoint)
     for key in ("totalCount", "passedCount", "failedCount"):
         optional_int(record, key, endpoint)
-    row = _rename(record, DETAIL_FIELDS, skip=MODEL_NESTED)
+    row = with_timestamps(_rename(record, DETAIL_FIELDS, skip=MODEL_NESTED), record, tables.MODEL_DETAILS, endpoint)
     return {**row, "model_id": model_id, "scope_type_id": scope_type_id, "last_seen_at": seen_at}
 
 
@@ -152,7 +214,8 @@ def run_row(record: Any, model_id: int, type_id: int, endpoint: str, seen_at: da
     for key in ("totalCount", "passedCount", "failedCount", "probeId", "probeCategoryId"):
         optional_int(record, key, endpoint)
     optional_number(record, "score", endpoint)
-    row = {**_rename(record, RUN_FIELDS), "model_id": model_id, "benchmark_type_id": type_id}
+    row = with_timestamps(_rename(record, RUN_FIELDS), record, tables.PROBE_RUNS, endpoint, REQUIRED_TIMESTAMPS)
+    row.update(model_id=model_id, benchmark_type_id=type_id)
     return {**row, "signature": run_signature(row), "last_seen_at": seen_at}
 
 
@@ -171,24 +234,6 @@ def as_text(value: Any) -> str | None:
         return orjson.dumps(value).decode()
     except TypeError:  # e.g. integers beyond 64 bits, which orjson refuses
         return json.dumps(value, default=str)
-
-
-def parse_timestamps(values: list[str | None]) -> pa.Array:
-    """ISO-8601 strings ('2025-12-06T17:26:26.262Z') to a UTC timestamp array; unparsable values become NULL."""
-    strings = pa.array(values, pa.string())
-    try:
-        return strings.cast(TIMESTAMP)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([_parse_one(value) for value in values], TIMESTAMP)
-
-
-def _parse_one(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def iter_scopes(type_ids: Iterable[int]) -> Iterator[int]:

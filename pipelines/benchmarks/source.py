@@ -18,6 +18,7 @@ from pipelines.benchmarks.catalog import Catalog, scope_params
 from pipelines.benchmarks.helpers import ApiClient, Body, describe_endpoint
 from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.nul_text import replace_nul_in_row, replace_nul_in_table
+from pipelines.benchmarks.removals import RemovalGuard, check_fraction
 from pipelines.benchmarks.test_cases import TestCaseBatch, read_documented_shape
 from pipelines.errors import ApiAuthError, ConfigError
 
@@ -34,6 +35,7 @@ def benchmarks(
     backoff_max: float = settings.DEFAULT_BACKOFF_MAX_S,
     allow_insecure_http: bool = False,
     type_ids: list[int] | None = None,
+    max_removal_fraction: float = settings.DEFAULT_MAX_REMOVAL_FRACTION,
 ) -> Sequence[DltResource]:
     """Loads the Benchmarks API: types, models (overall and per type), details, probe runs and test cases.
 
@@ -49,6 +51,8 @@ def benchmarks(
         backoff_max: Longest wait between two attempts, Retry-After included.
         allow_insecure_http: Allow a plain http:// base URL to a host other than loopback (the key goes in clear).
         type_ids: Benchmark types to read runs for; None = all.
+        max_removal_fraction: Refuse a load whose lists would flag more than this fraction of the runs (of the types
+            read) or of the models analytics shows as removed (removals.py); `load --allow-mass-removal` lifts it.
 
     Returns:
         The resources benchmark_types, models, model_details, model_scores, run_scopes, probe_runs and test_cases
@@ -62,7 +66,9 @@ def benchmarks(
             recorder=load.lists, prefetched=load.prefetched,
         )
     )
-    catalog = Catalog(client, type_ids, datetime.now(UTC), load.progress)
+    check_fraction(max_removal_fraction)
+    guard = None if load.shown is None or load.allow_mass_removal else RemovalGuard(load.shown, max_removal_fraction)
+    catalog = Catalog(client, type_ids, datetime.now(UTC), load.progress, guard)
     scopes = run_scopes(catalog)
     runs = scopes | probe_runs(catalog)
     lists = (benchmark_types(catalog), models(catalog), model_details(catalog), model_scores(catalog), runs)
@@ -103,13 +109,13 @@ def source_setting_names() -> list[str]:
 
 @dlt.resource(**tables.BENCHMARK_TYPES.dlt_hints())
 def benchmark_types(catalog: Catalog) -> Rows:
-    yield catalog.types()
+    yield catalog.checked().types()
 
 
 @dlt.resource(**tables.MODELS.dlt_hints())
 def models(catalog: Catalog) -> Rows:
     endpoint = describe_endpoint("/models")
-    overall = catalog.models()[settings.ALL_TYPES_SCOPE]
+    overall = catalog.checked().models()[settings.ALL_TYPES_SCOPE]
     yield [mapping.model_row(record, endpoint, catalog.seen_at) for record in overall]
 
 
@@ -117,14 +123,14 @@ def models(catalog: Catalog) -> Rows:
 def model_details(catalog: Catalog) -> Rows:
     yield [
         mapping.detail_row(body, scope, _details_endpoint(body, scope), catalog.seen_at)
-        for scope, body in catalog.details()
+        for scope, body in catalog.checked().details()
     ]
 
 
 @dlt.resource(**tables.MODEL_SCORES.dlt_hints())
 def model_scores(catalog: Catalog) -> Rows:
     rows: list[dict[str, Any]] = []
-    for scope, body in catalog.details():
+    for scope, body in catalog.checked().details():
         rows.extend(mapping.score_rows(body, scope, _details_endpoint(body, scope), catalog.seen_at))
     yield rows
 
@@ -133,19 +139,15 @@ def model_scores(catalog: Catalog) -> Rows:
 def run_scopes(catalog: Catalog) -> Rows:
     yield [
         {"model_id": model_id, "benchmark_type_id": type_id, "last_read_at": catalog.seen_at}
-        for model_id, type_id in catalog.run_scopes()
+        for model_id, type_id in catalog.checked().run_scopes()
     ]
 
 
 @dlt.transformer(**tables.PROBE_RUNS.dlt_hints())
 def probe_runs(scopes: list[dict[str, Any]], catalog: Catalog) -> Rows:
-    """All runs of every (model, type) scope, read concurrently and passed on as one page."""
-    pairs = [(scope["model_id"], scope["benchmark_type_id"]) for scope in scopes]
-    rows: list[dict[str, Any]] = []
-    for _, page in catalog.client.map_concurrent(lambda pair: catalog.run_rows(*pair), pairs):
-        rows.extend(page)
-    mapping.ensure_unique_ids(rows, describe_endpoint("/models/{modelId}/runs"))
-    yield rows
+    """All runs of every (model, type) scope (read by `Catalog.checked`), passed on as one page."""
+    pages = catalog.checked().run_pages()
+    yield [row for scope in scopes for row in pages[scope["model_id"], scope["benchmark_type_id"]]]
 
 
 @dlt.transformer(**tables.TEST_CASES.dlt_hints())

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from pipelines.benchmarks.helpers import Body
-from pipelines.benchmarks.mapping import as_text, parse_timestamps, preview, require_int, require_list, require_object
+from pipelines.benchmarks.mapping import as_text, json_type, optional_timestamp, preview, require_int, require_object
 from pipelines.benchmarks.tables import (
     ARROW_TYPES,
     NUL_REPLACED_COLUMN,
@@ -35,6 +35,7 @@ from pipelines.errors import ApiDataError
 TIMESTAMP = ARROW_TYPES[ColumnType.TIMESTAMP]
 CASE_FIELDS = TEST_CASES.api_fields()  # e.g. redTeamer -> red_teamer
 MESSAGE_FIELDS = TEST_CASE_MESSAGES.api_fields()
+TIMESTAMP_COLUMNS = {column.name for column in TEST_CASES.columns if column.type is ColumnType.TIMESTAMP}
 CASE_LIST_KEY = "testCases"
 # The conversation's key is a guess from the API's UI wording (NOTES.md §2.5 asks to accept both).
 CONVERSATION_KEYS = ("conversation", "messages")
@@ -61,6 +62,8 @@ BODY_SCHEMA = pa.schema([*_api_struct(PROBE_RUNS), (CASE_LIST_KEY, pa.list_(CASE
 
 def read_documented_shape(body: Body) -> pa.Table | None:
     """The body as a one-row Arrow table, or None when it is not in the documented shape (or not valid JSON)."""
+    if not body.content.lstrip().startswith(b"{"):
+        return None  # only an object can be; Arrow's reader crashes the process on a bare `null`
     try:
         table = pa_json.read_json(
             io.BytesIO(body.content),
@@ -69,7 +72,9 @@ def read_documented_shape(body: Body) -> pa.Table | None:
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    return table if table.num_rows == 1 else None
+    if table.num_rows != 1 or table.column(CASE_LIST_KEY).null_count:
+        return None  # several values, or no `testCases` list: the tolerant path names what is wrong
+    return table
 
 
 class TestCaseBatch:
@@ -182,9 +187,12 @@ def test_case_list(body: Any, endpoint: str) -> list[Any]:
     if isinstance(body, list):
         return body
     body = require_object(body, endpoint)
-    if CASE_LIST_KEY in body:
-        cases = body[CASE_LIST_KEY]
-        return require_list(cases if cases is not None else [], endpoint)
+    cases = body.get(CASE_LIST_KEY)
+    if isinstance(cases, list):
+        return cases
+    if CASE_LIST_KEY in body:  # `null` included: a list that is not a list is malformed, never "no test cases"
+        raise ApiDataError(f"{endpoint} returned an object whose '{CASE_LIST_KEY}' is {json_type(cases)}, not a JSON "
+                           f"array: {preview(body)}")
     raise ApiDataError(f"{endpoint} returned an object without a '{CASE_LIST_KEY}' list: {preview(body)}")
 
 
@@ -224,7 +232,9 @@ class TolerantTestCases:
         extras: dict[str, Any] = {}
         for key, value in case.items():
             column = CASE_FIELDS.get(key)
-            if column is not None:
+            if column in TIMESTAMP_COLUMNS:
+                values[column] = optional_timestamp(case, key, endpoint)
+            elif column is not None:
                 values[column] = value if value is None or isinstance(value, str) else str(value)
             elif key in CONVERSATION_KEYS:
                 conversation = value
@@ -282,11 +292,7 @@ class _ColumnsWithExtras:
         self.rows += 1
 
     def to_table(self) -> pa.Table:
-        arrays = [
-            parse_timestamps(self.columns[field.name]) if field.type == TIMESTAMP
-            else pa.array(self.columns[field.name], field.type)
-            for field in self.schema
-        ]
+        arrays = [pa.array(self.columns[field.name], field.type) for field in self.schema]
         fields = list(self.schema)
         for name, values in self.extras.items():
             arrays.append(pa.array(values, pa.string()))
