@@ -1,12 +1,15 @@
 """Hostile or broken API answers: each fails with a clear error naming the endpoint, or is loaded and reported.
 
 Rejected (the load stops, the warehouse stays as it was): invalid JSON, an HTML page with status 200, invalid
-UTF-8, a wrong type for an id or a count, a missing id or result, duplicate ids in one list.
+UTF-8, a wrong type for an id or a count, a missing id or result, duplicate ids in one list, a list that is `null`,
+an id outside 64 bits, a createdAt that is not a date (the whole class: tests/test_malformed_lists.py).
 Loaded and reported in analytics.data_quality: negative counts, passed + failed > total, test cases that
 disagree with their run's counts. Loaded as they are: very long messages, deeply nested free-form objects.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -28,6 +31,12 @@ def run(body_overrides: dict, db) -> None:
         run_load(db, base_url=api.url, full_refresh=True)
 
 
+def exact_json(value) -> tuple[int, bytes, None]:
+    """A route answering `value` as JSON, integers beyond 64 bits included (which orjson cannot write)."""
+    return 200, json.dumps(value).encode(), None
+
+
+RUN = small_world()[RUNS][0]
 # Shared with tests/test_postgres_reliability.py, which runs the same cases on PostgreSQL.
 REJECTED = [
     pytest.param({CASES: (200, b'{"id": 10, "testCases": [', None)}, "not valid JSON", id="truncated-json"),
@@ -41,8 +50,14 @@ REJECTED = [
     pytest.param({CASES: {"id": 10, "testCases": [{"id": 1}]}}, "required field 'result'", id="missing-result"),
     pytest.param({CASES: {"id": 10, "testCases": [{"id": 1, "result": "PASSED"}, {"id": 1, "result": "FAILED"}]}},
                  "twice", id="duplicate-case"),
-    pytest.param({RUNS: [{"id": 10, "totalCount": 3}, {"id": 10, "totalCount": 3}]}, "listed id 10 twice",
-                 id="duplicate-run"),
+    pytest.param({RUNS: [RUN, RUN]}, "listed id 10 twice", id="duplicate-run"),
+    pytest.param({RUNS: (200, b"null", None)}, "returned null where a JSON array was expected", id="null-run-list"),
+    pytest.param({CASES: (200, b"null", None)}, "returned null where an object was expected", id="null-test-cases"),
+    pytest.param({RUNS: exact_json([{**RUN, "id": 2**63}])}, "outside the 64-bit integer range", id="int64-run-id"),
+    pytest.param({CASES: exact_json({**RUN, "testCases": [{"id": -(2**63) - 1, "result": "PASSED"}]})},
+                 "outside the 64-bit integer range", id="int64-case-id"),
+    pytest.param({RUNS: [{**RUN, "createdAt": "not a date"}]}, "'createdAt' is not an ISO-8601",
+                 id="created-at-not-a-date"),
 ]
 
 

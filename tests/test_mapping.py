@@ -116,11 +116,6 @@ def test_batch_rejects_bad_test_cases(case, message):
         test_cases.TolerantTestCases().add_run(make_run(), {"testCases": [case]}, ENDPOINT)
 
 
-def test_unparsable_detection_time_becomes_null():
-    values = mapping.parse_timestamps(["2025-01-01T00:00:00Z", "yesterday", None]).to_pylist()
-    assert values[0] == datetime(2025, 1, 1, tzinfo=UTC) and values[1:] == [None, None]
-
-
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
 messages_strategy = st.lists(
     st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "USER", "System"]), "content": text}),
