@@ -43,7 +43,7 @@ class Catalog:
         self.seen_at = seen_at
         self.removal_guard = removal_guard
         self._lock = threading.Lock()
-        self._checked = threading.Lock()
+        self._check_lock = threading.Lock()
         self._is_checked = False
         self._types: list[dict[str, Any]] | None = None
         self._models: dict[int, list[dict[str, Any]]] | None = None
@@ -150,7 +150,7 @@ class Catalog:
 
     def checked(self) -> Catalog:
         """Read and check every list, then refuse a mass removal (removals.py): before any row goes to dlt."""
-        with self._checked:
+        with self._check_lock:
             if not self._is_checked:
                 self.details()
                 pages = self.run_pages()

@@ -1,8 +1,9 @@
 """The one seam between a load and the source, besides the source's settings.
 
 A load hands the source what it knows from outside dlt's configuration (the run signatures the warehouse holds, list
-bodies it already read while checking for changes) and gets back what dlt does not record (requests made, list
-digests, runs fetched or vanished, live progress). Row counts come from dlt's own normalize info instead.
+bodies it already read while checking for changes, what analytics shows for the mass-removal guard) and gets back
+what dlt does not record (requests made, list digests, runs fetched or vanished, live progress). Row counts come
+from dlt's own normalize info instead.
 
 The source looks the context up when it is called (`LoadContext.current()`), so its signature holds settings only
 and it still works on its own, as any dlt source: without an active context it fetches everything, silently.
