@@ -13,6 +13,7 @@ from plotly.offline import get_plotlyjs
 
 from pipelines.report.data import ReportData
 from pipelines.report.terminal import freshness, percent
+from pipelines.safe_text import plotly_text as esc  # every API string before plotly: its labels read tags
 
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
 STYLE = """
@@ -32,9 +33,9 @@ def leaderboard_figures(data: ReportData) -> list[go.Figure]:
         groups[row["benchmark_type_id"]].append(row)
     figures = []
     for group in groups.values():
-        title = f"Leaderboard — {group[0]['benchmark_type_name']}"
+        title = f"Leaderboard — {esc(group[0]['benchmark_type_name'])}"
         rows = [r for r in group if r["pass_rate"] is not None][::-1]  # best on top
-        labels = [f"#{r['rank']} {r['model_name']} ({r['provider']})" for r in rows]
+        labels = [f"#{r['rank']} {esc(r['model_name'])} ({esc(r['provider'])})" for r in rows]
         figure = go.Figure(
             go.Bar(
                 x=[100 * r["pass_rate"] for r in rows],
@@ -72,8 +73,8 @@ def heatmap_figure(data: ReportData) -> go.Figure:
     figure = go.Figure(
         go.Heatmap(
             z=z,
-            x=[f"{type_names.get(t, t)}: {name}" for t, name in columns],
-            y=models,
+            x=[f"{esc(type_names.get(t, t))}: {esc(name)}" for t, name in columns],
+            y=[esc(model) for model in models],
             colorscale="RdYlGn",
             zmin=0,
             zmax=100,
@@ -96,7 +97,7 @@ def trend_figure(data: ReportData) -> go.Figure:
     for model_id, days in sorted(daily.items()):
         points = [(day, 100 * p / (p + f)) for day, (p, f) in sorted(days.items()) if p + f]
         figure.add_trace(go.Scatter(x=[d for d, _ in points], y=[v for _, v in points], mode="lines+markers",
-                                    name=data.model_names.get(model_id, str(model_id))))
+                                    name=esc(data.model_names.get(model_id, model_id))))
     figure.update_layout(title="Pass rate over time (every run, by week)", yaxis={"title": "pass rate (%)",
                          "range": [0, 100]}, xaxis={"title": "week"}, height=460)
     return figure
