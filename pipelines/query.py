@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import shutil
@@ -101,15 +100,23 @@ def format_rows(
     if output_format not in QUERY_FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(QUERY_FORMATS)}; got {output_format!r}.")
     if output_format == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([csv_cell(column, csv_formulas) for column in columns])
-        writer.writerows([csv_cell(value, csv_formulas) for value in row] for row in rows)
-        return buffer.getvalue()
+        lines = [columns, *rows]
+        return "".join(",".join(_csv_field(csv_cell(value, csv_formulas)) for value in line) + "\n" for line in lines)
     if output_format == "json":
         records = [dict(zip(columns, row, strict=True)) for row in rows]
         return json_text(json.dumps(records, default=_json_default, ensure_ascii=False, indent=2)) + "\n"
     return _render_table(columns, rows)
+
+
+def _csv_field(value: Any) -> str:
+    """RFC 4180 quoting, CR included (Python's csv module leaves a lone CR unquoted when lines end in LF, and
+    readers then split the row there). NULL is an empty field, an empty string `""`."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text and not any(char in text for char in ',"\r\n'):
+        return text
+    return '"' + text.replace('"', '""') + '"'
 
 
 def _json_default(value: Any) -> Any:

@@ -48,6 +48,11 @@ def plotly_text(value: Any) -> str:
     return html.escape(terminal_text(value), quote=False)
 
 
+def html_text(value: Any) -> str:
+    """`value` as HTML text (element content or a quoted attribute): every markup character as an entity."""
+    return html.escape(terminal_text(value))
+
+
 class CsvFormulas(StrEnum):
     """What CSV output does with text cells a spreadsheet would run as formulas (the CLI's --csv-formulas)."""
 
