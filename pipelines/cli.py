@@ -173,8 +173,8 @@ def query(
     columns, rows = run_query(open_engine(destination, db, reading=True), sql)
     text = format_rows(columns, rows, output_format.value, csv_formulas)
     if output_format is QueryFormat.CSV and sys.stdout.isatty():
-        text = terminal_text(text, multiline=True)  # exact bytes into a file or a pipe; literal text on a terminal
-    typer.echo(text, nl=False)
+        text = terminal_text(text, multiline=True)  # literal text on a terminal
+    typer.echo(text, nl=False, color=True)  # into a file or a pipe exactly: click would strip ESC [ ... sequences
 
 
 @app.command()

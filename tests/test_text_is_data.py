@@ -100,11 +100,13 @@ def test_query_json_keeps_the_values_exactly_and_no_raw_control_reaches_the_term
 
 def test_query_csv_into_a_pipe_keeps_the_text_exactly(hostile, tmp_path):
     """Not a terminal: the bytes as stored (click would strip ESC [ ... sequences from echoed text; it must not)."""
-    result = cli("query", "select probe_name, probe_category_name from analytics.probe_runs order by probe_run_id",
-                 "--format", "csv", db=hostile, cwd=tmp_path, text=False)
+    sql = ("select m.name as model_name, probe_name, probe_category_name from analytics.probe_runs join "
+           "analytics.models m using (model_id) order by probe_run_id")
+    result = cli("query", sql, "--format", "csv", db=hostile, cwd=tmp_path, text=False)
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout.decode(), newline="")))
-    assert rows == [["probe_name", "probe_category_name"], [PROBE, CATEGORY], [PROBE, CATEGORY]]
+    assert rows == [["model_name", "probe_name", "probe_category_name"], [MODEL, PROBE, CATEGORY], [MODEL, PROBE,
+                                                                                                    CATEGORY]]
 
 
 def test_an_api_error_body_is_one_literal_line_in_the_error_and_in_status(hostile, tmp_path):
@@ -212,3 +214,40 @@ def test_html_report_shows_names_as_text_in_chromium(hostile, tmp_path):
     assert shown["model"] in hover[0] and shown["provider"] in hover[0]
     assert shown["model"] in hover[1] and shown["category"] in hover[1]
     assert shown["model"] in found["tables"] and shown["probe"] in found["tables"]
+
+
+def run_on_a_terminal(*args: str, cwd) -> str:
+    """The CLI with its stdout on a pseudo-terminal, as a user at a shell runs it; what the terminal received."""
+    import pty
+    import subprocess
+    import sys
+
+    controller, terminal = pty.openpty()
+    environment = {**os.environ, "COLUMNS": "1000", "SOURCES__BENCHMARKS__API_KEY": "demo-key"}
+    process = subprocess.Popen([sys.executable, "-m", "pipelines", *args], cwd=cwd, env=environment, stdout=terminal,
+                               stderr=subprocess.DEVNULL)
+    os.close(terminal)
+    received = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        received += chunk
+    os.close(controller)
+    assert process.wait(timeout=60) == 0
+    return received.decode()
+
+
+@pytest.mark.parametrize("output_format", ["csv", "table"])
+def test_query_on_a_terminal_shows_the_escapes_instead_of_running_them(hostile, tmp_path, output_format):
+    sql = ("select m.name, probe_name, probe_category_name from analytics.probe_runs join analytics.models m "
+           "using (model_id)")
+    shown = run_on_a_terminal("query", sql, "--db", str(hostile), "--format", output_format, cwd=tmp_path)
+    for value in (MODEL, PROBE, CATEGORY):
+        written = value.replace('"', '""') if output_format == "csv" else value  # CSV doubles quotes in a field
+        assert terminal_text(written, multiline=True) in shown
+    for sequence in ("\x1b[31m", "\x1b]8;;", "\x07", "\x9b", "\u202e", "\rOverwritten"):
+        assert sequence not in shown  # (rich may style its own table on a terminal; the data's codes never pass)
