@@ -8,9 +8,11 @@ the read role when one is set, and `query` refuses a role that can write the ser
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -122,6 +124,16 @@ def test_export_still_writes_its_files_through_pyarrow(warehouse, tmp_path):
 # PostgreSQL
 
 
+@pytest.fixture()
+def server_writable(tmp_path):
+    """A folder the database server's own OS user may write to (it is not the tests' user): where a COPY ... TO
+    of a privileged role would land, so a refusal is the refusal of the role, not of the file system."""
+    folder = Path(tempfile.mkdtemp(prefix="benchmarks-copy-target-"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def load_postgres(pg_database, tmp_path) -> None:
     with CraftedApi(small_world()) as api:
         run_load(tmp_path / "unused.duckdb", destination="postgres", base_url=api.url)
@@ -133,12 +145,12 @@ def read_role_url(pg_database) -> str:
     return f"postgresql://bi:{BI_PASSWORD}@127.0.0.1:{pg_database.server.port}/{pg_database.name}"
 
 
-def test_postgres_query_as_the_read_role_cannot_copy_to_a_file(pg_database, tmp_path):
+def test_postgres_query_as_the_read_role_cannot_copy_to_a_file(pg_database, tmp_path, server_writable):
     from tests.test_postgres_access import BI_PASSWORD, grant_readme_recipe
 
     load_postgres(pg_database, tmp_path)
     grant_readme_recipe(pg_database)
-    target = tmp_path / "x"
+    target = server_writable / "x"
     # Only the read role is configured: the reading commands need nothing of the loader's.
     env = {"DESTINATION__POSTGRES__CREDENTIALS": "",
            settings.POSTGRES_READ_CREDENTIALS_SETTING: read_role_url(pg_database)}
@@ -157,11 +169,11 @@ def test_postgres_query_as_the_read_role_cannot_copy_to_a_file(pg_database, tmp_
         assert pg_database.server.password not in result.stdout + result.stderr
 
 
-def test_postgres_query_refuses_a_role_that_can_write_server_files(pg_database, tmp_path):
+def test_postgres_query_refuses_a_role_that_can_write_server_files(pg_database, tmp_path, server_writable):
     """No read role set and the loader is a superuser (as in the tests): `query` says what to set and runs nothing;
     report, export and status, which run only this project's SQL, still work as the loader."""
     load_postgres(pg_database, tmp_path)
-    target = tmp_path / "x"
+    target = server_writable / "x"
     copy = run_cli("query", f"copy (select 1) to '{target}'", "--destination", "postgres", cwd=tmp_path)
     assert_one_line_error(copy, 2, "can write files on the database server", settings.POSTGRES_READ_CREDENTIALS_SETTING)
     assert not target.exists()
