@@ -161,10 +161,11 @@ def test_postgres_query_as_the_read_role_cannot_copy_to_a_file(pg_database, tmp_
                   cwd=tmp_path, env=env)
     assert who.returncode == 0, who.stderr
     assert who.stdout == "who\nbi\n"
-    for command in (("report",), ("export", "--out", str(tmp_path / "out"))):
-        result = run_cli(*command, "--destination", "postgres", cwd=tmp_path, env=env)
-        assert result.returncode == 0, result.stderr
-    for result in (copy, who):
+    readers = [run_cli(*command, "--destination", "postgres", cwd=tmp_path, env=env)
+               for command in (("report",), ("status",), ("export", "--out", str(tmp_path / "out")))]
+    assert [result.returncode for result in readers] == [0, 0, 0], [result.stdout + result.stderr for result in readers]
+    assert f"Warehouse: postgresql://bi@127.0.0.1:{pg_database.server.port}/" in readers[1].stdout
+    for result in (copy, who, *readers):
         assert BI_PASSWORD not in result.stdout + result.stderr
         assert pg_database.server.password not in result.stdout + result.stderr
 
