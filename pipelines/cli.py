@@ -16,7 +16,7 @@ import typer
 
 from pipelines import settings
 from pipelines.errors import BenchmarksEtlError, ConfigError
-from pipelines.safe_text import CsvFormulas
+from pipelines.safe_text import CsvFormulas, terminal_text
 from pipelines.settings import ExportFormat, QueryFormat
 from pipelines.warehouse.destinations import Destination
 from simulator.scales import SCALES
@@ -80,8 +80,6 @@ def _reports_errors(command: F) -> F:
 
 def _echo_error(message: str) -> None:
     """One line, shown literally: an API's error body or a name in the message cannot drive the terminal."""
-    from pipelines.safe_text import terminal_text
-
     typer.echo(f"error: {terminal_text(message)}", err=True)
 
 
@@ -167,7 +165,6 @@ def query(
 ) -> None:
     """Run ad-hoc SQL against the warehouse, read-only."""
     from pipelines.query import format_rows, run_query
-    from pipelines.safe_text import terminal_text
     from pipelines.warehouse.destinations import open_engine
 
     columns, rows = run_query(open_engine(destination, db, reading=True), sql)
