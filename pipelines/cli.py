@@ -16,6 +16,7 @@ import typer
 
 from pipelines import settings
 from pipelines.errors import BenchmarksEtlError, ConfigError
+from pipelines.safe_text import CsvFormulas, terminal_text
 from pipelines.settings import ExportFormat, QueryFormat
 from pipelines.warehouse.destinations import Destination
 from simulator.scales import SCALES
@@ -61,7 +62,7 @@ def _reports_errors(command: F) -> F:
         except BenchmarksEtlError as exc:
             if verbose:
                 traceback.print_exc()
-            typer.echo(f"error: {exc}", err=True)
+            _echo_error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:
             typer.echo("Interrupted; the warehouse keeps its previous contents.", err=True)
@@ -71,11 +72,15 @@ def _reports_errors(command: F) -> F:
         except Exception as exc:  # a bug or an environment problem we did not foresee: still one line
             if verbose:
                 traceback.print_exc()
-            message = f"unexpected {type(exc).__name__}: {exc} (run again with --verbose for details)"
-            typer.echo(f"error: {message}", err=True)
+            _echo_error(f"unexpected {type(exc).__name__}: {exc} (run again with --verbose for details)")
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _echo_error(message: str) -> None:
+    """One line, shown literally: an API's error body or a name in the message cannot drive the terminal."""
+    typer.echo(f"error: {terminal_text(message)}", err=True)
 
 
 def parse_type_ids(value: str | None) -> list[int] | None:
@@ -144,6 +149,16 @@ def demo(
     run_demo(db, scale=scale.value, echo=typer.echo, html=Path("benchmarks-demo.html"))
 
 
+CsvFormulasOption = Annotated[
+    CsvFormulas,
+    typer.Option(
+        "--csv-formulas",
+        help="CSV text cells starting with = + - @ tab or CR: 'escape' prefixes a single quote so spreadsheets show "
+        "them as text (OWASP); 'keep' writes them unchanged.",
+    ),
+]
+
+
 @app.command()
 @_reports_errors
 def query(
@@ -151,14 +166,18 @@ def query(
     db: DbOption = Path(settings.DEFAULT_DB_FILE),
     destination: DestinationOption = Destination.DUCKDB,
     output_format: Annotated[QueryFormat, typer.Option("--format", help="Output format.")] = QueryFormat.TABLE,
+    csv_formulas: CsvFormulasOption = CsvFormulas.ESCAPE,
     verbose: VerboseOption = False,
 ) -> None:
     """Run ad-hoc SQL against the warehouse, read-only."""
     from pipelines.query import format_rows, run_query
     from pipelines.warehouse.destinations import open_engine
 
-    columns, rows = run_query(open_engine(destination, db), sql)
-    typer.echo(format_rows(columns, rows, output_format.value), nl=False)
+    columns, rows = run_query(open_engine(destination, db, reading=True), sql)
+    text = format_rows(columns, rows, output_format.value, csv_formulas)
+    if output_format is QueryFormat.CSV and sys.stdout.isatty():
+        text = terminal_text(text, multiline=True)  # literal text on a terminal
+    typer.echo(text, nl=False, color=True)  # into a file or a pipe exactly: click would strip ESC [ ... sequences
 
 
 @app.command()
@@ -170,13 +189,14 @@ def export(
     ] = ExportFormat.PARQUET,
     db: DbOption = Path(settings.DEFAULT_DB_FILE),
     destination: DestinationOption = Destination.DUCKDB,
+    csv_formulas: CsvFormulasOption = CsvFormulas.ESCAPE,
     verbose: VerboseOption = False,
 ) -> None:
     """Write every analytics view to a file per view (atomically), for BI tools that cannot open DuckDB."""
     from pipelines.query import export_views
     from pipelines.warehouse.destinations import open_engine
 
-    written = export_views(open_engine(destination, db), out, output_format.value)
+    written = export_views(open_engine(destination, db, reading=True), out, output_format.value, csv_formulas)
     typer.echo(f"Wrote {len(written)} files to {Path(out).resolve()}: {', '.join(p.name for p in written)}")
 
 
@@ -194,7 +214,8 @@ def status(
     from pipelines.status import EXIT_HEALTHY, EXIT_UNHEALTHY, collect_status, parse_duration, render_status
     from pipelines.warehouse.destinations import open_engine
 
-    report = collect_status(open_engine(destination, db), max_age=parse_duration(max_age) if max_age else None)
+    engine = open_engine(destination, db, reading=True)
+    report = collect_status(engine, max_age=parse_duration(max_age) if max_age else None)
     typer.echo(render_status(report))
     raise typer.Exit(EXIT_UNHEALTHY if report.problems else EXIT_HEALTHY)
 
@@ -214,7 +235,7 @@ def report(
     from pipelines.report.terminal import render, report_console
     from pipelines.warehouse.destinations import open_engine
 
-    data = read_report_data(open_engine(destination, db), type_id)
+    data = read_report_data(open_engine(destination, db, reading=True), type_id)
     render(data, report_console())
     if html is not None:
         typer.echo(f"HTML report: {write_html(data, html)}")

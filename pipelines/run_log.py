@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines import paths
+from pipelines.safe_text import terminal_text
 
 
 @dataclass
@@ -33,8 +34,13 @@ def now_iso() -> str:
 
 
 def write_attempt(working_dir: Path, attempt: LoadAttempt) -> None:
-    """Write atomically, so a reader never sees half a record."""
-    paths.write_text_atomically(attempt_path(working_dir), json.dumps(asdict(attempt), indent=2))
+    """Write atomically, so a reader never sees half a record. The error and summary are kept as one line of
+    literal text (safe_text.terminal_text): an API's error body cannot smuggle control codes into `status`."""
+    record = asdict(attempt)
+    for key in ("error", "summary"):
+        if record[key] is not None:
+            record[key] = terminal_text(record[key])
+    paths.write_text_atomically(attempt_path(working_dir), json.dumps(record, indent=2))
 
 
 def read_attempt(working_dir: Path) -> LoadAttempt | None:

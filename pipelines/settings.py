@@ -72,3 +72,18 @@ class ExportFormat(StrEnum):
 
     PARQUET = "parquet"
     CSV = "csv"
+
+# PostgreSQL: the role `query`, `report`, `export` and `status` connect as, when set (README, "Giving dashboards
+# read-only access"); loads always connect with destination.postgres.credentials.
+POSTGRES_READ_CREDENTIALS_SETTING = "DESTINATION__POSTGRES__READ_CREDENTIALS"
+
+# DuckDB settings of every read-only connection (query, report, export, status): nothing outside the warehouse can be
+# read or written (no COPY ... TO, EXPORT DATABASE, ATTACH, read_csv('/any/file'), extension downloads), and the
+# user's SQL cannot `SET` them back. DuckDB's spill files go to a private temporary folder (duckdb_file.connect),
+# never to `<file>.duckdb.tmp/` beside the warehouse.
+DUCKDB_READ_CONFIG = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,
+}

@@ -11,6 +11,7 @@ from pipelines import settings
 from pipelines.errors import ConfigError
 from pipelines.query import open_published
 from pipelines.run_log import LoadAttempt, read_attempt
+from pipelines.safe_text import terminal_text
 from pipelines.warehouse.destinations import Warehouse, as_engine
 from pipelines.warehouse.introspect import table_exists, view_row_counts
 
@@ -97,7 +98,7 @@ def render_status(status: WarehouseStatus, now: datetime | None = None) -> str:
     lines.append("Rows per view:")
     lines.extend(f"  analytics.{view:<24} {rows:>12,}" for view, rows in status.view_rows.items())
     lines.append("Health: OK" if not status.problems else "Health: PROBLEM - " + "; ".join(status.problems))
-    return "\n".join(lines)
+    return "\n".join(terminal_text(line) for line in lines)  # a stored error cannot drive the terminal
 
 
 def _is_alive(pid: int | None) -> bool:

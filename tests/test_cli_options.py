@@ -27,10 +27,11 @@ def flat(text: str) -> str:
 CHOICES = [
     (("query", "select 1", "--format"), QUERY_FORMATS, "table"),
     (("export", "--out", "out", "--format"), EXPORT_FORMATS, "parquet"),
+    (("query", "select 1", "--csv-formulas"), ("escape", "keep"), "escape"),
     (("demo", "--scale"), tuple(SCALES), "small"),
     (("simulate", "--scale"), tuple(SCALES), "small"),
 ]
-CHOICE_IDS = ["query-format", "export-format", "demo-scale", "simulate-scale"]
+CHOICE_IDS = ["query-format", "export-format", "csv-formulas", "demo-scale", "simulate-scale"]
 
 
 @pytest.mark.parametrize("args, allowed, default", CHOICES, ids=CHOICE_IDS)

@@ -126,10 +126,20 @@ def test_the_reading_commands_work_on_postgres(simulator, pg_database, tmp_path)
     assert report.returncode == 0, report.stderr
     assert World(scale="tiny").models(None)[0]["name"] in report.stdout
 
-    count = postgres_cli("query", "select count(*) as n from analytics.test_cases", "--format", "csv", cwd=tmp_path)
+    # query runs the user's SQL as a read role (the superuser loader is refused: tests/test_read_only.py); the
+    # role here may create tables, so that the read-only session is what refuses the write.
+    with pg_database.connect() as connection:
+        connection.cursor().execute(
+            "do $$ begin create role reader login password 'reader-pw'; exception when duplicate_object then null; "
+            "end $$; grant all on schema analytics to reader; grant select on all tables in schema analytics to reader"
+        )
+    reader = {"DESTINATION__POSTGRES__READ_CREDENTIALS":
+              f"postgresql://reader:reader-pw@127.0.0.1:{pg_database.server.port}/{pg_database.name}"}
+    count = postgres_cli("query", "select count(*) as n from analytics.test_cases", "--format", "csv", cwd=tmp_path,
+                         env=reader)
     assert count.returncode == 0, count.stderr
     assert count.stdout == f"n\n{pg_rows(pg_database, 'select count(*) from analytics.test_cases')[0][0]}\n"
-    write = postgres_cli("query", "create table analytics.x (i int)", cwd=tmp_path)
+    write = postgres_cli("query", "create table analytics.x (i int)", cwd=tmp_path, env=reader)
     assert_one_line_error(write, 6, "Query failed", "read-only transaction")
     assert pg_rows(pg_database, "select to_regclass('analytics.x')") == [(None,)]
     several = postgres_cli("query", "select 1; select 2", cwd=tmp_path)

@@ -13,6 +13,7 @@ from plotly.offline import get_plotlyjs
 
 from pipelines.report.data import ReportData
 from pipelines.report.terminal import freshness, percent
+from pipelines.safe_text import html_text, plotly_text  # every API string: plotly labels read tags
 
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
 STYLE = """
@@ -32,9 +33,9 @@ def leaderboard_figures(data: ReportData) -> list[go.Figure]:
         groups[row["benchmark_type_id"]].append(row)
     figures = []
     for group in groups.values():
-        title = f"Leaderboard — {group[0]['benchmark_type_name']}"
+        title = f"Leaderboard — {plotly_text(group[0]['benchmark_type_name'])}"
         rows = [r for r in group if r["pass_rate"] is not None][::-1]  # best on top
-        labels = [f"#{r['rank']} {r['model_name']} ({r['provider']})" for r in rows]
+        labels = [f"#{r['rank']} {plotly_text(r['model_name'])} ({plotly_text(r['provider'])})" for r in rows]
         figure = go.Figure(
             go.Bar(
                 x=[100 * r["pass_rate"] for r in rows],
@@ -72,8 +73,8 @@ def heatmap_figure(data: ReportData) -> go.Figure:
     figure = go.Figure(
         go.Heatmap(
             z=z,
-            x=[f"{type_names.get(t, t)}: {name}" for t, name in columns],
-            y=models,
+            x=[f"{plotly_text(type_names.get(t, t))}: {plotly_text(name)}" for t, name in columns],
+            y=[plotly_text(model) for model in models],
             colorscale="RdYlGn",
             zmin=0,
             zmax=100,
@@ -96,7 +97,7 @@ def trend_figure(data: ReportData) -> go.Figure:
     for model_id, days in sorted(daily.items()):
         points = [(day, 100 * p / (p + f)) for day, (p, f) in sorted(days.items()) if p + f]
         figure.add_trace(go.Scatter(x=[d for d, _ in points], y=[v for _, v in points], mode="lines+markers",
-                                    name=data.model_names.get(model_id, str(model_id))))
+                                    name=plotly_text(data.model_names.get(model_id, model_id))))
     figure.update_layout(title="Pass rate over time (every run, by week)", yaxis={"title": "pass rate (%)",
                          "range": [0, 100]}, xaxis={"title": "week"}, height=460)
     return figure
@@ -119,7 +120,7 @@ def render_html(data: ReportData) -> str:
     leaderboards, heatmap, trend = divs[:-2], divs[-2], divs[-1]
     regressions = _table(
         ["model", "type", "probe", "previous run", "latest run", "previous", "latest", "change", "significant"],
-        [[html.escape(r["model_name"] or ""), str(r["benchmark_type_id"]), html.escape(r["probe_name"] or ""),
+        [[html_text(r["model_name"]), str(r["benchmark_type_id"]), html_text(r["probe_name"]),
           str(r["previous_run_id"]), str(r["latest_run_id"]), percent(r["previous_pass_rate"]),
           percent(r["latest_pass_rate"]), f"{100 * r['delta']:+.1f} pts",
           '<span class="bad">yes</span>' if r["significant"] else "no"] for r in data.regressions],
@@ -127,12 +128,12 @@ def render_html(data: ReportData) -> str:
     ) if data.regressions else '<p class="muted">No probe got worse in its latest run.</p>'
     quality = _table(
         ["check", "entity", "id", "detail"],
-        [[html.escape(str(r[k])) for k in ("check_name", "entity", "entity_id", "detail")] for r in data.data_quality],
+        [[html_text(r[k]) for k in ("check_name", "entity", "entity_id", "detail")] for r in data.data_quality],
     ) if data.data_quality else '<p class="muted">No data-quality problems found.</p>'
     loads = _table(
         ["load", "started (UTC)", "finished (UTC)", "status", "test cases loaded"],
-        [[html.escape(r["load_id"]), f"{r['started_at']:%Y-%m-%d %H:%M:%S}", f"{r['finished_at']:%Y-%m-%d %H:%M:%S}",
-          html.escape(r["status"]), f"{r['test_cases_loaded']:,}"] for r in data.loads[:20]],
+        [[html_text(r["load_id"]), f"{r['started_at']:%Y-%m-%d %H:%M:%S}", f"{r['finished_at']:%Y-%m-%d %H:%M:%S}",
+          html_text(r["status"]), f"{r['test_cases_loaded']:,}"] for r in data.loads[:20]],
         numeric={4},
     )
     scope = "all benchmark types" if data.type_id is None else f"benchmark type {data.type_id}"
@@ -143,7 +144,7 @@ def render_html(data: ReportData) -> str:
 <script type="text/javascript">{get_plotlyjs()}</script>
 </head><body>
 <h1>LLM security benchmarks — pass rates</h1>
-<p class="muted">Warehouse {html.escape(data.warehouse)}, {scope}. Pass rate = passed / (passed + failed);
+<p class="muted">Warehouse {html_text(data.warehouse)}, {scope}. Pass rate = passed / (passed + failed);
 errors excluded; current figures use the latest run of each probe. {html.escape(freshness(data))}</p>
 <h2 id="leaderboard">Leaderboard</h2>
 {''.join(f'<div class="chart leaderboard">{div}</div>' for div in leaderboards)}

@@ -9,6 +9,19 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.report.data import WORST_CATEGORIES, ReportData
+from pipelines.safe_text import rich_text
+
+
+def _table(title: str, columns: tuple[str, ...], justify: dict[str, str] | None = None) -> Table:
+    """A table whose title and cells are rich Text (see `_row`): names from the API are never read as markup."""
+    table = Table(title=rich_text(title, multiline=False), title_justify="left")
+    for column in columns:
+        table.add_column(column, justify=(justify or {}).get(column, "left"))
+    return table
+
+
+def _row(table: Table, *cells: object) -> None:
+    table.add_row(*(rich_text(cell) for cell in cells))
 
 
 def report_console() -> Console:
@@ -31,13 +44,11 @@ def leaderboard_tables(data: ReportData) -> list[Table]:
     tables = []
     for type_id, rows in groups.items():
         title = f"Leaderboard — {rows[0]['benchmark_type_name']}" + ("" if type_id is None else f" (type {type_id})")
-        table = Table(title=title, title_justify="left")
-        for column, justify in (("rank", "right"), ("model", "left"), ("provider", "left"),
-                                ("pass rate", "right"), ("95% interval", "right"), ("test cases", "right")):
-            table.add_column(column, justify=justify)
+        right = dict.fromkeys(("rank", "pass rate", "95% interval", "test cases"), "right")
+        table = _table(title, ("rank", "model", "provider", "pass rate", "95% interval", "test cases"), right)
         for row in rows:
-            table.add_row(str(row["rank"]), row["model_name"] or "", row["provider"] or "", percent(row["pass_rate"]),
-                          interval(row["pass_rate_low"], row["pass_rate_high"]), f"{row['test_cases']:,}")
+            _row(table, row["rank"], row["model_name"], row["provider"], percent(row["pass_rate"]),
+                 interval(row["pass_rate_low"], row["pass_rate_high"]), f"{row['test_cases']:,}")
         tables.append(table)
     return tables
 
@@ -47,32 +58,27 @@ def render(data: ReportData, console: Console, *, leaderboard_only: bool = False
         console.print(table)
     if leaderboard_only:
         return
-    worst = Table(title=f"Worst categories (lowest pass rates, top {WORST_CATEGORIES})", title_justify="left")
-    for column in ("model", "type", "category", "pass rate", "95% interval", "passed", "failed"):
-        worst.add_column(column)
+    worst = _table(f"Worst categories (lowest pass rates, top {WORST_CATEGORIES})",
+                   ("model", "type", "category", "pass rate", "95% interval", "passed", "failed"))
     for row in [r for r in data.categories if r["pass_rate"] is not None][:WORST_CATEGORIES]:
-        worst.add_row(row["model_name"] or "", str(row["benchmark_type_id"]), row["probe_category_name"] or "",
-                      percent(row["pass_rate"]), interval(row["pass_rate_low"], row["pass_rate_high"]),
-                      str(row["passed"]), str(row["failed"]))
+        _row(worst, row["model_name"], row["benchmark_type_id"], row["probe_category_name"], percent(row["pass_rate"]),
+             interval(row["pass_rate_low"], row["pass_rate_high"]), row["passed"], row["failed"])
     console.print(worst)
-    regressions = Table(title=f"Regressions ({len(data.regressions)})", title_justify="left")
-    for column in ("model", "type", "probe", "previous", "latest", "change", "significant"):
-        regressions.add_column(column)
+    regressions = _table(f"Regressions ({len(data.regressions)})",
+                         ("model", "type", "probe", "previous", "latest", "change", "significant"))
     for row in data.regressions:
-        regressions.add_row(row["model_name"] or "", str(row["benchmark_type_id"]), row["probe_name"] or "",
-                            percent(row["previous_pass_rate"]), percent(row["latest_pass_rate"]),
-                            f"{100 * row['delta']:+.1f} pts", "yes" if row["significant"] else "no")
+        _row(regressions, row["model_name"], row["benchmark_type_id"], row["probe_name"],
+             percent(row["previous_pass_rate"]), percent(row["latest_pass_rate"]), f"{100 * row['delta']:+.1f} pts",
+             "yes" if row["significant"] else "no")
     console.print(regressions)
     if data.data_quality:
-        quality = Table(title=f"Data-quality problems ({len(data.data_quality)})", title_justify="left")
-        for column in ("check", "entity", "id", "detail"):
-            quality.add_column(column)
+        quality = _table(f"Data-quality problems ({len(data.data_quality)})", ("check", "entity", "id", "detail"))
         for row in data.data_quality:
-            quality.add_row(row["check_name"], row["entity"], row["entity_id"], row["detail"])
+            _row(quality, row["check_name"], row["entity"], row["entity_id"], row["detail"])
         console.print(quality)
     else:
-        console.print("Data quality: no problems found.")
-    console.print(freshness(data))
+        console.print(rich_text("Data quality: no problems found."))
+    console.print(rich_text(freshness(data)))
 
 
 def freshness(data: ReportData, now: datetime | None = None) -> str:

@@ -7,8 +7,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Union
 
-from pipelines import paths
+from pipelines import paths, settings
 from pipelines.warehouse.engine import Engine
+
+READ_CREDENTIALS_SETTING = settings.POSTGRES_READ_CREDENTIALS_SETTING
 
 
 class Destination(StrEnum):
@@ -18,12 +20,13 @@ class Destination(StrEnum):
     POSTGRES = "postgres"
 
 
-def open_engine(destination: Destination | str, db: str | Path) -> Engine:
-    """The engine for `destination`; `db` (the DuckDB file) is ignored for PostgreSQL."""
+def open_engine(destination: Destination | str, db: str | Path, *, reading: bool = False) -> Engine:
+    """The engine for `destination`; `db` (the DuckDB file) is ignored for PostgreSQL. `reading`: for the commands
+    that only read (query, report, export, status), which connect as the read role on PostgreSQL when one is set."""
     if Destination(destination) is Destination.POSTGRES:
         from pipelines.warehouse.postgres_database import PostgresDatabase
 
-        return PostgresDatabase.from_dlt_config()
+        return PostgresDatabase.from_dlt_config(reading=reading)
     from pipelines.warehouse.duckdb_file import DuckDbFile
 
     db_path = paths.resolve_db_path(db)

@@ -8,8 +8,9 @@ file keeps a consistent old version and never blocks a load.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,18 +147,32 @@ class DuckDbFile:
 
 @contextmanager
 def connect(db_path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection; writers get the load's bounded memory (DuckDB spills beyond it) instead of 80% of the machine."""
+    """A connection; writers get the load's bounded memory (DuckDB spills beyond it) instead of 80% of the machine.
+    Readers get DuckDB's own locks (settings.DUCKDB_READ_CONFIG) and spill into a private folder removed after."""
     import duckdb
 
-    config = {} if read_only else dict(settings.DUCKDB_LOAD_CONFIG)
+    with _read_only_spill_folder() if read_only else nullcontext() as spill:
+        config = dict(settings.DUCKDB_LOAD_CONFIG) if not read_only else {
+            **settings.DUCKDB_READ_CONFIG, "temp_directory": str(spill)
+        }
+        try:
+            connection = duckdb.connect(str(db_path), read_only=read_only, config=config)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"Cannot open the warehouse {db_path}: {str(exc).splitlines()[0]}") from None
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+@contextmanager
+def _read_only_spill_folder() -> Iterator[Path]:
+    """A folder only this process uses (mode 0700, in the system's temporary folder), gone when the reader closes."""
+    folder = Path(tempfile.mkdtemp(prefix="benchmarks-etl-reader-"))
     try:
-        connection = duckdb.connect(str(db_path), read_only=read_only, config=config)
-    except duckdb.Error as exc:
-        raise WarehouseError(f"Cannot open the warehouse {db_path}: {str(exc).splitlines()[0]}") from None
-    try:
-        yield connection
+        yield folder
     finally:
-        connection.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _copy_atomically(source: Path, target: Path) -> None:

@@ -81,22 +81,17 @@ class PostgresDatabase:
                                           f"{_slug(credentials.database)}"
 
     @classmethod
-    def from_dlt_config(cls) -> PostgresDatabase:
-        """Credentials the dlt way: DESTINATION__POSTGRES__CREDENTIALS or [destination.postgres] in secrets.toml."""
-        from dlt.common.configuration import resolve_configuration
-        from dlt.common.configuration.exceptions import ConfigurationException
-        from dlt.destinations.impl.postgres.configuration import PostgresCredentials
-
+    def from_dlt_config(cls, *, reading: bool = False) -> PostgresDatabase:
+        """Credentials the dlt way: DESTINATION__POSTGRES__CREDENTIALS or [destination.postgres] in secrets.toml.
+        `reading`: the read role's (`read_credentials`, same places) when set, never the loader's then."""
         from pipelines.dlt_runtime import use_current_configuration
 
         use_current_configuration()
-        try:
-            credentials = resolve_configuration(
-                PostgresCredentials(), sections=("destination", "postgres", "credentials")
-            )
-        except ConfigurationException:
-            raise ConfigError(f"No usable PostgreSQL credentials: {CREDENTIALS_HELP}.") from None
-        return cls(credentials)
+        if reading:
+            read_credentials = _resolve_credentials("read_credentials", required=False)
+            if read_credentials is not None:
+                return cls(read_credentials)
+        return cls(_resolve_credentials("credentials", required=True))
 
     @property
     def driver_error(self) -> type[Exception]:
@@ -265,6 +260,26 @@ class PostgresDatabase:
             yield PgConnection(raw)
         finally:
             raw.close()
+
+
+def _resolve_credentials(key: str, *, required: bool) -> Any:
+    """dlt's PostgresCredentials under destination.postgres.<key> (a URL or a table of fields); None when that key
+    is not set and not required. The loader's are resolved by dlt's section lookup, as dlt itself does."""
+    import dlt
+    from dlt.common.configuration import resolve_configuration
+    from dlt.common.configuration.exceptions import ConfigurationException
+    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+    try:
+        if required:
+            return resolve_configuration(PostgresCredentials(), sections=("destination", "postgres", key))
+        value = dlt.secrets.get(f"destination.postgres.{key}")  # no fallback to the loader's credentials
+        return None if value is None else resolve_configuration(PostgresCredentials(), explicit_value=value)
+    except ConfigurationException:
+        help_text = CREDENTIALS_HELP if required else (
+            f"set {settings.POSTGRES_READ_CREDENTIALS_SETTING}=postgresql://user:password@host:port/database"
+        )
+        raise ConfigError(f"No usable PostgreSQL {key.replace('_', ' ')}: {help_text}.") from None
 
 
 def state_home() -> Path:

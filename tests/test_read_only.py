@@ -1,0 +1,187 @@
+"""Read-only means read-only: `query` (and every reader) can read the warehouse and change nothing on disk.
+
+DuckDB: its own switches (no external access, locked configuration, no extension install or autoload), not SQL
+parsing; spill files in a private folder, never beside the warehouse. PostgreSQL: the reading commands connect as
+the read role when one is set, and `query` refuses a role that can write the server's files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import settings
+from pipelines.errors import ConfigError, WarehouseError
+from pipelines.query import run_query
+from pipelines.runner import run_load
+from tests.commands import assert_one_line_error, run_cli
+from tests.crafted_api import CraftedApi, small_world
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    db = tmp_path_factory.mktemp("read-only") / "w.duckdb"
+    with CraftedApi(small_world()) as api:
+        run_load(db, base_url=api.url, source_options={"api_key": "demo-key"})
+    return db
+
+
+def files_under(directory) -> set[str]:
+    return {str(path.relative_to(directory)) for path in directory.rglob("*")}
+
+
+# Each would read or write outside the warehouse, or switch the guards off again.
+ESCAPES = [
+    "copy (select 1) to '{target}'",
+    "copy analytics.models to '{target}' (format parquet)",
+    "export database '{target}'",
+    "attach '{target}' as other",
+    "install httpfs",
+    "load httpfs",
+    "select * from read_csv('/etc/passwd')",
+    "select * from read_text('/etc/hostname')",
+    "select * from glob('/etc/*')",
+    "set enable_external_access = true",
+    "set lock_configuration = false",
+    "set temp_directory = '{target}'",
+    "reset temp_directory",
+    "pragma threads = 1",
+]
+
+
+@pytest.mark.parametrize("sql", ESCAPES)
+def test_statements_that_reach_outside_the_warehouse_fail_and_write_nothing(warehouse, tmp_path, sql):
+    target = tmp_path / "written"
+    before = files_under(warehouse.parent)
+    with pytest.raises(WarehouseError, match="Query failed"):
+        run_query(warehouse, sql.format(target=target))
+    assert not target.exists()
+    assert files_under(warehouse.parent) == before
+    assert run_query(warehouse, "select count(*) from analytics.models")[1] == [(1,)]  # reading still works
+
+
+def test_query_copy_to_from_the_command_line_fails_with_one_line(warehouse, tmp_path):
+    target = tmp_path / "x.csv"
+    result = run_cli("query", f"copy (select 1) to '{target}'", "--db", str(warehouse), cwd=tmp_path)
+    assert_one_line_error(result, 6, "Query failed", "disabled by configuration")
+    assert not target.exists()
+
+
+SPILLING_QUERY = "select count(*) from (select r, random() as x from range(4000000) t(r) order by x)"
+
+
+def files_seen_while(run, directories) -> set[str]:
+    """Names that appear in `directories` while `run()` runs in a thread (spill files come and go with a query)."""
+    seen: set[str] = set()
+    worker = threading.Thread(target=run)
+    worker.start()
+    while worker.is_alive():
+        for directory in directories:
+            seen.update(f"{directory.name}/{name}" for name in os.listdir(directory))
+        time.sleep(0.005)
+    worker.join()
+    return seen
+
+
+def test_a_query_that_spills_writes_nothing_beside_the_warehouse(warehouse, tmp_path, monkeypatch):
+    """Control first: a plain read-only DuckDB connection with little memory spills into `w.duckdb.tmp/` beside the
+    file. The reader's connection, with the same memory, spills into its private folder, which is removed after."""
+    memory = {"memory_limit": "40MB", "threads": 1}
+
+    def plain_reader() -> None:
+        with duckdb.connect(str(warehouse), read_only=True, config=memory) as connection:
+            connection.execute(SPILLING_QUERY).fetchall()
+
+    beside = warehouse.parent
+    already = {f"{beside.name}/{name}" for name in os.listdir(beside)}
+    assert f"{beside.name}/w.duckdb.tmp" in files_seen_while(plain_reader, [beside]) - already
+
+    private = tmp_path / "private-tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    monkeypatch.setattr(settings, "DUCKDB_READ_CONFIG", {**settings.DUCKDB_READ_CONFIG, **memory})
+    results = []
+    seen = files_seen_while(lambda: results.append(run_query(warehouse, SPILLING_QUERY)), [beside, private])
+    assert results and results[0][1] == [(4_000_000,)]
+    assert {name for name in seen if name.startswith(f"{beside.name}/")} == already
+    assert any(name.startswith("private-tmp/benchmarks-etl-reader-") for name in seen), "it spilled, privately"
+    assert list(private.iterdir()) == []
+
+
+def test_export_still_writes_its_files_through_pyarrow(warehouse, tmp_path):
+    result = run_cli("export", "--out", str(tmp_path / "out"), "--format", "csv", "--db", str(warehouse), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "models.csv").read_text(encoding="utf-8").startswith("\"model_id\",")
+
+
+# PostgreSQL
+
+
+@pytest.fixture()
+def server_writable(tmp_path):
+    """A folder the database server's own OS user may write to (it is not the tests' user): where a COPY ... TO
+    of a privileged role would land, so a refusal is the refusal of the role, not of the file system."""
+    folder = Path(tempfile.mkdtemp(prefix="benchmarks-copy-target-"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def load_postgres(pg_database, tmp_path) -> None:
+    with CraftedApi(small_world()) as api:
+        run_load(tmp_path / "unused.duckdb", destination="postgres", base_url=api.url)
+
+
+def read_role_url(pg_database) -> str:
+    from tests.test_postgres_access import BI_PASSWORD
+
+    return f"postgresql://bi:{BI_PASSWORD}@127.0.0.1:{pg_database.server.port}/{pg_database.name}"
+
+
+def test_postgres_query_as_the_read_role_cannot_copy_to_a_file(pg_database, tmp_path, server_writable):
+    from tests.test_postgres_access import BI_PASSWORD, grant_readme_recipe
+
+    load_postgres(pg_database, tmp_path)
+    grant_readme_recipe(pg_database)
+    target = server_writable / "x"
+    # Only the read role is configured: the reading commands need nothing of the loader's.
+    env = {"DESTINATION__POSTGRES__CREDENTIALS": "",
+           settings.POSTGRES_READ_CREDENTIALS_SETTING: read_role_url(pg_database)}
+    copy = run_cli("query", f"copy (select 1) to '{target}'", "--destination", "postgres", cwd=tmp_path, env=env)
+    assert_one_line_error(copy, 6, "Query failed")
+    assert not target.exists()
+    who = run_cli("query", "select current_user as who", "--destination", "postgres", "--format", "csv",
+                  cwd=tmp_path, env=env)
+    assert who.returncode == 0, who.stderr
+    assert who.stdout == "who\nbi\n"
+    readers = [run_cli(*command, "--destination", "postgres", cwd=tmp_path, env=env)
+               for command in (("report",), ("status",), ("export", "--out", str(tmp_path / "out")))]
+    assert [result.returncode for result in readers] == [0, 0, 0], [result.stdout + result.stderr for result in readers]
+    assert f"Warehouse: postgresql://bi@127.0.0.1:{pg_database.server.port}/" in readers[1].stdout
+    for result in (copy, who, *readers):
+        assert BI_PASSWORD not in result.stdout + result.stderr
+        assert pg_database.server.password not in result.stdout + result.stderr
+
+
+def test_postgres_query_refuses_a_role_that_can_write_server_files(pg_database, tmp_path, server_writable):
+    """No read role set and the loader is a superuser (as in the tests): `query` says what to set and runs nothing;
+    report, export and status, which run only this project's SQL, still work as the loader."""
+    load_postgres(pg_database, tmp_path)
+    target = server_writable / "x"
+    copy = run_cli("query", f"copy (select 1) to '{target}'", "--destination", "postgres", cwd=tmp_path)
+    assert_one_line_error(copy, 2, "can write files on the database server", settings.POSTGRES_READ_CREDENTIALS_SETTING)
+    assert not target.exists()
+    assert pg_database.server.password not in copy.stdout + copy.stderr
+    with pytest.raises(ConfigError):
+        from pipelines.warehouse.postgres_database import PostgresDatabase
+
+        run_query(PostgresDatabase.from_dlt_config(reading=True), "select 1")
+    status = run_cli("status", "--destination", "postgres", cwd=tmp_path)
+    assert status.returncode == 0, status.stdout + status.stderr
