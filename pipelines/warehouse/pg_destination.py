@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from dlt.common.destination.client import HasFollowupJobs, LoadJob, PreparedTableSchema, RunnableLoadJob
+from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.storages.file_storage import FileStorage
 from dlt.common.storages.load_storage import ParsedLoadJobFileName
 from dlt.destinations.impl.postgres.factory import postgres
 from dlt.destinations.impl.postgres.postgres import PostgresClient
 
 from pipelines.benchmarks.tables import TEST_CASE_MESSAGES, TEST_CASES
+from pipelines.locking import LoadLockLost
 from pipelines.warehouse import pg_lock
 
 # Yielded as Arrow batches (pipelines/benchmarks/source.py): CSV through COPY. Every other table: INSERT.
@@ -47,12 +49,20 @@ class NullKeepingCsvCopyJob(RunnableLoadJob, HasFollowupJobs):
             table = sql_client.make_qualified_table_name(self.load_table_name)
             copy = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT CSV, DELIMITER ',', NULL '', ENCODING 'UTF8')"
             with sql_client.begin_transaction(), sql_client.native_connection.cursor() as cursor:
-                pg_lock.check_active_fence(cursor)
+                _check_fence(cursor)
                 cursor.copy_expert(copy, file, size=8192)
 
 
 class FencedPostgresClient(PostgresClient):
     """dlt's client; each job checks the lock as it starts, and CSV goes through NullKeepingCsvCopyJob."""
+
+    def update_stored_schema(self, *args: Any, **kwargs: Any) -> Any:
+        """The first thing the load step does with the warehouse (in the main thread): a load that lost its lock
+        fails here, before any job, with LoadLockLost itself."""
+        if self.sql_client.native_connection is not None:
+            with self.sql_client.native_connection.cursor() as cursor:
+                pg_lock.check_active_fence(cursor)
+        return super().update_stored_schema(*args, **kwargs)
 
     def create_load_job(
         self, table: PreparedTableSchema, file_path: str, load_id: str, restore: bool = False
@@ -65,13 +75,21 @@ class FencedPostgresClient(PostgresClient):
         return job
 
 
+def _check_fence(cursor: Any) -> None:
+    """In a job: a lost lock fails the job for good (dlt retries any other exception)."""
+    try:
+        pg_lock.check_active_fence(cursor)
+    except LoadLockLost as exc:
+        raise DestinationTerminalException(str(exc)) from exc
+
+
 def _fenced(job: RunnableLoadJob) -> Any:
     """The job's `run`, after a check that this load still holds its lock (on the job's own connection)."""
     run = job.run
 
     def fenced_run() -> None:
         with job._job_client.sql_client.native_connection.cursor() as cursor:
-            pg_lock.check_active_fence(cursor)
+            _check_fence(cursor)
         run()
 
     return fenced_run
