@@ -5,14 +5,17 @@ that are not ours, and `status` from a host without the local record."""
 from __future__ import annotations
 
 import secrets
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from pipelines.runner import run_load
 from tests.commands import assert_one_line_error, postgres_load_process, run_cli, wait_for_stage
+from tests.postgres import PostgresUnavailable, ThrowawayPostgres, binaries
 from tests.warehouse_checks import assert_same_relations, pg_analytics_snapshot
 
 CREDENTIALS = "DESTINATION__POSTGRES__CREDENTIALS"
@@ -219,3 +222,60 @@ def test_tables_in_analytics_that_are_not_ours_are_never_dropped(loader_db, star
         assert fresh.admin("select count(*) from analytics.leaderboard") == [(0,)]
     finally:
         loader_db.server.drop_database(fresh.name)
+
+
+@pytest.fixture()
+def own_server(tmp_path, monkeypatch) -> Iterator[ThrowawayPostgres]:
+    """A server of this test's own, since the test crashes it (the session's server serves every other test)."""
+    server = ThrowawayPostgres(Path(tempfile.mkdtemp(prefix="benchmarks-postgres-crash-")))
+    try:
+        server.start()
+    except PostgresUnavailable as exc:
+        server.stop()
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+def crash_and_restart(server: ThrowawayPostgres) -> None:
+    """pg_ctl stop -m immediate and start again: every session ends at once, nothing is shut down cleanly."""
+    server._run(f"{binaries() / 'pg_ctl'} -D {server.data_dir} -l {server.directory / 'server.log'} -m immediate "
+                "-w -t 60 restart")
+
+
+def test_a_server_crash_during_copy_is_one_line_exit_6_and_the_next_load_converges(own_server, start_simulator,
+                                                                                    monkeypatch):
+    """Both bulk COPYs wait for a lock a reader holds; the server crashes and restarts under them. The load says
+    so in one line (exit 6, not a lost lock: no other load took it), and the next load equals a clean one."""
+    sim = start_simulator("tiny")
+    reference, database = own_server.create_database(), own_server.create_database()
+    monkeypatch.setenv(CREDENTIALS, own_server.url(database))
+    run_load("unused.duckdb", destination="postgres", base_url=sim.url)
+    sim.set_epoch(1)
+    with own_server.connect(database) as holder:
+        holder.cursor().execute("begin; lock table benchmarks_raw.test_cases, benchmarks_raw.test_case_messages "
+                                "in exclusive mode")
+        load = postgres_load_process(sim.url)
+        deadline = time.monotonic() + 60
+        while len(crash_waiters(own_server, database)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(crash_waiters(own_server, database)) == 2, "both COPYs wait for the lock"
+        crash_and_restart(own_server)
+    _, errors = load.communicate(timeout=180)
+    assert load.returncode == 6, errors
+    last = errors.strip().splitlines()[-1]
+    assert last.startswith("error: ") and own_server.password not in errors, errors
+    assert "restarted" in last or "connection to the server was lost" in last or "server closed" in last, last
+    run_load("unused.duckdb", destination="postgres", base_url=sim.url)
+    monkeypatch.setenv(CREDENTIALS, own_server.url(reference))
+    run_load("unused.duckdb", destination="postgres", base_url=sim.url)
+    with own_server.connect(reference) as clean, own_server.connect(database) as recovered:
+        assert_same_relations(pg_analytics_snapshot(clean), pg_analytics_snapshot(recovered), what="after the crash")
+
+
+def crash_waiters(server: ThrowawayPostgres, database: str) -> list[int]:
+    with server.connect(database) as connection:
+        cursor = connection.cursor()
+        cursor.execute("select pid from pg_stat_activity where datname = current_database() and "
+                       "wait_event_type = 'Lock' and query ilike 'copy%'")
+        return [pid for (pid,) in cursor.fetchall()]

@@ -21,7 +21,7 @@ from dlt.destinations.impl.postgres.factory import postgres
 from dlt.destinations.impl.postgres.postgres import PostgresClient
 
 from pipelines.benchmarks.tables import TEST_CASE_MESSAGES, TEST_CASES
-from pipelines.locking import LoadLockLost
+from pipelines.errors import BenchmarksEtlError
 from pipelines.warehouse import pg_lock
 
 # Yielded as Arrow batches (pipelines/benchmarks/source.py): CSV through COPY. Every other table: INSERT.
@@ -79,7 +79,7 @@ def _check_fence(cursor: Any) -> None:
     """In a job: a lost lock fails the job for good (dlt retries any other exception)."""
     try:
         pg_lock.check_active_fence(cursor)
-    except LoadLockLost as exc:
+    except BenchmarksEtlError as exc:
         raise DestinationTerminalException(str(exc)) from exc
 
 

@@ -16,54 +16,65 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.errors import BenchmarksEtlError, WarehouseError
 from pipelines.locking import LoadAlreadyRunning, LoadLockLost
 from pipelines.warehouse.pg_state import LOCK_KEY, STATE_SCHEMA, ensure_state_tables
 
 LOCK_SESSION_OPTIONS = "-c idle_session_timeout=0 -c idle_in_transaction_session_timeout=0 -c statement_timeout=0"
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
-HOLDS_THE_LOCK = (
-    f"select f.epoch = %s and exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.granted "
-    "and l.objsubid = 2 and l.classid = %s and l.objid = %s and l.pid = %s and l.database = (select oid "
-    f"from pg_database where datname = current_database())) from {STATE_SCHEMA}.load_fence f where f.id = 1 "
-    "for share of f"
+# (whether this load's lock session still holds the lock, the epoch now, whether the server restarted since)
+FENCE_STATE = (
+    "select exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.granted and l.objsubid = 2 "
+    "and l.classid = %s and l.objid = %s and l.pid = %s and l.database = (select oid from pg_database "
+    "where datname = current_database())), f.epoch, pg_postmaster_start_time() > %s "
+    f"from {STATE_SCHEMA}.load_fence f where f.id = 1 for share of f"
 )
 
 
 @dataclass(frozen=True)
 class Fence:
-    """This load's epoch and the server pid of its lock session."""
+    """This load's epoch, the server pid of its lock session and when (server time) it took the lock."""
 
     epoch: int
     lock_pid: int
+    taken_at: Any
     location: str
 
     def check(self, cursor: Any) -> None:
-        """LoadLockLost unless this load still holds the lock; run it inside the transaction it guards."""
+        """LoadLockLost unless this load still holds the lock; run it inside the transaction it guards. After a
+        server restart that no other load followed yet, a WarehouseError (exit 6) saying so instead."""
         try:
-            cursor.execute(HOLDS_THE_LOCK, [self.epoch, *LOCK_KEY, self.lock_pid])
-            row = cursor.fetchone()
+            cursor.execute(FENCE_STATE, [*LOCK_KEY, self.lock_pid, self.taken_at])
+            held, epoch, restarted = cursor.fetchone()
         except Exception as exc:  # noqa: BLE001 - the connection or the server went away: the lock may have too
             if self.still_held():
                 raise
             raise self.lost() from exc
-        if not row or not row[0]:
-            raise self.lost()
+        if not (held and epoch == self.epoch):
+            raise self.lost(restarted=bool(restarted) and epoch == self.epoch)
 
     def still_held(self) -> bool:
         return ACTIVE is self and _lost is None
 
-    def lost(self) -> LoadLockLost:
+    def lost(self, restarted: bool = False) -> BenchmarksEtlError:
         global _lost
-        _lost = LoadLockLost(
-            f"This load lost its lock on {self.location} (its lock session ended: a server restart, "
-            "pg_terminate_backend or a timeout), so another load may be running; it stopped without writing more. "
-            "Run it again."
-        )
+        if restarted:
+            _lost = WarehouseError(
+                f"The PostgreSQL server at {self.location} restarted during the load (its sessions, this load's lock "
+                "among them, ended); the load stopped without writing more and readers keep the previous load. "
+                "Run it again."
+            )
+        else:
+            _lost = LoadLockLost(
+                f"This load lost its lock on {self.location} (its lock session ended: a server restart, "
+                "pg_terminate_backend or a timeout), so another load may be running; it stopped without writing "
+                "more. Run it again."
+            )
         return _lost
 
 
 ACTIVE: Fence | None = None  # the fence of the load this process runs (one at a time)
-_lost: LoadLockLost | None = None
+_lost: BenchmarksEtlError | None = None
 
 
 def check_active_fence(cursor: Any) -> None:
@@ -74,7 +85,7 @@ def check_active_fence(cursor: Any) -> None:
         ACTIVE.check(cursor)
 
 
-def lost_lock() -> LoadLockLost | None:
+def lost_lock() -> BenchmarksEtlError | None:
     return _lost
 
 
@@ -92,12 +103,14 @@ def held_lock(connect: Callable[..., Any], location: str) -> Iterator[Fence]:
                                      "without changes.")
         ensure_state_tables(cursor)
         cursor.execute(f"update {STATE_SCHEMA}.load_fence set epoch = epoch + 1, holder = %s, taken_at = now() "
-                       "where id = 1 returning epoch", [f"pid {pid}"])
-        ACTIVE, _lost = Fence(cursor.fetchone()[0], pid, location), None
+                       "where id = 1 returning epoch, taken_at", [f"pid {pid}"])
+        epoch, taken_at = cursor.fetchone()
+        ACTIVE, _lost = Fence(epoch, pid, taken_at, location), None
         try:
             yield ACTIVE
         except BaseException as exc:
-            if _lost is None and not isinstance(exc, LoadAlreadyRunning) and not _lock_session_alive(raw):
+            if _lost is None and not isinstance(exc, LoadAlreadyRunning | WarehouseError) \
+                    and not _lock_session_alive(raw):
                 ACTIVE.lost()
             if _lost is not None and exc is not _lost:
                 raise _lost from exc
