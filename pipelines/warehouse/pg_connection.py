@@ -6,7 +6,7 @@ connection) instead of a driver's class name."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -41,10 +41,15 @@ class PgConnection:
     `execute(sql, parameters)` with `?` placeholders, returning the cursor. Transactions are explicit
     (`begin transaction` ... `commit`), as on DuckDB."""
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, on_begin: Callable[[Any], None] | None = None) -> None:
         self.raw = raw
+        self.on_begin = on_begin  # run inside every transaction this connection begins (the lock's fence)
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
+        if self.on_begin is not None and sql.strip().lower() == "begin transaction":
+            self.raw.cursor().execute(sql)
+            self.on_begin(self.raw.cursor())
+            return self.raw.cursor()
         cursor = self.raw.cursor()
         if parameters is None:
             cursor.execute(sql)

@@ -110,7 +110,7 @@ class PostgresDatabase:
     def recorded_attempts(self) -> tuple[LoadAttempt | None, Any, bool] | None:
         """(the last attempt, when the last successful load finished, whether the last is still running) as the
         database records them; None when it records none yet (a warehouse loaded by an older version)."""
-        with self._connect(read_only=True) as connection:
+        with self.connect_published() as connection:
             attempt, succeeded_at, running = pg_state.read_attempts(connection.raw.cursor())
         return None if attempt is None else (attempt, succeeded_at, running)
 
@@ -125,9 +125,11 @@ class PostgresDatabase:
 
     @contextmanager
     def connect_for_load(self) -> Iterator[PgConnection]:
-        """A connection for the load's own writes; it first checks that this load still holds its lock."""
+        """A connection for the load's own writes: it checks that this load still holds its lock first, and again
+        inside every transaction it begins."""
         with self._connect() as connection:
             pg_lock.check_active_fence(connection.raw.cursor())
+            connection.on_begin = pg_lock.check_active_fence
             yield connection
 
     def refresh_statistics(self) -> None:
