@@ -125,12 +125,19 @@ def test_a_load_whose_lock_session_dies_exits_75_and_the_other_publishes(loader_
         [("running",), ("succeeded",)], "the load that lost its lock records nothing after it lost it"
 
 
-def test_idle_session_timeout_does_not_end_the_lock_session(loader_db, start_simulator, tmp_path):
-    """A server (or role) with idle_session_timeout: the lock session idles for the whole load, and keeps its lock."""
+def test_idle_session_timeout_does_not_end_the_lock_session(loader_db, start_simulator):
+    """A database with idle_session_timeout: the lock session idles for the whole load and keeps its lock (the
+    server would end an idle session after 0.3 s, and the load would carry on unlocked)."""
     loader_db.admin(f'alter database "{loader_db.name}" set idle_session_timeout = 300')  # 0.3 s
     sim = start_simulator("tiny", latency_ms=30)
-    result = cli_load(sim.url, tmp_path)
-    assert result.returncode == 0, result.stderr
+    load = postgres_load_process(sim.url)
+    assert wait_for_stage(load, "extract")
+    time.sleep(1.5)
+    held = loader_db.admin("select count(*) from pg_locks where locktype = 'advisory' and granted "
+                           "and database = (select oid from pg_database where datname = current_database())")
+    _, errors = load.communicate(timeout=120)
+    assert held == [(1,)], "the load still holds its lock after idling past idle_session_timeout"
+    assert load.returncode == 0, errors
     assert loader_db.snapshot()["test_cases"].rows
 
 
