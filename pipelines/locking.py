@@ -41,3 +41,8 @@ def exclusive_load_lock(lock_path: Path) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+class LoadLockLost(LoadAlreadyRunning):
+    """The load's lock was lost while it ran (on PostgreSQL: its lock connection ended, so another load may have
+    taken it); the load stopped before writing anything more."""

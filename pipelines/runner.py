@@ -82,17 +82,23 @@ def run_load(
     load = LoadContext(progress=progress or LoadProgress(), allow_mass_removal=allow_mass_removal)
     with engine.load_lock():
         attempt = LoadAttempt(started_at=now_iso(), status="running", pid=os.getpid())
-        write_attempt(engine.working_dir, attempt)
+        _record(engine, attempt)
         try:
             result = _load_if_changed(engine, explicit, load, full_refresh, started)
         except BaseException as exc:
             attempt.status, attempt.finished_at = "failed", now_iso()
             attempt.error = str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
-            write_attempt(engine.working_dir, attempt)
+            _record(engine, attempt)
             raise
         attempt.status, attempt.finished_at, attempt.summary = "succeeded", now_iso(), result.summary()
-        write_attempt(engine.working_dir, attempt)
+        _record(engine, attempt)
     return result
+
+
+def _record(engine: Engine, attempt: LoadAttempt) -> None:
+    """In the working folder (this host's `status`) and in the warehouse where it keeps one (every host's)."""
+    write_attempt(engine.working_dir, attempt)
+    engine.record_attempt(attempt)
 
 
 def _load_if_changed(

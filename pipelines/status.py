@@ -6,9 +6,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pipelines import settings
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, first_line
 from pipelines.query import open_published
 from pipelines.run_log import LoadAttempt, read_attempt
 from pipelines.safe_text import terminal_text
@@ -54,11 +55,17 @@ def collect_status(
                 f"select max(inserted_at), count(*) from {names.raw('_dlt_loads')} where status = 0"
             ).fetchone()
         view_rows = view_row_counts(connection, names)
-    attempt = read_attempt(engine.working_dir)
-    successes = [last_success_at.astimezone(UTC)] if last_success_at else []
-    if attempt is not None and attempt.status == "succeeded" and attempt.finished_at:
-        # A load that found nothing changed upstream writes nothing to the warehouse, only this record.
-        successes.append(datetime.fromisoformat(attempt.finished_at).astimezone(UTC))
+    recorded = _recorded_attempts(engine)
+    if recorded is not None:  # the warehouse's own record (PostgreSQL): the same from every host
+        attempt, recorded_success, running = recorded
+        successes = [recorded_success.astimezone(UTC)] if recorded_success else []
+    else:
+        attempt = read_attempt(engine.working_dir)
+        running = attempt is not None and attempt.status == "running" and _is_alive(attempt.pid)
+        successes = [last_success_at.astimezone(UTC)] if last_success_at else []
+        if attempt is not None and attempt.status == "succeeded" and attempt.finished_at:
+            # A load that found nothing changed upstream writes nothing to the warehouse, only this record.
+            successes.append(datetime.fromisoformat(attempt.finished_at).astimezone(UTC))
     status = WarehouseStatus(
         location=engine.location,
         last_success_at=max(successes, default=None),
@@ -68,7 +75,7 @@ def collect_status(
     )
     if attempt is not None and attempt.status == "failed":
         status.problems.append(f"the last load failed at {attempt.finished_at}: {attempt.error}")
-    if attempt is not None and attempt.status == "running" and not _is_alive(attempt.pid):
+    if attempt is not None and attempt.status == "running" and not running:
         status.problems.append(
             f"the last load (started {attempt.started_at}) was killed before it finished; the next load completes it"
         )
@@ -78,6 +85,17 @@ def collect_status(
         age, limit = _humanize(status.age(now)), _humanize(max_age)
         status.problems.append(f"the last successful load is {age} old (max {limit})")
     return status
+
+
+def _recorded_attempts(engine: Any) -> tuple[LoadAttempt | None, datetime | None, bool] | None:
+    """The warehouse's record of load attempts, where it keeps one; a record it cannot read is a failed attempt,
+    never a healthy one."""
+    try:
+        return engine.recorded_attempts()
+    except engine.driver_error as exc:
+        unreadable = LoadAttempt(started_at="unknown", status="failed", finished_at="unknown",
+                                 error=f"cannot read the record of load attempts: {first_line(exc)}")
+        return unreadable, None, False
 
 
 def render_status(status: WarehouseStatus, now: datetime | None = None) -> str:

@@ -14,6 +14,7 @@ from pipelines.runner import run_load
 from pipelines.warehouse.engine import Names, quote
 from simulator.world import World
 from tests.commands import assert_one_line_error, run_cli
+from tests.crafted_api import API, CraftedApi
 from tests.warehouse_checks import (
     assert_same_relations,
     relation_names,
@@ -200,3 +201,75 @@ def test_the_postgres_password_is_never_printed_logged_or_written(start_simulato
     assert len([path for path in files if (tmp_path / "state") in path.parents]) > 10
     leaking = [str(path) for path in files if password.encode() in path.read_bytes()]
     assert leaking == []
+
+
+# "" is not NULL, and neither is whitespace: a world with all three in every text field the API sends.
+BLANKS = ("", None, " \t ")
+
+
+def blank_world() -> dict:
+    """small_world's routes, rebuilt with three types, three models, a run per (model, type) and three test cases
+    per run: every text field takes "", None and whitespace in turn, at every level (types, models, details,
+    score categories, runs, test cases, messages)."""
+    def blank(index: int):  # noqa: ANN202 - one of BLANKS
+        return BLANKS[index % len(BLANKS)]
+
+    types = [{"id": t, "name": blank(t), "description": blank(t + 1)} for t in (1, 2, 3)]
+    models = [{"id": m, "name": blank(m), "provider": blank(m + 1), "benchmarkDate": "2025-03-01T10:00:00.000Z",
+               "url": blank(m + 2), "scores": {"": 10.0 * m, " \t ": None, "Jailbreak": 5.0}} for m in (1, 2, 3)]
+    routes: dict = {f"{API}/types": types, f"{API}/models": models}
+    for model in models:
+        m = model["id"]
+        details = {**model, "description": blank(m), "totalCount": 9, "passedCount": 3, "failedCount": 3,
+                   "config": {"note": blank(m) if blank(m) is not None else "none"}, "metadata": {},
+                   "ranks": {"": 1, " \t ": 2}}
+        routes[f"{API}/models/{m}"] = details
+        for t in (1, 2, 3):
+            routes[f"{API}/models?benchmarkTypeId={t}"] = models
+            routes[f"{API}/models/{m}?benchmarkTypeId={t}"] = details
+            run = {"id": 10 * m + t, "createdAt": "2025-03-01T10:00:00.000Z", "probeId": 100 + t,
+                   "probeName": blank(t), "probeCategoryId": 1000 + t, "probeCategoryName": blank(t + m),
+                   "score": 50.0, "totalCount": 3, "passedCount": 1, "failedCount": 1}
+            cases = [{"id": 1000 * run["id"] + c, "result": ("PASSED", "FAILED", "ERROR")[c], "attack": blank(c),
+                      "strategy": blank(c + 1), "redTeamer": blank(c + 2), "variation": blank(c + t),
+                      "detectionTime": None,
+                      "conversation": [{"role": blank(c + p), "content": blank(c + p + 1)} for p in range(3)]}
+                     for c in range(3)]
+            routes[f"{API}/models/{m}/runs?benchmarkTypeId={t}"] = [run]
+            routes[f"{API}/models/{m}/runs/{run['id']}/test-cases"] = {**run, "testCases": cases}
+    return routes
+
+
+def column_values(connection, table: str, column: str) -> set:  # noqa: ANN001 - DuckDB's or psycopg2's
+    cursor = connection.cursor()
+    cursor.execute(f"select distinct {quote(column)} from analytics.{quote(table)}")
+    return {value for (value,) in cursor.fetchall()}
+
+
+BLANK_COLUMNS = {
+    "benchmark_types": ("name", "description"), "models": ("name", "provider", "url", "description"),
+    "probe_runs": ("probe_name", "probe_category_name"),
+    "test_cases": ("attack", "strategy", "red_teamer", "variation"), "test_case_messages": ("role", "content"),
+}
+
+
+def test_empty_null_and_whitespace_text_is_kept_exactly_on_both_engines(pg_database, tmp_path):
+    """PostgreSQL used to store "" as NULL (dlt's COPY has FORCE_NULL on every nullable column). Every view equal
+    on both engines, and each text column holds exactly the three values the API sent."""
+    db = tmp_path / "blank.duckdb"
+    with CraftedApi(blank_world()) as api:
+        run_load(db, base_url=api.url)
+        run_load(db, destination="postgres", base_url=api.url)
+    assert_same_analytics(db, pg_database)
+    duck = duckdb.connect(str(db), read_only=True)
+    try:
+        duck.execute(f"use {quote(duck.execute('select current_database()').fetchone()[0])}")
+        with pg_database.connect() as pg:
+            for table, columns in BLANK_COLUMNS.items():
+                for column in columns:
+                    on_duckdb, on_postgres = column_values(duck, table, column), column_values(pg, table, column)
+                    assert sorted(map(repr, on_postgres)) == sorted(map(repr, on_duckdb)) == \
+                        sorted(map(repr, BLANKS)), f"{table}.{column}"
+            assert column_values(pg, "model_scores", "category") >= {"", " \t "}
+    finally:
+        duck.close()

@@ -63,6 +63,12 @@ class DuckDbFile:
     def load_lock(self) -> AbstractContextManager[None]:
         return exclusive_load_lock(self.working_dir / "load.lock")
 
+    def record_attempt(self, attempt: Any) -> None:
+        """Nothing: the working folder's record (pipelines/run_log.py) is beside the file, on the one machine."""
+
+    def recorded_attempts(self) -> None:
+        return None
+
     def prepare_for_load(self) -> str | None:
         """The working file exists, in the configured storage format: seeded from the published warehouse when only
         that one is there, created empty when neither is, converted when it is in another format. Returns a line

@@ -58,13 +58,21 @@ class Engine(Protocol):
     working_dir: Path  # dlt's pending packages and state, the load lock, the load records
     location: str  # what to name in messages (a file path, a database URL without password)
     driver_error: type[Exception]  # what the engine's driver raises
-    loader_file_format: str  # the file format dlt loads with ("parquet", "csv")
+    loader_file_format: str | None  # the file format dlt loads with ("parquet"); None: the destination chooses
     mart_views_schema: str  # where apply_views creates the marts' views (analytics itself, or a private schema)
     # Whether text may hold U+0000; where not, the source replaces it with U+FFFD (pipelines/benchmarks/nul_text.py)
     stores_nul_characters: bool
 
     def load_lock(self) -> AbstractContextManager[None]:
         """Held for a whole load: a second load of the same warehouse fails at once (LoadAlreadyRunning)."""
+
+    def record_attempt(self, attempt: Any) -> None:
+        """Record a load attempt (a run_log.LoadAttempt) in the warehouse itself, for `status` on other hosts; a
+        no-op where the working folder's record is the only one (DuckDB: one machine)."""
+
+    def recorded_attempts(self) -> tuple[Any, Any, bool] | None:
+        """(the last attempt, when the last successful load finished, whether the last is still running) as the
+        warehouse records them, or None where it records none (then the working folder's record counts)."""
 
     def configure(self, load_settings: dict[str, Any]) -> None:
         """Take the engine's own settings (e.g. duckdb_storage_version) from a load's resolved settings."""

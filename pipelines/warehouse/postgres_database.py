@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from pipelines import settings
 from pipelines.benchmarks.tables import ColumnType
-from pipelines.errors import ConfigError, WarehouseError, first_line
-from pipelines.locking import LoadAlreadyRunning
+from pipelines.errors import ConfigError, WarehouseError
+from pipelines.run_log import LoadAttempt
+from pipelines.warehouse import pg_lock, pg_state
 from pipelines.warehouse.engine import Names
 from pipelines.warehouse.introspect import table_exists, view_names
+from pipelines.warehouse.pg_connection import PgConnection, raw_connection, server_errors
+from pipelines.warehouse.pg_publish import PUBLISH_SETTINGS, publish_views
 
 TYPE_NAMES = {
     ColumnType.BIGINT: "bigint",
@@ -32,33 +35,11 @@ TYPE_NAMES = {
 }
 # The views behind analytics' tables; internal, like benchmarks_stg (their rows change while a load runs).
 MART_VIEWS_SCHEMA = "benchmarks_marts"
-# While publish runs the views. Hash joins only: the planner misjudges the views' filters (the latest run per probe)
-# as one row and then joins all test cases by nested loop once per run: 55 s instead of about 1 s at the medium
-# scale (perf/RESULTS-postgres.md). Only for that transaction; readers read the tables it fills.
-PUBLISH_SETTINGS = {"enable_nestloop": "off"}
-# pg_try_advisory_lock(LOCK_CLASS, LOCK_ID): one load per database, whichever host it runs on.
-LOCK_CLASS, LOCK_ID = 0x62656E63, 1  # "benc"
+__all__ = ["MART_VIEWS_SCHEMA", "PUBLISH_SETTINGS", "PostgresDatabase"]
 CREDENTIALS_HELP = (
     "set DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:port/database, or `credentials` under "
     "[destination.postgres] in .dlt/secrets.toml"
 )
-
-
-class PgConnection:
-    """A psycopg2 connection in autocommit mode with the interface the engine-neutral modules use:
-    `execute(sql, parameters)` with `?` placeholders, returning the cursor. Transactions are explicit
-    (`begin transaction` ... `commit`), as on DuckDB."""
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-
-    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
-        cursor = self.raw.cursor()
-        if parameters is None:
-            cursor.execute(sql)
-        else:
-            cursor.execute(sql.replace("%", "%%").replace("?", "%s"), list(parameters))
-        return cursor
 
 
 class PostgresDatabase:
@@ -68,7 +49,8 @@ class PostgresDatabase:
     dialect = "postgres"
     type_names = TYPE_NAMES
     row_id = "ctid"
-    loader_file_format = "csv"  # dlt sends Arrow batches as CSV through COPY, not as INSERT ... VALUES
+    # None: dlt chooses per table (pg_destination.py): Arrow batches as CSV through COPY, the lists as INSERT
+    loader_file_format = None
     mart_views_schema = MART_VIEWS_SCHEMA
     stores_nul_characters = False  # text and jsonb refuse U+0000: the source replaces it (nul_text.py)
 
@@ -104,77 +86,61 @@ class PostgresDatabase:
 
     @contextmanager
     def load_lock(self) -> Iterator[None]:
-        """A session-level advisory lock, held on a connection of its own for the whole load. PostgreSQL releases
-        it when the session ends, so a load killed on any host never blocks the next one."""
-        with self._connect(application_name="benchmarks-etl load lock") as connection:
-            taken = connection.execute("select pg_try_advisory_lock(?, ?)", [LOCK_CLASS, LOCK_ID]).fetchone()[0]
-            if not taken:
-                holder = connection.execute(
-                    "select a.pid, coalesce(host(a.client_addr), 'a local socket') from pg_locks l "
-                    "join pg_stat_activity a on a.pid = l.pid where l.locktype = 'advisory' and l.classid = ? "
-                    "and l.objid = ? and l.granted and l.database = (select oid from pg_database "
-                    "where datname = current_database())",
-                    [LOCK_CLASS, LOCK_ID],
-                ).fetchone()
-                who = f"server pid {holder[0]}, connected from {holder[1]}" if holder else "unknown"
-                raise LoadAlreadyRunning(
-                    f"Another load into {self.location} is running ({who}); this one exits without changes."
-                )
+        """A session-level advisory lock on a connection of its own, with a fence every write checks
+        (pipelines/warehouse/pg_lock.py). PostgreSQL releases it when the session ends, so a load killed on any host
+        never blocks the next one."""
+        with server_errors(self.location, "taking the load lock"), pg_lock.held_lock(self._raw, self.location):
             yield
+
+    def record_attempt(self, attempt: LoadAttempt) -> None:
+        """In benchmarks_state.load_attempts, in a transaction of its own, so `status` on any host sees it. A load
+        that lost its lock records nothing (the load that took it owns the record now); a server that cannot be
+        reached is not this load's failure to report: its last record then says it is running, with no lock held."""
+        fence = pg_lock.ACTIVE
+        if fence is None or pg_lock.lost_lock() is not None:
+            return
+        with suppress(WarehouseError, self.driver_error), self._raw() as raw:
+            pg_state.record_attempt(raw.cursor(), fence.epoch, attempt)
+
+    def recorded_attempts(self) -> tuple[LoadAttempt | None, Any, bool] | None:
+        """(the last attempt, when the last successful load finished, whether the last is still running) as the
+        database records them; None when it records none yet (a warehouse loaded by an older version)."""
+        with self.connect_published() as connection:
+            attempt, succeeded_at, running = pg_state.read_attempts(connection.raw.cursor())
+        return None if attempt is None else (attempt, succeeded_at, running)
 
     def prepare_for_load(self) -> str | None:
         self.working_dir.mkdir(parents=True, exist_ok=True)
         return None
 
     def dlt_destination(self) -> Any:
-        import dlt
+        from pipelines.warehouse.pg_destination import benchmarks_postgres
 
-        return dlt.destinations.postgres(credentials=self.credentials)
+        return benchmarks_postgres(credentials=self.credentials)
 
-    def connect_for_load(self) -> Any:
-        return self._connect()
+    @contextmanager
+    def connect_for_load(self) -> Iterator[PgConnection]:
+        """A connection for the load's own writes: it checks that this load still holds its lock first, and again
+        inside every transaction it begins."""
+        with self._connect() as connection:
+            pg_lock.check_active_fence(connection.raw.cursor())
+            connection.on_begin = pg_lock.check_active_fence
+            yield connection
 
     def refresh_statistics(self) -> None:
         """ANALYZE the raw tables. Right after dlt's COPY they have no statistics until autovacuum gets to them, and
         without statistics the planner may join a million test cases by nested loop (at the large scale one
         analytics view ran for more than 8 minutes; perf/RESULTS-postgres.md)."""
-        with self._connect() as connection:
+        with self.connect_for_load() as connection:
             tables = [Names().raw(table) for table in _table_names(connection, settings.RAW_SCHEMA)]
             if tables:
                 connection.execute(f"analyze {', '.join(tables)}")
 
     def publish(self) -> None:
-        """Refill every analytics table from its view in benchmarks_marts, all in one transaction."""
-        from pipelines.warehouse.views import comment_statements
-
-        with self._connect() as connection:
-            marts = view_names(connection, MART_VIEWS_SCHEMA)
-            names = self.names(connection)
-            connection.execute("begin transaction")
-            try:
-                for setting, value in PUBLISH_SETTINGS.items():
-                    connection.execute(f"set local {setting} = {value}")
-                connection.execute(f"create schema if not exists {names.schema(settings.ANALYTICS_SCHEMA)}")
-                for view in marts:
-                    self._refill(connection, names, view)
-                for table in set(_table_names(connection, settings.ANALYTICS_SCHEMA)) - set(marts):
-                    connection.execute(f"drop table {names.analytics(table)}")  # a view that no longer exists
-                for statement in comment_statements(names, dict.fromkeys(marts, settings.ANALYTICS_SCHEMA), "table"):
-                    connection.execute(statement)
-                connection.execute("commit")
-            except BaseException:
-                connection.execute("rollback")
-                raise
-
-    def _refill(self, connection: PgConnection, names: Names, view: str) -> None:
-        source, target = names.table(MART_VIEWS_SCHEMA, view), names.analytics(view)
-        if _columns(connection, settings.ANALYTICS_SCHEMA, view) == _columns(connection, MART_VIEWS_SCHEMA, view):
-            connection.execute(f"delete from {target}")
-        else:  # new, or its view's columns changed with the code: readers wait for this transaction instead
-            connection.execute(f"drop table if exists {target}")
-            connection.execute(f"create table {target} as select * from {source} with no data")
-        connection.execute(f"insert into {target} select * from {source}")
-        connection.execute(f"analyze {target}")
+        """Refill every analytics table from its view in benchmarks_marts, all in one transaction
+        (pipelines/warehouse/pg_publish.py); a failure on the server is one line naming its cause."""
+        with self._connect() as connection, server_errors(self.location, "publishing"):
+            publish_views(connection, view_names(connection, MART_VIEWS_SCHEMA), MART_VIEWS_SCHEMA)
 
     def out_of_space_message(self) -> str:
         return (
@@ -244,22 +210,18 @@ class PostgresDatabase:
 
     @contextmanager
     def _connect(self, *, read_only: bool = False, application_name: str = "benchmarks-etl") -> Iterator[PgConnection]:
-        import psycopg2
-
+        """A connection of the load (server failures inside become one-line WarehouseErrors) or, read_only, a
+        session whose every transaction is read-only."""
         options = "-c default_transaction_read_only=on" if read_only else ""
-        try:
-            raw = psycopg2.connect(
-                host=self.credentials.host, port=self.credentials.port, user=self.credentials.username,
-                password=self.credentials.password, dbname=self.credentials.database,
-                connect_timeout=self.credentials.connect_timeout, application_name=application_name, options=options,
-            )
-        except psycopg2.Error as exc:
-            raise WarehouseError(f"Cannot connect to {self.location}: {first_line(exc)}") from None
-        raw.autocommit = True
-        try:
-            yield PgConnection(raw)
-        finally:
-            raw.close()
+        with self._raw(application_name=application_name, options=options) as raw:
+            if read_only:
+                yield PgConnection(raw)
+                return
+            with server_errors(self.location, "loading"):
+                yield PgConnection(raw)
+
+    def _raw(self, **parameters: Any) -> Any:
+        return raw_connection(self.credentials, self.location, **parameters)
 
 
 def _resolve_credentials(key: str, *, required: bool) -> Any:
@@ -287,15 +249,6 @@ def state_home() -> Path:
     record, the last attempt): $XDG_STATE_HOME/benchmarks-etl, by default ~/.local/state/benchmarks-etl."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "benchmarks-etl"
-
-
-def _columns(connection: PgConnection, schema: str, relation: str) -> list[tuple[str, str]]:
-    return connection.execute(
-        "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a join pg_class c "
-        "on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relname = ? "
-        "and a.attnum > 0 and not a.attisdropped order by a.attnum",
-        [schema, relation],
-    ).fetchall()
 
 
 def _table_names(connection: PgConnection, schema: str) -> list[str]:
