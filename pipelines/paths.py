@@ -23,6 +23,11 @@ PERMISSION_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
 def resolve_db_path(db: str | Path) -> Path:
     """Absolute path of the warehouse file; refuses names whose stem would clash with our schema names."""
     path = Path(db).expanduser().resolve()
+    if "\\" in str(path):
+        raise ConfigError(
+            f"--db {path}: DuckDB reads a backslash in a path as a separator, so no DuckDB could open this file; "
+            "choose a path without one."
+        )
     if path.is_dir():
         raise WarehouseError(f"--db {db} is a directory; give a file name such as {settings.DEFAULT_DB_FILE}.")
     if path.stem.lower() in settings.RESERVED_DB_STEMS:
