@@ -38,7 +38,7 @@ def make_pipeline(engine: Engine) -> dlt.Pipeline:
     dlt.config["load.delete_completed_jobs"] = True
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
-        pipelines_dir=str(engine.working_dir),
+        pipelines_dir=str(getattr(engine, "dlt_dir", engine.working_dir)),  # DuckDB: a path dlt's SQL can hold
         destination=engine.dlt_destination(),
         dataset_name=settings.RAW_SCHEMA,
     )

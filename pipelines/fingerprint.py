@@ -95,7 +95,7 @@ def recorded_settings(engine: Engine, explicit: dict[str, Any]) -> tuple[dict[st
         return None
     inputs = SettingsInputs(**recorded.inputs)
     api_key = inputs.read_api_key(explicit)
-    if not api_key or inputs.digest(explicit) != recorded.inputs_digest:
+    if (api_key is None and inputs.key_source != ["none"]) or inputs.digest(explicit) != recorded.inputs_digest:
         return None
     return {**recorded.options, "api_key": api_key}, inputs
 

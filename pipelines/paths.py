@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines import settings
-from pipelines.errors import ConfigError, OutOfSpaceError
+from pipelines.errors import ConfigError, OutOfSpaceError, WarehouseError
+
+# Paths dlt may put in its own SQL unquoted (DuckDB's `read_parquet('<file>')`); any other character makes dlt's
+# folder move (`dlt_folder_for`).
+SQL_SAFE_PATH = re.compile(r"[A-Za-z0-9_./+,=@%:-]*")
+PERMISSION_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 def resolve_db_path(db: str | Path) -> Path:
     """Absolute path of the warehouse file; refuses names whose stem would clash with our schema names."""
     path = Path(db).expanduser().resolve()
+    if "\\" in str(path):
+        raise ConfigError(
+            f"--db {path}: DuckDB reads a backslash in a path as a separator, so no DuckDB could open this file; "
+            "choose a path without one."
+        )
     if path.is_dir():
-        raise ConfigError(f"--db {db} is a directory; give a file name such as {settings.DEFAULT_DB_FILE}.")
+        raise WarehouseError(f"--db {db} is a directory; give a file name such as {settings.DEFAULT_DB_FILE}.")
     if path.stem.lower() in settings.RESERVED_DB_STEMS:
         raise ConfigError(
             f"--db {path.name}: DuckDB would name its catalog '{path.stem}', which clashes with a schema the "
@@ -90,3 +103,38 @@ def remove_stale_temporaries(target: Path) -> None:
 def write_text_atomically(path: Path, text: str) -> None:
     with replaced_atomically(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def permission_errors_named() -> Iterator[None]:
+    """A permission error on the warehouse's files or its working folder (read-only directory or file system) is a
+    WarehouseError (exit 6) that names the path, not an unexpected error."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in PERMISSION_ERRNOS or isinstance(exc, OutOfSpaceError):
+            raise
+        where = exc.filename if exc.filename is not None else "the warehouse's files"
+        raise WarehouseError(
+            f"Cannot write {where}: {exc.strerror or exc}; the warehouse keeps its previous contents. Make the "
+            "directory of --db and its working folder writable for this user, or choose another --db location."
+        ) from exc
+
+
+def dlt_folder_for(working_dir: Path) -> Path:
+    """Where dlt keeps its pipeline (pending packages, state): the working folder, unless its path holds characters
+    dlt's own SQL would break on (it writes its files' real paths into DuckDB's `read_parquet('...')` unquoted: a
+    `'`, and to be safe anything but plain ASCII). Then a folder of the user's state home named after the path's
+    digest: the same for every load of that warehouse, so an interrupted load is still finished by the next one."""
+    if SQL_SAFE_PATH.fullmatch(str(working_dir)):
+        return working_dir
+    from pipelines.warehouse.postgres_database import state_home
+
+    digest = hashlib.sha256(str(working_dir).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    folder = state_home() / f"duckdb-{digest}"
+    if not SQL_SAFE_PATH.fullmatch(str(folder)):
+        raise WarehouseError(
+            f"Neither the warehouse's folder nor the state folder {folder} has a path dlt can load from (it cannot "
+            "hold quotes or non-ASCII characters); set XDG_STATE_HOME to a plain path."
+        )
+    return folder

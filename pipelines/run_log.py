@@ -47,5 +47,5 @@ def read_attempt(working_dir: Path) -> LoadAttempt | None:
     path = attempt_path(working_dir)
     try:
         return LoadAttempt(**json.loads(path.read_text(encoding="utf-8")))
-    except (FileNotFoundError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError):  # absent, unreadable (permissions) or not a record of ours
         return None

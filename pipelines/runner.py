@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines import fingerprint, settings_inputs
+from pipelines import api_key, fingerprint, settings_inputs
 from pipelines import settings as default_settings
 from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.removals import check_fraction
@@ -22,6 +22,7 @@ from pipelines.benchmarks.tables import TEST_CASE_MESSAGES, TEST_CASES
 from pipelines.errors import BenchmarksEtlError
 from pipelines.progress import LoadProgress
 from pipelines.run_log import LoadAttempt, now_iso, write_attempt
+from pipelines.security import check_base_url
 from pipelines.warehouse.destinations import Destination, open_engine
 from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.shown import shown_entities
@@ -87,8 +88,12 @@ def run_load(
             result = _load_if_changed(engine, explicit, load, full_refresh, started)
         except BaseException as exc:
             attempt.status, attempt.finished_at = "failed", now_iso()
-            attempt.error = str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
+            attempt.error = api_key.redact(
+                str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
+            )
             _record(engine, attempt)
+            if not isinstance(exc, KeyboardInterrupt) and api_key.holds_secret(str(exc)):
+                raise _without_secrets(exc) from None
             raise
         attempt.status, attempt.finished_at, attempt.summary = "succeeded", now_iso(), result.summary()
         _record(engine, attempt)
@@ -101,12 +106,28 @@ def _record(engine: Engine, attempt: LoadAttempt) -> None:
     engine.record_attempt(attempt)
 
 
+def _without_secrets(exc: BaseException) -> BenchmarksEtlError:
+    """The same failure, with every secret taken out of its text (and its traceback, which held the text, dropped)."""
+    if isinstance(exc, BenchmarksEtlError):
+        error = BenchmarksEtlError(api_key.redact(str(exc)))
+    else:
+        error = BenchmarksEtlError(
+            f"unexpected {type(exc).__name__}: {api_key.redact(str(exc))} (run again with --verbose for details)"
+        )
+    error.exit_code = getattr(exc, "exit_code", 1)
+    return error
+
+
 def _load_if_changed(
     engine: Engine, explicit: dict[str, Any], load: LoadContext, full_refresh: bool, started: float
 ) -> LoadResult:
     # The settings dlt resolved last time when nothing dlt would read has changed since (no dlt import), else dlt's.
     recorded = None if full_refresh else fingerprint.recorded_settings(engine, explicit)
     settings, inputs = recorded or settings_inputs.resolve_with_dlt(explicit)
+    api_key.warn_about_readable_secrets_files(inputs.files if inputs else [])
+    settings = api_key.with_api_key(settings)  # read (again) from api_key_file, stripped and checked
+    # before anything (dlt's trace, the change-check record, an error) could record a URL with a password in it
+    check_base_url(settings["base_url"], allow_insecure_http=bool(settings.get("allow_insecure_http")))
     engine.configure(settings)
     check_fraction(settings.get("max_removal_fraction", default_settings.DEFAULT_MAX_REMOVAL_FRACTION))
     check = fingerprint.Check(unchanged=False) if full_refresh else fingerprint.check_unchanged(engine, settings, load)

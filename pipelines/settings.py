@@ -10,6 +10,7 @@ DEFAULT_BASE_URL = EU_BASE_URL
 
 SOURCE_NAME = "benchmarks"
 API_KEY_SETTING = "SOURCES__BENCHMARKS__API_KEY"
+API_KEY_FILE_SETTING = "SOURCES__BENCHMARKS__API_KEY_FILE"
 BASE_URL_SETTING = "SOURCES__BENCHMARKS__BASE_URL"
 
 # HTTP behaviour
@@ -48,12 +49,18 @@ ALL_TYPES_SCOPE = 0
 # with; a load converts one in another format (warehouse.duckdb_storage_version, WAREHOUSE__DUCKDB_STORAGE_VERSION).
 DEFAULT_DUCKDB_STORAGE_VERSION = "v1.1.0"
 
+# Every DuckDB connection we open (loader, readers, probes) and dlt's: DuckDB never downloads or loads an extension
+# by itself (by default a SQLite file or an https:// path makes it fetch one from the internet).
+DUCKDB_NO_EXTENSION_LOADING = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
 # DuckDB settings while loading: memory is bounded (DuckDB spills to disk beyond it) instead of 80% of the machine.
 # Physical row order is never relied on (a conversation's order is its `position` column); not preserving it makes
 # the bulk insert much faster (large scale: 24 s -> 14 s, perf/BOUNDS.md). Writing DuckDB 1.1's storage format needs
 # more of DuckDB's memory than 2.0's: inserting the messages ran out of it at 128 MB (medium scale) and 192 MB
 # (large scale, also with one thread at 128 MB); 256 MB loads the large scale (perf/RESULTS.md).
-DUCKDB_LOAD_CONFIG = {"memory_limit": "256MB", "threads": 2, "preserve_insertion_order": False}
+DUCKDB_LOAD_CONFIG = {
+    "memory_limit": "256MB", "threads": 2, "preserve_insertion_order": False, **DUCKDB_NO_EXTENSION_LOADING,
+}
 
 # dlt's records of completed loads kept in the working folder (the data files themselves are deleted once loaded).
 LOADED_PACKAGES_KEPT = 5

@@ -31,7 +31,8 @@ TOML_PROVIDERS = ("secrets.toml", "config.toml")
 class SettingsInputs:
     environment: list[str]  # the environment variables dlt looked up for the settings
     files: list[str]  # the TOML files dlt's providers read (absolute paths; absent ones included)
-    key_source: list[str]  # ["explicit"], ["environment", NAME] or ["toml", FILE, *SECTIONS, KEY]
+    key_source: list[str]  # ["explicit"], ["environment", NAME], ["toml", FILE, *SECTIONS, KEY] or ["none"] (the
+    # key comes from api_key_file, a recorded setting: pipelines/api_key.py reads that file afresh on every load)
 
     def digest(self, explicit: dict[str, Any]) -> str:
         """Everything dlt's answer depends on, as it is now: the same digest means the same resolved settings."""
@@ -50,6 +51,8 @@ class SettingsInputs:
     def read_api_key(self, explicit: dict[str, Any]) -> str | None:
         """The key, read again from where dlt found it."""
         kind, *where = self.key_source
+        if kind == "none":
+            return None
         if kind == "explicit":
             return explicit.get("api_key")
         if kind == "environment":
@@ -89,8 +92,10 @@ def resolve_with_dlt(explicit: dict[str, Any]) -> tuple[dict[str, Any], Settings
     return settings, SettingsInputs(environment, files, key_source)
 
 
-def _key_source(api_key: str, traces: list[Any], files: list[str], explicit: dict[str, Any]) -> list[str] | None:
+def _key_source(api_key: str | None, traces: list[Any], files: list[str], explicit: dict[str, Any]) -> list[str] | None:
     """Where dlt found the key, checked to give back exactly that key; None for anything we cannot read again."""
+    if api_key is None:
+        return ["none"]
     if explicit.get("api_key") == api_key:
         return ["explicit"]
     from dlt.common.configuration.providers import EnvironProvider

@@ -85,6 +85,7 @@ def test_a_log_level_the_user_configured_applies(tmp_path, where):
     else:
         (tmp_path / ".dlt").mkdir()
         (tmp_path / ".dlt" / where).write_text('[runtime]\nlog_level = "INFO"\n')
+        (tmp_path / ".dlt" / where).chmod(0o600)  # a secrets.toml others can read gets a warning line (test_secrets)
     lines = load_quietly(tmp_path, env).stderr.splitlines()
     assert lines and all(DLT_LOG_LINE.match(line) for line in lines), lines[:5]
     messages = [line.rsplit("|", 1)[1] for line in lines if DLT_LOG_LINE.match(line).group("level") == "INFO"]

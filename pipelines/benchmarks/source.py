@@ -20,14 +20,15 @@ from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.nul_text import replace_nul_in_row, replace_nul_in_table
 from pipelines.benchmarks.removals import RemovalGuard, check_fraction
 from pipelines.benchmarks.test_cases import TestCaseBatch, read_documented_shape
-from pipelines.errors import ApiAuthError, ConfigError
+from pipelines.errors import ConfigError
 
 Rows = Iterator[list[dict[str, Any]]]
 
 
 @dlt.source(name=settings.SOURCE_NAME, section=settings.SOURCE_NAME, max_table_nesting=1)
 def benchmarks(
-    api_key: str = dlt.secrets.value,
+    api_key: str | None = dlt.secrets.value,
+    api_key_file: str | None = None,
     base_url: str = settings.DEFAULT_BASE_URL,
     workers: int = settings.DEFAULT_WORKERS,
     request_timeout: float = settings.DEFAULT_REQUEST_TIMEOUT_S,
@@ -43,7 +44,10 @@ def benchmarks(
     changed since the test cases the warehouse holds (`LoadContext.known_run_signatures`).
 
     Args:
-        api_key: Personal access token sent as X-Api-Key (a dlt secret: sources.benchmarks.api_key).
+        api_key: Personal access token sent as X-Api-Key (a dlt secret: sources.benchmarks.api_key). Optional here
+            because api_key_file may name it instead: pipelines/api_key.py resolves and checks the key before the
+            source is called.
+        api_key_file: A file holding the key (surrounding whitespace and line ends stripped); not with api_key.
         base_url: API root, e.g. https://api.probe.splx.ai (EU) or https://us.api.probe.splx.ai (US).
         workers: Concurrent HTTP requests.
         request_timeout: Seconds before one HTTP request times out.
@@ -89,11 +93,6 @@ def resolve_settings(**explicit: Any) -> dict[str, Any]:
     try:
         resolved = resolve_configuration(reference.SPEC(), sections=sections, explicit_value=explicit)
     except ConfigFieldMissingException as exc:
-        if "api_key" in exc.fields:
-            raise ApiAuthError(
-                f"No API key configured: set {settings.API_KEY_SETTING} or api_key under [sources.benchmarks] "
-                "in .dlt/secrets.toml."
-            ) from None
         raise ConfigError(f"Missing settings {', '.join(exc.fields)} under [sources.benchmarks].") from None
     except ConfigValueCannotBeCoercedException as exc:
         expected = getattr(exc.hint, "__name__", exc.hint)

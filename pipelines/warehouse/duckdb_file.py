@@ -18,7 +18,7 @@ from pipelines import paths, settings
 from pipelines.benchmarks.tables import ColumnType
 from pipelines.errors import WarehouseError
 from pipelines.locking import exclusive_load_lock
-from pipelines.warehouse import duckdb_storage
+from pipelines.warehouse import duckdb_ownership, duckdb_storage
 from pipelines.warehouse.engine import Names, quote
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ class DuckDbFile:
         self.working_db = paths.working_db_for(db_path)
         self.location = str(db_path)
         self.storage_version = storage_version
+        self.dlt_dir = paths.dlt_folder_for(self.working_dir)  # dlt's pipeline: in working_dir unless its path is odd
 
     def configure(self, load_settings: dict[str, Any]) -> None:
         self.storage_version = load_settings.get("duckdb_storage_version", self.storage_version)
@@ -60,8 +61,26 @@ class DuckDbFile:
 
         return duckdb.Error
 
-    def load_lock(self) -> AbstractContextManager[None]:
-        return exclusive_load_lock(self.working_dir / "load.lock")
+    @contextmanager
+    def load_lock(self) -> Iterator[None]:
+        """The load's lock, held for the whole load. A file at --db that cannot be a DuckDB database is refused
+        first, without DuckDB opening it and without creating a working folder beside it (the tables are checked in
+        `prepare_for_load`: the short way of a load that finds nothing changed never opens the file)."""
+        with paths.permission_errors_named():
+            problem = duckdb_ownership.header_problem(self.db_path)
+            if problem is not None and not self.working_dir.exists():
+                raise WarehouseError(problem)
+            with exclusive_load_lock(self.working_dir / "load.lock"):
+                if problem is not None:
+                    self._refuse(problem)
+                yield
+
+    def _refuse(self, problem: str) -> None:
+        """Refuse a file that is not ours; a working copy seeded from whatever was there before goes too, so that
+        nothing of it survives to fail (or be published by) a later load."""
+        for leftover in (self.working_db, self.working_db.with_name(self.working_db.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        raise WarehouseError(problem)
 
     def record_attempt(self, attempt: Any) -> None:
         """Nothing: the working folder's record (pipelines/run_log.py) is beside the file, on the one machine."""
@@ -72,8 +91,13 @@ class DuckDbFile:
     def prepare_for_load(self) -> str | None:
         """The working file exists, in the configured storage format: seeded from the published warehouse when only
         that one is there, created empty when neither is, converted when it is in another format. Returns a line
-        for the user when it converted."""
+        for the user when it converted. A published file this project did not create is refused (`_refuse`)."""
+        problem = duckdb_ownership.not_ours(self.db_path)
+        if problem is not None:
+            self._refuse(problem)
         self.working_dir.mkdir(parents=True, exist_ok=True)
+        if self.working_db.exists() and duckdb_ownership.header_problem(self.working_db) is not None:
+            self.working_db.unlink()  # ours, but not a database (seeded by an earlier version from a foreign file)
         if not self.working_db.exists():
             if not self.db_path.exists():
                 duckdb_storage.create_empty(self.working_db, self.storage_version)

@@ -17,12 +17,18 @@ from pipelines.warehouse.engine import literal, quote
 STORAGE_TAG = "storage_version"
 
 
+def path_literal(path: Path) -> str:
+    """A file path as a SQL string literal, exactly (quotes doubled; nothing stripped: any character may be in it)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def create_empty(path: Path, storage_version: str) -> None:
     """A new, empty database file in `storage_version`'s format (dlt then opens it as it is)."""
     import duckdb
 
     try:
-        duckdb.connect(str(path), config={"storage_compatibility_version": storage_version}).close()
+        config = {"storage_compatibility_version": storage_version, **settings.DUCKDB_NO_EXTENSION_LOADING}
+        duckdb.connect(str(path), config=config).close()
     except duckdb.InvalidInputException:
         path.unlink(missing_ok=True)
         raise ConfigError(
@@ -35,8 +41,8 @@ def storage_tag(path: Path) -> str | None:
     """The format DuckDB reports for the file (e.g. 'v1.0.0+', 'v2.0.0+')."""
     import duckdb
 
-    with duckdb.connect(config={"threads": 1}) as connection:
-        connection.execute(f"attach {literal(str(path))} as probed")
+    with duckdb.connect(config={"threads": 1, **settings.DUCKDB_NO_EXTENSION_LOADING}) as connection:
+        connection.execute(f"attach {path_literal(path)} as probed")
         tags = connection.execute("select tags from duckdb_databases() where database_name = 'probed'").fetchone()[0]
     return (tags or {}).get(STORAGE_TAG)
 
@@ -62,12 +68,12 @@ def convert(path: Path, storage_version: str) -> None:
     converted.unlink(missing_ok=True)
     config = {**settings.DUCKDB_LOAD_CONFIG, "temp_directory": str(path.parent / ".converting.tmp")}
     with duckdb.connect(config=config) as connection:
-        connection.execute(f"attach {literal(str(path))} as source")
+        connection.execute(f"attach {path_literal(path)} as source")
         for schema in (settings.ANALYTICS_SCHEMA, settings.STAGING_SCHEMA):
             connection.execute(f"drop schema if exists source.{quote(schema)} cascade")
         connection.execute("checkpoint source")
         connection.execute(
-            f"attach {literal(str(converted))} as target (storage_version {literal(storage_version)})"
+            f"attach {path_literal(converted)} as target (storage_version {literal(storage_version)})"
         )
         connection.execute("copy from database source to target")
         connection.execute("detach target")
