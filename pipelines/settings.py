@@ -88,9 +88,4 @@ POSTGRES_READ_CREDENTIALS_SETTING = "DESTINATION__POSTGRES__READ_CREDENTIALS"
 # read or written (no COPY ... TO, EXPORT DATABASE, ATTACH, read_csv('/any/file'), extension downloads), and the
 # user's SQL cannot `SET` them back. DuckDB's spill files go to a private temporary folder (duckdb_file.connect),
 # never to `<file>.duckdb.tmp/` beside the warehouse.
-DUCKDB_READ_CONFIG = {
-    "enable_external_access": False,
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "lock_configuration": True,
-}
+DUCKDB_READ_CONFIG = {**DUCKDB_NO_EXTENSION_LOADING, "enable_external_access": False, "lock_configuration": True}
