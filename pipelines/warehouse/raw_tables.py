@@ -1,12 +1,12 @@
 """The raw tables dlt loads into (schema benchmarks_raw): created empty when the API gave no rows for them yet, and
-the run signatures they hold, which decide what the next load fetches."""
+the signatures of the runs recorded as loaded, which decide what the next load fetches."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pipelines import settings
-from pipelines.benchmarks.tables import RAW_TABLES, TEST_CASES
+from pipelines.benchmarks.tables import LOADED_RUNS, RAW_TABLES
 from pipelines.warehouse.engine import Engine, Names, quote
 from pipelines.warehouse.introspect import table_exists
 
@@ -41,18 +41,15 @@ def add_missing_columns(connection: Any, names: Names, engine: Engine) -> None:
 
 
 def known_run_signatures(engine: Engine) -> dict[int, str]:
-    """probe_run_id -> signature of the test cases the warehouse holds for it (empty for a new warehouse).
+    """probe_run_id -> signature of the test cases the warehouse holds whole for it (empty for a new warehouse).
 
-    The signature is stored on every test case row and written in the same transaction as the rows, so it
-    always describes what is really there, even after an interrupted load.
+    Read from loaded_runs only, which the commit step (pipelines/warehouse/commit.py) writes in one transaction
+    once a run's rows are all there: a run whose rows landed in part is not in it, and is fetched again.
     """
     with engine.connect_for_load() as connection:
-        if not table_exists(connection, settings.RAW_SCHEMA, TEST_CASES.name):
+        if not table_exists(connection, settings.RAW_SCHEMA, LOADED_RUNS.name):
             return {}
-        table = engine.names(connection).raw(TEST_CASES.name)
-        rows = connection.execute(  # each run's newest load's signature, in SQL every engine runs
-            f"select t.probe_run_id, max(t.run_signature) from {table} as t inner join (select probe_run_id, "
-            f"max(_dlt_load_id) as newest from {table} group by probe_run_id) as n on t.probe_run_id = "
-            "n.probe_run_id and t._dlt_load_id = n.newest group by t.probe_run_id"
+        rows = connection.execute(
+            f"select probe_run_id, run_signature from {engine.names(connection).raw(LOADED_RUNS.name)}"
         ).fetchall()
     return {int(run_id): signature for run_id, signature in rows}
