@@ -4,7 +4,7 @@ The invariants are the commit step's (pipelines/warehouse/commit.py): every run 
 the test cases and messages its load's claim counted, all carrying the recorded signature; no row is outside a
 recorded (run, load); no key is stored twice; every run the API lists (with test cases) is recorded with its current
 signature. A warehouse made by an older version (no loaded_runs) is checked the way the next load will: each run's
-newest rows must be as many as its signature's total count, each with messages.
+newest rows must be as many as its signature's total count, with messages of the same load.
 
 When anything is wrong the change-check record is forgotten, so the next load is a full one (never "Nothing
 changed upstream"), and that load fetches exactly the runs named here again.
@@ -123,17 +123,18 @@ def legacy_runs_are_consistent(connection: Any, names: Names) -> list[str]:
     cases, messages = names.raw(TEST_CASES.name), names.raw(TEST_CASE_MESSAGES.name)
     rows = connection.execute(
         f"with newest as (select probe_run_id, max({LOAD}) as load_id from {cases} group by probe_run_id), "
-        f"held as (select t.probe_run_id, max(t.run_signature) as signature, count(*) as cases, "
-        f"count(distinct m.test_case_id) as with_messages from {cases} as t inner join newest on "
-        f"newest.probe_run_id = t.probe_run_id and newest.load_id = t.{LOAD} left join (select distinct test_case_id, "
-        f"probe_run_id, {LOAD} from {messages}) as m on m.test_case_id = t.id and m.probe_run_id = t.probe_run_id "
-        f"and m.{LOAD} = t.{LOAD} group by t.probe_run_id) "
-        "select probe_run_id, signature, cases, with_messages from held where with_messages <> cases "
-        "or split_part(signature, '|', 1) <> cast(cases as varchar) order by probe_run_id"
+        f"held as (select t.probe_run_id, t.{LOAD} as load_id, max(t.run_signature) as signature, count(*) as cases "
+        f"from {cases} as t inner join newest on newest.probe_run_id = t.probe_run_id and newest.load_id = t.{LOAD} "
+        f"group by t.probe_run_id, t.{LOAD}), conversations as (select probe_run_id, {LOAD} as load_id, count(*) "
+        f"as messages from {messages} group by probe_run_id, {LOAD}) "
+        "select held.probe_run_id, held.signature, held.cases, coalesce(conversations.messages, 0) from held "
+        "left join conversations on conversations.probe_run_id = held.probe_run_id and conversations.load_id = "
+        "held.load_id where conversations.messages is null or split_part(held.signature, '|', 1) <> "
+        "cast(held.cases as varchar) order by held.probe_run_id"
     ).fetchall()
     return [
-        f"run {run}: {count:,} test cases stored ({with_messages:,} with messages) for signature {signature!r}"
-        for run, signature, count, with_messages in rows
+        f"run {run}: {count:,} test cases and {messages:,} messages stored for signature {signature!r}"
+        for run, signature, count, messages in rows
     ]
 
 

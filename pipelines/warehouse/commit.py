@@ -17,7 +17,7 @@ from what is stored, so a crash or a failure anywhere converges at the next comm
 messages deleted) no longer match their claim, so that run is fetched again.
 
 Warehouses made before claims existed: on DuckDB a run's newest rows are taken as loaded when they are consistent
-(as many test cases as the total count its signature encodes, every one with messages); on PostgreSQL an older
+(as many test cases as the total count its signature encodes, and messages of the same load); on PostgreSQL an older
 version may have stored "" as NULL, so its runs are all fetched again, once.
 """
 
@@ -26,7 +26,14 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines import settings
-from pipelines.benchmarks.tables import LOAD_ID_COLUMN, LOADED_RUNS, RUN_LOADS, TEST_CASE_MESSAGES, TEST_CASES
+from pipelines.benchmarks.tables import (
+    LOAD_ID_COLUMN,
+    LOADED_RUNS,
+    RUN_LOADS,
+    RUN_ROW_TABLES,
+    TEST_CASE_MESSAGES,
+    TEST_CASES,
+)
 from pipelines.warehouse.engine import Engine, Names, quote
 from pipelines.warehouse.introspect import table_exists
 from pipelines.warehouse.raw_tables import ensure_raw_tables
@@ -42,7 +49,7 @@ def commit_loaded_runs(engine: Engine) -> None:
         names = engine.names(connection)
         connection.execute("begin transaction")
         try:
-            ensure_raw_tables(connection, names, engine)
+            ensure_raw_tables(connection, names, engine, (*RUN_ROW_TABLES, RUN_LOADS))  # appended: no dlt columns
             first_commit = not table_exists(connection, settings.RAW_SCHEMA, LOADED_RUNS.name)
             if first_commit:
                 create_loaded_runs(connection, names, engine)
@@ -87,19 +94,19 @@ def _rows_per_run_load(table: str) -> str:
 
 def claim_consistent_legacy_runs(connection: Any, names: Names) -> None:
     """Claims for the runs an older version loaded whole: each run's newest load, when it holds as many test cases as
-    the total count its signature encodes and every one of them has messages in that load."""
+    the total count its signature encodes and messages of that load (the reported damage: a load's new test cases
+    landed, its messages did not). A run whose test cases all have no conversation is fetched again, once."""
     cases, messages, claims = (names.raw(t.name) for t in (TEST_CASES, TEST_CASE_MESSAGES, RUN_LOADS))
     load = LOAD_ID_COLUMN
     connection.execute(
         f"insert into {claims} (probe_run_id, run_signature, test_cases, messages, {load}) "
         f"with newest as (select probe_run_id, max({load}) as load_id from {cases} group by probe_run_id), "
-        f"conversations as (select probe_run_id, {load} as load_id, count(*) as row_count, "
-        f"count(distinct test_case_id) as with_messages from {messages} group by probe_run_id, {load}) "
+        f"conversations as (select probe_run_id, {load} as load_id, count(*) as row_count from {messages} "
+        f"group by probe_run_id, {load}) "
         f"select t.probe_run_id, max(t.run_signature), count(*), max(conversations.row_count), t.{load} "
         f"from {cases} as t inner join newest on newest.probe_run_id = t.probe_run_id and newest.load_id = t.{load} "
         f"inner join conversations on conversations.probe_run_id = t.probe_run_id and conversations.load_id = t.{load} "
         f"group by t.probe_run_id, t.{load} "
         "having count(distinct t.run_signature) = 1 and count(distinct t.id) = count(*) "
-        "and split_part(max(t.run_signature), '|', 1) = cast(count(*) as varchar) "
-        "and max(conversations.with_messages) = count(*)"
+        "and split_part(max(t.run_signature), '|', 1) = cast(count(*) as varchar)"
     )

@@ -6,23 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines import settings
-from pipelines.benchmarks.tables import LOADED_RUNS, RAW_TABLES
+from pipelines.benchmarks.tables import LOADED_RUNS, RAW_TABLES, Table
 from pipelines.warehouse.engine import Engine, Names, quote
 from pipelines.warehouse.introspect import table_exists
 
 
-def ensure_raw_tables(connection: Any, names: Names, engine: Engine) -> None:
+def ensure_raw_tables(connection: Any, names: Names, engine: Engine, tables: tuple[Table, ...] = RAW_TABLES) -> None:
     """A table the API gave no rows for yet (say, no test case has a conversation) does not exist until dlt first
     loads it; it is created empty with its declared columns so the views work. dlt adds any further columns it
     needs when it first loads the table."""
     connection.execute(f"create schema if not exists {names.schema(settings.RAW_SCHEMA)}")
-    for table in RAW_TABLES:
+    for table in tables:
         columns = table.ddl_columns(engine.type_names, quote)
         connection.execute(f"create table if not exists {names.raw(table.name)} ({columns})")
-    add_missing_columns(connection, names, engine)
+    add_missing_columns(connection, names, engine, tables)
 
 
-def add_missing_columns(connection: Any, names: Names, engine: Engine) -> None:
+def add_missing_columns(connection: Any, names: Names, engine: Engine, tables: tuple[Table, ...]) -> None:
     """A column declared after a warehouse was made (say nul_replaced) is added to its table if the loads since
     did not: dlt adds a new column only to the tables it writes rows to, and the views need it everywhere."""
     rows = connection.execute(
@@ -31,7 +31,7 @@ def add_missing_columns(connection: Any, names: Names, engine: Engine) -> None:
         [settings.RAW_SCHEMA],
     ).fetchall()
     present = set(rows)
-    for table in RAW_TABLES:
+    for table in tables:
         for column in table.columns:
             if (table.name, column.name) not in present:
                 connection.execute(

@@ -12,8 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.benchmarks.tables import LOAD_ID_COLUMN, LOADED_RUNS, RECOPY_KEYS, RUN_LOADS, RUN_ROW_TABLES
+from pipelines.benchmarks.tables import (
+    LOAD_ID_COLUMN,
+    LOADED_RUNS,
+    RECOPY_KEYS,
+    RUN_LOADS,
+    RUN_ROW_TABLES,
+    TEST_CASE_MESSAGES,
+    TEST_CASES,
+)
 from pipelines.warehouse.engine import Names, quote
+
+# The claim's count of each table's rows (pipelines/benchmarks/source.py run_claims).
+CLAIM_COLUMNS = {TEST_CASES.name: "test_cases", TEST_CASE_MESSAGES.name: "messages"}
 
 
 def not_recorded(alias: str, names: Names) -> str:
@@ -25,16 +36,28 @@ def not_recorded(alias: str, names: Names) -> str:
 
 
 def remove_duplicate_rows(connection: Any, names: Names, row_id: str) -> None:
-    """Delete exact re-copies: rows with the same key in the same load, one kept. Only rows not yet recorded are
-    looked at: a load's rows are checked once, by the commit step that follows it, so this stays cheap."""
+    """Delete exact re-copies: rows with the same key in the same load, one kept. Only the rows that may hold them
+    are looked at, so this stays cheap on every load: rows not recorded yet, and recorded (run, load) pairs holding
+    more rows than their claim counted. Claims (one row per run and load) are all looked at."""
     for table, key in RECOPY_KEYS.items():
         raw = names.raw(table)
         columns = ", ".join(quote(column) for column in (*key, LOAD_ID_COLUMN))
+        where = "" if table == RUN_LOADS.name else f"where {not_recorded('t', names)} or {_overfull('t', table, names)}"
         connection.execute(
             f"delete from {raw} where {row_id} in (select {row_id} from (select t.{row_id}, row_number() over "
-            f"(partition by {columns}) as copy from {raw} as t where {not_recorded('t', names)}) as numbered "
-            "where copy > 1)"
+            f"(partition by {columns}) as copy from {raw} as t {where}) as numbered where copy > 1)"
         )
+
+
+def _overfull(alias: str, table: str, names: Names) -> str:
+    """SQL condition: row `alias` is of a (run, load) whose claim counted fewer rows of `table` than it holds."""
+    raw, claims = names.raw(table), names.raw(RUN_LOADS.name)
+    return (
+        f"exists (select 1 from {claims} as c inner join (select probe_run_id, {LOAD_ID_COLUMN}, count(*) as held "
+        f"from {raw} group by probe_run_id, {LOAD_ID_COLUMN}) as k on k.probe_run_id = c.probe_run_id "
+        f"and k.{LOAD_ID_COLUMN} = c.{LOAD_ID_COLUMN} where k.held > c.{quote(CLAIM_COLUMNS[table])} "
+        f"and c.probe_run_id = {alias}.probe_run_id and c.{LOAD_ID_COLUMN} = {alias}.{LOAD_ID_COLUMN})"
+    )
 
 
 def prune_unrecorded_rows(connection: Any, names: Names) -> None:
