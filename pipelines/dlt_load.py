@@ -21,8 +21,8 @@ from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.source import benchmarks, source_setting_names
 from pipelines.errors import BenchmarksEtlError, OutOfSpaceError, WarehouseError, first_line
 from pipelines.progress import LoadProgress
-from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.commit import commit_loaded_runs
+from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.raw_tables import known_run_signatures
 from pipelines.warehouse.views import apply_views, drop_views
 
@@ -57,7 +57,7 @@ def load_and_publish(engine: Engine, load_settings: dict[str, Any], load: LoadCo
         pipeline = make_pipeline(engine)
         if pipeline.has_pending_data:
             finish_interrupted_load(pipeline, load.progress)
-        if not full_refresh:  # what an earlier load left (landed whole, in part, or damaged since) decides what to fetch
+        if not full_refresh:  # what earlier loads left (whole, in part, or damaged since) decides what is fetched
             commit_loaded_runs(engine)
         rows = _extract_normalize_load(pipeline, engine, load_settings, load, full_refresh)
         engine.refresh_statistics()

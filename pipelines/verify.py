@@ -16,8 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 from pipelines import fingerprint, settings
-from pipelines.benchmarks.tables import LOAD_ID_COLUMN, LOADED_RUNS, NATURAL_KEYS, RUN_LOADS, TEST_CASE_MESSAGES, \
-    TEST_CASES
+from pipelines.benchmarks.tables import (
+    LOAD_ID_COLUMN,
+    LOADED_RUNS,
+    NATURAL_KEYS,
+    RUN_LOADS,
+    TEST_CASE_MESSAGES,
+    TEST_CASES,
+)
 from pipelines.query import open_published
 from pipelines.warehouse.destinations import Warehouse, as_engine
 from pipelines.warehouse.engine import Names, quote
@@ -105,9 +111,10 @@ def listed_runs_are_loaded(connection: Any, names: Names) -> list[str]:
     """Every run the API lists now with test cases holds them for its current signature."""
     if not table_exists(connection, settings.STAGING_SCHEMA, "int_runs"):
         return []
+    listed = names.table(settings.STAGING_SCHEMA, "int_runs")
     rows = connection.execute(
-        f"select runs.probe_run_id, runs.signature, r.run_signature from {names.table(settings.STAGING_SCHEMA, 'int_runs')} "
-        f"as runs left join {names.raw(LOADED_RUNS.name)} as r on r.probe_run_id = runs.probe_run_id "
+        f"select runs.probe_run_id, runs.signature, r.run_signature from {listed} as runs left join "
+        f"{names.raw(LOADED_RUNS.name)} as r on r.probe_run_id = runs.probe_run_id "
         "where coalesce(runs.total_count, -1) <> 0 and (r.probe_run_id is null or r.run_signature <> runs.signature) "
         "order by runs.probe_run_id"
     ).fetchall()
