@@ -261,4 +261,4 @@ NATURAL_KEYS = {TEST_CASES.name: ("id",), TEST_CASE_MESSAGES.name: ("test_case_i
 # The tables whose rows belong to one (run, load): the commit step keeps only those of each run's recorded load.
 RUN_ROW_TABLES = (TEST_CASES, TEST_CASE_MESSAGES)
 # What a re-copied file doubles, within one load: these keys are unique per load.
-RECOPY_KEYS = {**NATURAL_KEYS, RUN_LOADS.name: ("probe_run_id",)}
+RECOPY_KEYS = {RUN_LOADS.name: ("probe_run_id",), **NATURAL_KEYS}

@@ -36,27 +36,34 @@ def not_recorded(alias: str, names: Names) -> str:
 
 
 def remove_duplicate_rows(connection: Any, names: Names, row_id: str) -> None:
-    """Delete exact re-copies: rows with the same key in the same load, one kept. Only the rows that may hold them
-    are looked at, so this stays cheap on every load: rows not recorded yet, and recorded (run, load) pairs holding
+    """Delete exact re-copies: rows with the same key in the same load, one kept. Only the (run, load) pairs that may
+    hold them are looked at, so this stays cheap on every load: pairs not recorded yet, and recorded pairs holding
     more rows than their claim counted. Claims (one row per run and load) are all looked at."""
-    for table, key in RECOPY_KEYS.items():
+    for table, key in RECOPY_KEYS.items():  # claims first: the pairs below are found through them
         raw = names.raw(table)
-        columns = ", ".join(quote(column) for column in (*key, LOAD_ID_COLUMN))
-        where = "" if table == RUN_LOADS.name else f"where {not_recorded('t', names)} or {_overfull('t', table, names)}"
+        columns = ", ".join(f"t.{quote(column)}" for column in (*key, LOAD_ID_COLUMN))
+        suspects = "" if table == RUN_LOADS.name else (
+            f"inner join ({_suspect_pairs(table, names)}) as suspect on suspect.probe_run_id = t.probe_run_id "
+            f"and suspect.load_id = t.{LOAD_ID_COLUMN}"
+        )
         connection.execute(
             f"delete from {raw} where {row_id} in (select {row_id} from (select t.{row_id}, row_number() over "
-            f"(partition by {columns}) as copy from {raw} as t {where}) as numbered where copy > 1)"
+            f"(partition by {columns}) as copy from {raw} as t {suspects}) "
+            "as numbered where copy > 1)"
         )
 
 
-def _overfull(alias: str, table: str, names: Names) -> str:
-    """SQL condition: row `alias` is of a (run, load) whose claim counted fewer rows of `table` than it holds."""
-    raw, claims = names.raw(table), names.raw(RUN_LOADS.name)
+def _suspect_pairs(table: str, names: Names) -> str:
+    """The (run, load) pairs of `table` not recorded, or holding more rows than their claim counted (no correlated
+    subquery: one aggregate and two hash joins on every engine)."""
+    raw, claims, loaded = names.raw(table), names.raw(RUN_LOADS.name), names.raw(LOADED_RUNS.name)
     return (
-        f"exists (select 1 from {claims} as c inner join (select probe_run_id, {LOAD_ID_COLUMN}, count(*) as held "
-        f"from {raw} group by probe_run_id, {LOAD_ID_COLUMN}) as k on k.probe_run_id = c.probe_run_id "
-        f"and k.{LOAD_ID_COLUMN} = c.{LOAD_ID_COLUMN} where k.held > c.{quote(CLAIM_COLUMNS[table])} "
-        f"and c.probe_run_id = {alias}.probe_run_id and c.{LOAD_ID_COLUMN} = {alias}.{LOAD_ID_COLUMN})"
+        f"select distinct held.probe_run_id, held.load_id from (select probe_run_id, {LOAD_ID_COLUMN} as load_id, "
+        f"count(*) as row_count from {raw} group by probe_run_id, {LOAD_ID_COLUMN}) as held "
+        f"left join {loaded} as recorded on recorded.probe_run_id = held.probe_run_id "
+        "and recorded.load_id = held.load_id "
+        f"left join {claims} as c on c.probe_run_id = held.probe_run_id and c.{LOAD_ID_COLUMN} = held.load_id "
+        f"where recorded.probe_run_id is null or held.row_count > c.{quote(CLAIM_COLUMNS[table])}"
     )
 
 
