@@ -60,9 +60,9 @@ def load_and_publish(engine: Engine, load_settings: dict[str, Any], load: LoadCo
         if not full_refresh:  # what earlier loads left (whole, in part, or damaged since) decides what is fetched
             commit_loaded_runs(engine)
         rows = _extract_normalize_load(pipeline, engine, load_settings, load, full_refresh)
-        engine.refresh_statistics()
         load.progress.stage("commit", "recording the runs whose rows all landed")
         commit_loaded_runs(engine)
+        engine.refresh_statistics()  # after the commit: loaded_runs and the pruned tables as the views will read them
         load.progress.stage("views", "re-creating the analytics views")
         apply_views(engine)
         load.progress.stage("publish", engine.location)
