@@ -242,6 +242,26 @@ def report(
 
 
 @app.command()
+@_reports_errors
+def verify(
+    db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    destination: DestinationOption = Destination.DUCKDB,
+    verbose: VerboseOption = False,
+) -> None:
+    """Check the warehouse against its own invariants; name each problem; exit 1 when anything is wrong."""
+    from pipelines.verify import verify_warehouse
+    from pipelines.warehouse.destinations import open_engine
+
+    problems = verify_warehouse(open_engine(destination, db))
+    for problem in problems:
+        typer.echo(problem)
+    if problems:
+        typer.echo("The next load repairs this: it fetches the runs named again.", err=True)
+        raise typer.Exit(1)
+    typer.echo("The warehouse is whole: every loaded run holds exactly the rows its load brought.")
+
+
+@app.command()
 def simulate(
     scale: ScaleOption = Scale.small,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1; 0 picks a free one.")] = 8000,

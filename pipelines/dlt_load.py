@@ -1,5 +1,6 @@
-"""The normal load, with dlt: finish what an interrupted load left, extract what changed, load it where readers do
-not see it yet, prune superseded test cases, re-create the views and publish."""
+"""The normal load, with dlt: finish what an interrupted load left, commit what landed whole, extract what changed,
+load it where readers do not see it yet, commit again (pipelines/warehouse/commit.py), re-create the views and
+publish."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.source import benchmarks, source_setting_names
 from pipelines.errors import BenchmarksEtlError, OutOfSpaceError, WarehouseError, first_line
 from pipelines.progress import LoadProgress
+from pipelines.warehouse.commit import commit_loaded_runs
 from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.raw_tables import known_run_signatures
-from pipelines.warehouse.repair import prune_superseded_test_cases, remove_duplicate_rows
 from pipelines.warehouse.views import apply_views, drop_views
 
 Rows = dict[str, int]
@@ -55,10 +56,13 @@ def load_and_publish(engine: Engine, load_settings: dict[str, Any], load: LoadCo
         load.notices.extend([notice] if notice else [])
         pipeline = make_pipeline(engine)
         if pipeline.has_pending_data:
-            finish_interrupted_load(pipeline, engine, load.progress)
+            finish_interrupted_load(pipeline, load.progress)
+        if not full_refresh:  # what earlier loads left (whole, in part, or damaged since) decides what is fetched
+            commit_loaded_runs(engine)
         rows = _extract_normalize_load(pipeline, engine, load_settings, load, full_refresh)
-        engine.refresh_statistics()
-        prune_superseded_test_cases(engine)  # every load: also finishes a prune a killed load missed
+        load.progress.stage("commit", "recording the runs whose rows all landed")
+        commit_loaded_runs(engine)
+        engine.refresh_statistics()  # after the commit: loaded_runs and the pruned tables as the views will read them
         load.progress.stage("views", "re-creating the analytics views")
         apply_views(engine)
         load.progress.stage("publish", engine.location)
@@ -67,8 +71,9 @@ def load_and_publish(engine: Engine, load_settings: dict[str, Any], load: LoadCo
         return rows
 
 
-def finish_interrupted_load(pipeline: dlt.Pipeline, engine: Engine, progress: LoadProgress) -> None:
-    """A previous load was interrupted after extracting: land its data first, so nothing is lost."""
+def finish_interrupted_load(pipeline: dlt.Pipeline, progress: LoadProgress) -> None:
+    """A previous load was interrupted after extracting: land its data first, so nothing is lost (the commit step
+    that follows removes what it copied twice and records the runs that are whole)."""
     progress.stage("recover", "finishing an interrupted earlier load")
     try:
         pipeline.normalize()
@@ -76,9 +81,6 @@ def finish_interrupted_load(pipeline: dlt.Pipeline, engine: Engine, progress: Lo
     except PipelineStepFailed as exc:  # it cannot be finished: give it up; this load fetches what it lacked
         abandon_pending_packages(pipeline)
         progress.stage("recover", f"gave up the interrupted load: {first_line(exc.exception)}")
-    doubled = remove_duplicate_rows(engine)
-    if doubled:
-        progress.stage("recover", f"removed {doubled:,} rows copied twice by the interrupted load")
 
 
 def _extract_normalize_load(
@@ -131,8 +133,8 @@ def forget_old_packages(pipeline: dlt.Pipeline, keep: int = settings.LOADED_PACK
 def abandon_pending_packages(pipeline: dlt.Pipeline) -> None:
     """Give up packages that failed to load, so they do not block the next load.
 
-    Safe for the data: lists are re-read by every load, and test cases are re-fetched for every run whose loaded
-    test cases do not carry its current signature, which includes the runs of an abandoned package.
+    Safe for the data: lists are re-read by every load, and test cases are re-fetched for every run not recorded
+    as loaded with its current signature; the runs of an abandoned package never were (pipelines/warehouse/commit.py).
     """
     try:
         pipeline.abort_packages()

@@ -21,7 +21,7 @@ def test_load_prints_one_summary_line_and_works_from_any_directory(tmp_path):
     assert db.exists()
     assert list(elsewhere.iterdir()) == [], "the load must not leave files in the working directory"
     stages = [STAGE_LINE.match(line).group(0).split()[-1] for line in result.stderr.splitlines()]
-    assert stages == ["extract", "normalize", "load", "views", "publish"]
+    assert stages == ["extract", "normalize", "load", "commit", "views", "publish"]
 
 
 def test_quiet_load_prints_nothing(tmp_path):

@@ -8,6 +8,7 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 from dlt.common.configuration import known_sections, resolve_configuration
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigValueCannotBeCoercedException
 from dlt.sources import DltResource
@@ -163,7 +164,7 @@ def test_cases(runs: list[dict[str, Any]], catalog: Catalog, load: LoadContext) 
         body = catalog.client.get_body(f"/models/{run['model_id']}/runs/{run['id']}/test-cases", missing_ok=True)
         return body, None if body is None else read_documented_shape(body)
 
-    batch = TestCaseBatch()
+    batch, batch_runs = TestCaseBatch(), []
     for run, (body, parsed) in catalog.client.map_concurrent(fetch, changed):
         load.progress.advance("runs")
         if body is None:  # removed between listing and fetching; it is flagged removed next load
@@ -171,11 +172,12 @@ def test_cases(runs: list[dict[str, Any]], catalog: Catalog, load: LoadContext) 
             continue
         load.runs_fetched += 1
         load.progress.advance("test cases", batch.add_run(run, body, parsed))
+        batch_runs.append(run)
         if len(batch) >= settings.TEST_CASE_BATCH_SIZE:
-            yield from _tables_of(batch, load)
-            batch = TestCaseBatch()
-    if len(batch):
-        yield from _tables_of(batch, load)
+            yield from _tables_of(batch, batch_runs, load)
+            batch, batch_runs = TestCaseBatch(), []
+    if batch_runs:
+        yield from _tables_of(batch, batch_runs, load)
 
 
 def with_messages_table(resource: DltResource) -> DltResource:
@@ -184,19 +186,41 @@ def with_messages_table(resource: DltResource) -> DltResource:
     Both are appended straight into place (no staging copy, no merge): a re-fetched run's new rows carry a newer
     load id, and pipelines/warehouse/repair.py then deletes its older rows.
     """
-    name = tables.TEST_CASE_MESSAGES.name
-    resource.apply_hints(table_name=name, columns={}, create_table_variant=True)  # starts as a copy of test_cases'
-    resource.apply_hints(**tables.TEST_CASE_MESSAGES.dlt_hints(), create_table_variant=True)
+    for table in (tables.TEST_CASE_MESSAGES, tables.RUN_LOADS):  # run_loads: each fetched run's claim
+        resource.apply_hints(table_name=table.name, columns={}, create_table_variant=True)  # a copy of test_cases'
+        resource.apply_hints(**table.dlt_hints(), create_table_variant=True)
     return resource
 
 
-def _tables_of(batch: TestCaseBatch, load: LoadContext) -> Iterator[Any]:
+def _tables_of(batch: TestCaseBatch, runs: list[dict[str, Any]], load: LoadContext) -> Iterator[Any]:
+    """The batch's test cases and messages, then one claim per run: the rows it produced, which the commit step
+    finds all there before it counts the run as loaded (pipelines/warehouse/commit.py)."""
     cases, messages = batch.to_tables()
     if not load.stores_nul_characters:
         cases, messages = replace_nul_in_table(cases), replace_nul_in_table(messages)
-    yield cases
+    if cases.num_rows:
+        yield cases
     if messages.num_rows:
         yield dlt.mark.with_table_name(messages, tables.TEST_CASE_MESSAGES.name)
+    yield dlt.mark.with_table_name(run_claims(runs, cases, messages), tables.RUN_LOADS.name)
+
+
+def run_claims(runs: list[dict[str, Any]], cases: pa.Table, messages: pa.Table) -> pa.Table:
+    """One row per run: its id, the signature it was fetched for, and how many test cases and messages it has."""
+    case_counts = _counts_per_run(cases)
+    message_counts = _counts_per_run(messages)
+    columns = {
+        "probe_run_id": [run["id"] for run in runs],
+        "run_signature": [run["signature"] for run in runs],
+        "test_cases": [case_counts.get(run["id"], 0) for run in runs],
+        "messages": [message_counts.get(run["id"], 0) for run in runs],
+    }
+    return pa.Table.from_pydict(columns, schema=tables.RUN_LOADS.arrow_schema())
+
+
+def _counts_per_run(table: pa.Table) -> dict[int, int]:
+    counted = pc.value_counts(table.column("probe_run_id")) if table.num_rows else []
+    return {item["values"].as_py(): item["counts"].as_py() for item in counted}
 
 
 def _details_endpoint(body: Any, scope: int) -> str:

@@ -227,8 +227,38 @@ TEST_CASE_MESSAGES = Table(
     APPEND,
 )
 
+# One claim per run a load fetched, in the same load as its rows: how many test cases and messages the source produced
+# for it. dlt writes every table in a job of its own (committed on its own); the commit step
+# (pipelines/warehouse/commit.py) counts a run as loaded only once the rows of its claim are all there.
+RUN_LOADS = Table(
+    "run_loads",
+    (
+        _column("probe_run_id", BIGINT, nullable=False),
+        _column("run_signature", TEXT),
+        _column("test_cases", BIGINT, nullable=False),
+        _column("messages", BIGINT, nullable=False),
+    ),
+    APPEND,
+)
+# Ours, not dlt's: written by the commit step only, in one transaction. One row per run whose rows are complete: the
+# load they came with and the signature they were fetched for. What the next load fetches is decided by it alone.
+LOADED_RUNS = Table(
+    "loaded_runs",
+    (
+        _column("probe_run_id", BIGINT, nullable=False),
+        _column("load_id", TEXT, nullable=False),
+        _column("run_signature", TEXT),
+    ),
+    "ours",
+    ("probe_run_id",),
+)
+
 RAW_TABLES = (BENCHMARK_TYPES, MODELS, MODEL_DETAILS, MODEL_SCORES, RUN_SCOPES, PROBE_RUNS, TEST_CASES,
-              TEST_CASE_MESSAGES)
+              TEST_CASE_MESSAGES, RUN_LOADS)
 # The bulk tables are appended to, so a re-fetched run keeps its old rows until they are pruned, and a load killed
 # between a copy and dlt recording it can copy the same file twice; these keys say what must be unique.
 NATURAL_KEYS = {TEST_CASES.name: ("id",), TEST_CASE_MESSAGES.name: ("test_case_id", "position")}
+# The tables whose rows belong to one (run, load): the commit step keeps only those of each run's recorded load.
+RUN_ROW_TABLES = (TEST_CASES, TEST_CASE_MESSAGES)
+# What a re-copied file doubles, within one load: these keys are unique per load.
+RECOPY_KEYS = {RUN_LOADS.name: ("probe_run_id",), **NATURAL_KEYS}

@@ -1,28 +1,28 @@
 """The raw tables dlt loads into (schema benchmarks_raw): created empty when the API gave no rows for them yet, and
-the run signatures they hold, which decide what the next load fetches."""
+the signatures of the runs recorded as loaded, which decide what the next load fetches."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pipelines import settings
-from pipelines.benchmarks.tables import RAW_TABLES, TEST_CASES
+from pipelines.benchmarks.tables import LOADED_RUNS, RAW_TABLES, Table
 from pipelines.warehouse.engine import Engine, Names, quote
 from pipelines.warehouse.introspect import table_exists
 
 
-def ensure_raw_tables(connection: Any, names: Names, engine: Engine) -> None:
+def ensure_raw_tables(connection: Any, names: Names, engine: Engine, tables: tuple[Table, ...] = RAW_TABLES) -> None:
     """A table the API gave no rows for yet (say, no test case has a conversation) does not exist until dlt first
     loads it; it is created empty with its declared columns so the views work. dlt adds any further columns it
     needs when it first loads the table."""
     connection.execute(f"create schema if not exists {names.schema(settings.RAW_SCHEMA)}")
-    for table in RAW_TABLES:
+    for table in tables:
         columns = table.ddl_columns(engine.type_names, quote)
         connection.execute(f"create table if not exists {names.raw(table.name)} ({columns})")
-    add_missing_columns(connection, names, engine)
+    add_missing_columns(connection, names, engine, tables)
 
 
-def add_missing_columns(connection: Any, names: Names, engine: Engine) -> None:
+def add_missing_columns(connection: Any, names: Names, engine: Engine, tables: tuple[Table, ...]) -> None:
     """A column declared after a warehouse was made (say nul_replaced) is added to its table if the loads since
     did not: dlt adds a new column only to the tables it writes rows to, and the views need it everywhere."""
     rows = connection.execute(
@@ -31,7 +31,7 @@ def add_missing_columns(connection: Any, names: Names, engine: Engine) -> None:
         [settings.RAW_SCHEMA],
     ).fetchall()
     present = set(rows)
-    for table in RAW_TABLES:
+    for table in tables:
         for column in table.columns:
             if (table.name, column.name) not in present:
                 connection.execute(
@@ -41,18 +41,15 @@ def add_missing_columns(connection: Any, names: Names, engine: Engine) -> None:
 
 
 def known_run_signatures(engine: Engine) -> dict[int, str]:
-    """probe_run_id -> signature of the test cases the warehouse holds for it (empty for a new warehouse).
+    """probe_run_id -> signature of the test cases the warehouse holds whole for it (empty for a new warehouse).
 
-    The signature is stored on every test case row and written in the same transaction as the rows, so it
-    always describes what is really there, even after an interrupted load.
+    Read from loaded_runs only, which the commit step (pipelines/warehouse/commit.py) writes in one transaction
+    once a run's rows are all there: a run whose rows landed in part is not in it, and is fetched again.
     """
     with engine.connect_for_load() as connection:
-        if not table_exists(connection, settings.RAW_SCHEMA, TEST_CASES.name):
+        if not table_exists(connection, settings.RAW_SCHEMA, LOADED_RUNS.name):
             return {}
-        table = engine.names(connection).raw(TEST_CASES.name)
-        rows = connection.execute(  # each run's newest load's signature, in SQL every engine runs
-            f"select t.probe_run_id, max(t.run_signature) from {table} as t inner join (select probe_run_id, "
-            f"max(_dlt_load_id) as newest from {table} group by probe_run_id) as n on t.probe_run_id = "
-            "n.probe_run_id and t._dlt_load_id = n.newest group by t.probe_run_id"
+        rows = connection.execute(
+            f"select probe_run_id, run_signature from {engine.names(connection).raw(LOADED_RUNS.name)}"
         ).fetchall()
     return {int(run_id): signature for run_id, signature in rows}

@@ -1,51 +1,75 @@
-"""Keeping the appended bulk tables exact: a re-fetched run's older rows, and rows a killed load copied twice.
+"""Keeping the appended bulk tables exact: rows a retried copy doubled, and rows that are not of their run's
+recorded load (a re-fetched run's older rows, the rows of a load that did not land whole).
 
-The bulk tables are appended to (a merge would copy every message twice and sort them). So a re-fetched run has its
-old rows until `prune_superseded_test_cases` removes them, and a load killed between a copy and dlt recording it can
-copy the same file twice when resumed; `remove_duplicate_rows` removes those.
+The bulk tables are appended to (a merge would copy every message twice and sort them). dlt may copy the same file
+twice (a job retried after its COPY committed, or a killed load resumed); `remove_duplicate_rows` removes those
+exact re-copies. Which load each run's rows belong to is recorded in `loaded_runs` (pipelines/warehouse/commit.py);
+`prune_unrecorded_rows` deletes every other row. Both run inside the commit step's transaction, on the connection
+it gives them.
 """
 
 from __future__ import annotations
 
-from pipelines import settings
-from pipelines.benchmarks.tables import LOAD_ID_COLUMN, NATURAL_KEYS
-from pipelines.warehouse.engine import Engine, quote
-from pipelines.warehouse.introspect import table_exists
+from typing import Any
+
+from pipelines.benchmarks.tables import (
+    LOAD_ID_COLUMN,
+    LOADED_RUNS,
+    RECOPY_KEYS,
+    RUN_LOADS,
+    RUN_ROW_TABLES,
+    TEST_CASE_MESSAGES,
+    TEST_CASES,
+)
+from pipelines.warehouse.engine import Names, quote
+
+# The claim's count of each table's rows (pipelines/benchmarks/source.py run_claims).
+CLAIM_COLUMNS = {TEST_CASES.name: "test_cases", TEST_CASE_MESSAGES.name: "messages"}
 
 
-def prune_superseded_test_cases(engine: Engine) -> None:
-    """Delete the rows of runs that a newer load fetched again: each run keeps the rows of its newest load only.
-
-    Until this runs (say the process died just before), the staging views already hide such rows: they keep only
-    test cases whose run signature is the run's current one.
-    """
-    with engine.connect_for_load() as connection:
-        names = engine.names(connection)
-        for table in NATURAL_KEYS:
-            if not table_exists(connection, settings.RAW_SCHEMA, table):
-                continue
-            connection.execute(
-                f"delete from {names.raw(table)} as t using (select probe_run_id, max({LOAD_ID_COLUMN}) as newest "
-                f"from {names.raw(table)} group by probe_run_id) as n "
-                f"where t.probe_run_id = n.probe_run_id and t.{LOAD_ID_COLUMN} < n.newest"
-            )
+def not_recorded(alias: str, names: Names) -> str:
+    """SQL condition: row `alias` is not of its run's recorded load (one anti-join on (probe_run_id, load id))."""
+    return (
+        f"not exists (select 1 from {names.raw(LOADED_RUNS.name)} as recorded where recorded.probe_run_id = "
+        f"{alias}.probe_run_id and recorded.load_id = {alias}.{LOAD_ID_COLUMN})"
+    )
 
 
-def remove_duplicate_rows(engine: Engine) -> int:
-    """Delete exact re-copies in the bulk tables (keeping the newest load's row); returns how many were removed."""
-    removed = 0
-    with engine.connect_for_load() as connection:
-        names = engine.names(connection)
-        for table, key in NATURAL_KEYS.items():
-            if not table_exists(connection, settings.RAW_SCHEMA, table):
-                continue
-            raw, row_id = names.raw(table), engine.row_id
-            columns = ", ".join(quote(column) for column in key)
-            before = connection.execute(f"select count(*) from {raw}").fetchone()[0]
-            connection.execute(
-                f"delete from {raw} where {row_id} in (select {row_id} from (select {row_id}, row_number() over "
-                f"(partition by {columns} order by {LOAD_ID_COLUMN} desc) as copy from {raw}) as numbered "
-                "where copy > 1)"
-            )
-            removed += before - connection.execute(f"select count(*) from {raw}").fetchone()[0]
-    return removed
+def remove_duplicate_rows(connection: Any, names: Names, row_id: str) -> None:
+    """Delete exact re-copies: rows with the same key in the same load, one kept. Only the (run, load) pairs that may
+    hold them are looked at, so this stays cheap on every load: pairs not recorded yet, and recorded pairs holding
+    more rows than their claim counted. Claims (one row per run and load) are all looked at."""
+    for table, key in RECOPY_KEYS.items():  # claims first: the pairs below are found through them
+        raw = names.raw(table)
+        columns = ", ".join(f"t.{quote(column)}" for column in (*key, LOAD_ID_COLUMN))
+        suspects = "" if table == RUN_LOADS.name else (
+            f"inner join ({_suspect_pairs(table, names)}) as suspect on suspect.probe_run_id = t.probe_run_id "
+            f"and suspect.load_id = t.{LOAD_ID_COLUMN}"
+        )
+        connection.execute(
+            f"delete from {raw} where {row_id} in (select {row_id} from (select t.{row_id}, row_number() over "
+            f"(partition by {columns}) as copy from {raw} as t {suspects}) "
+            "as numbered where copy > 1)"
+        )
+
+
+def _suspect_pairs(table: str, names: Names) -> str:
+    """The (run, load) pairs of `table` not recorded, or holding more rows than their claim counted (no correlated
+    subquery: one aggregate and two hash joins on every engine)."""
+    raw, claims, loaded = names.raw(table), names.raw(RUN_LOADS.name), names.raw(LOADED_RUNS.name)
+    return (
+        f"select distinct held.probe_run_id, held.load_id from (select probe_run_id, {LOAD_ID_COLUMN} as load_id, "
+        f"count(*) as row_count from {raw} group by probe_run_id, {LOAD_ID_COLUMN}) as held "
+        f"left join {loaded} as recorded on recorded.probe_run_id = held.probe_run_id "
+        "and recorded.load_id = held.load_id "
+        f"left join {claims} as c on c.probe_run_id = held.probe_run_id and c.{LOAD_ID_COLUMN} = held.load_id "
+        f"where recorded.probe_run_id is null or held.row_count > c.{quote(CLAIM_COLUMNS[table])}"
+    )
+
+
+def prune_unrecorded_rows(connection: Any, names: Names) -> None:
+    """Delete the test cases, messages and claims that are not of their run's recorded load: superseded loads and
+    loads that did not land whole alike. The runs of the latter are then fetched again."""
+    for table in (*RUN_ROW_TABLES, RUN_LOADS):
+        raw = names.raw(table.name)
+        connection.execute(f"delete from {raw} as t where {not_recorded('t', names)}")
