@@ -103,6 +103,7 @@ def _extract_normalize_load(
         rows = pipeline.normalize().row_counts
         load.progress.stage("load", f"writing to {engine.name}")
         return_freed_memory()
+        engine.fit_memory_to(load.largest_rows.bytes)
         pipeline.load()
     except PipelineStepFailed:
         abandon_pending_packages(pipeline)  # a package the warehouse refused would otherwise block every later load

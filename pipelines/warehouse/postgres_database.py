@@ -136,6 +136,9 @@ class PostgresDatabase:
 
         return dlt.destinations.postgres(credentials=self.credentials)
 
+    def fit_memory_to(self, largest_rows_bytes: int) -> None:
+        """Nothing: the server has its own memory settings."""
+
     def connect_for_load(self) -> Any:
         return self._connect()
 
