@@ -21,7 +21,7 @@ MEMORY_LIMIT_SETTING = "warehouse.duckdb_memory_limit (WAREHOUSE__DUCKDB_MEMORY_
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
-MINIMUM_BYTES = 8 * 2**20  # below this DuckDB cannot even create the tables
+MINIMUM_BYTES = 10**6
 
 
 def memory_limit_bytes(text: str) -> int:
@@ -30,7 +30,7 @@ def memory_limit_bytes(text: str) -> int:
     unit = (match.group(2).lower() or "b") if match else ""
     if not match or unit not in _UNITS or float(match.group(1)) * _UNITS[unit] < MINIMUM_BYTES:
         raise ConfigError(
-            f"{MEMORY_LIMIT_SETTING} = {text!r} is not a memory size of at least 8MB; use one such as 256MB or 1GB."
+            f"{MEMORY_LIMIT_SETTING} = {text!r} is not a memory size of at least 1MB; use one such as 256MB or 1GB."
         )
     return int(float(match.group(1)) * _UNITS[unit])
 
