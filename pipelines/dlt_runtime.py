@@ -6,15 +6,12 @@ configured (environment, secrets.toml, config.toml, in the working directory or 
 load sees, as in a new process, and our defaults fill only what nobody configured. --verbose sets
 RUNTIME__LOG_LEVEL, which beats everything.
 
-dlt's own log lines (a failed job's traceback, once per retry: hundreds of lines for one out-of-memory) reach stderr
-only with --verbose (or RUNTIME__LOG_LEVEL in the environment): whatever log_level a config file sets, the user gets
-our one `error:` line, which names the cause.
+dlt logs a failed load job's traceback at ERROR, and again at WARNING for every retry: hundreds of lines for one
+DuckDB out-of-memory. So our default is CRITICAL (nothing of dlt's): the user gets our one `error:` line, which
+names the cause; --verbose, or a log_level the user configured, shows dlt's logs.
 """
 
 from __future__ import annotations
-
-import logging
-import os
 
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.container import Container
@@ -24,37 +21,11 @@ from dlt.common.configuration.specs import BaseConfiguration, PluggableRunContex
 from pipelines import settings
 
 # What suits a command-line tool run from anywhere, cron included: quiet, and no telemetry.
-DLT_RUNTIME_DEFAULTS = {"log_level": "ERROR", "dlthub_telemetry": False}
-VERBOSE_LOGGING_SETTING = "RUNTIME__LOG_LEVEL"  # what --verbose sets
-DLT_LOGGER = "dlt"
-
-
-class _OnlyWhenVerbose(logging.Filter):
-    """Lets dlt's log records through only when the environment asks for dlt's logs (--verbose sets it)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return VERBOSE_LOGGING_SETTING in os.environ
-
-
-_ONLY_WHEN_VERBOSE = _OnlyWhenVerbose()
-
-
-def keep_dlt_logs_off_stderr() -> None:
-    """Filter dlt's logger and its handlers, now and whenever dlt re-creates its logger.
-
-    dlt re-initializes its logger each time its runtime is initialized, reusing the logger's first handler: a handler
-    of ours, installed first, carries the filter through that (and also catches records of dlt's child loggers)."""
-    logger = logging.getLogger(DLT_LOGGER)
-    if not logger.handlers:
-        logger.addHandler(logging.StreamHandler())
-    for filtered in (logger, *logger.handlers):
-        if _ONLY_WHEN_VERBOSE not in filtered.filters:
-            filtered.addFilter(_ONLY_WHEN_VERBOSE)
+DLT_RUNTIME_DEFAULTS = {"log_level": "CRITICAL", "dlthub_telemetry": False}
 
 
 def use_current_configuration() -> None:
     """Make dlt's providers read the configuration as it is now, with `DLT_RUNTIME_DEFAULTS` below all of them."""
-    keep_dlt_logs_off_stderr()
     container = Container()
     if PluggableRunContext in container:
         run_context = container[PluggableRunContext]

@@ -66,3 +66,23 @@ def test_a_memory_limit_that_is_not_a_size_is_refused_in_one_line(tmp_path):
                          env={"WAREHOUSE__DUCKDB_MEMORY_LIMIT": "lots"})
     assert_one_line_error(result, 2, "warehouse.duckdb_memory_limit", "'lots'")
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_body_flattened_on_its_own_gives_the_tables_of_the_tolerant_path(monkeypatch):
+    """What a large body takes (flattened alone in the worker, its bytes freed) equals the record-by-record path."""
+    import orjson
+
+    from pipelines import settings
+    from pipelines.benchmarks import test_cases
+    from pipelines.benchmarks.helpers import Body
+
+    monkeypatch.setattr(settings, "FLATTEN_ALONE_BYTES", 0)  # every body counts as large
+    run = {"id": 10, "model_id": 1, "benchmark_type_id": 1, "signature": "3|1|1|50.0"}
+    served = big_body("many", 0.05)
+    read = test_cases.read_test_cases(run, Body("GET /test-cases", served.content, "application/json"))
+    assert read.body is None and read.flattened is not None  # the bytes are not kept
+    fast, tolerant = test_cases.TestCaseBatch(), test_cases.TolerantTestCases()
+    assert fast.add_run(run, read) == served.test_cases
+    tolerant.add_run(run, orjson.loads(served.content), "GET /test-cases")
+    for fast_table, tolerant_table in zip(fast.to_tables(), tolerant.to_tables(), strict=True):
+        assert fast_table.to_pylist() == tolerant_table.to_pylist()

@@ -8,14 +8,16 @@ the configured limit, which bounds its memory.
 
 from __future__ import annotations
 
+import heapq
 import re
 import threading
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
 
 from pipelines import settings
 from pipelines.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MEMORY_LIMIT_SETTING = "warehouse.duckdb_memory_limit (WAREHOUSE__DUCKDB_MEMORY_LIMIT)"
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
@@ -52,14 +54,18 @@ class LargestRows:
     """The text bytes of the `settings.DUCKDB_VECTOR_ROWS` largest rows a load extracted, across its tables.
 
     An upper bound of what DuckDB holds at once while inserting them (a vector's strings), wherever dlt's files put
-    those rows. Thread-safe; cheap (one top-k per table)."""
+    those rows. Thread-safe; cheap (one top-k per table). pyarrow is imported only when a table is added: a load that
+    finds nothing changed never imports it."""
 
     def __init__(self, rows: int = settings.DUCKDB_VECTOR_ROWS) -> None:
         self._rows = rows
-        self._largest = pa.array([], pa.int64())
+        self._largest: list[int] = []
         self._lock = threading.Lock()
 
     def add(self, table: pa.Table) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         text = [column for column, field in zip(table.columns, table.schema, strict=True)
                 if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)]
         if not text or not table.num_rows:
@@ -67,14 +73,12 @@ class LargestRows:
         sizes = pc.binary_length(text[0]).fill_null(0).cast(pa.int64())
         for column in text[1:]:
             sizes = pc.add(sizes, pc.binary_length(column).fill_null(0).cast(pa.int64()))
-        largest = _top(sizes.combine_chunks() if isinstance(sizes, pa.ChunkedArray) else sizes, self._rows)
+        if isinstance(sizes, pa.ChunkedArray):
+            sizes = sizes.combine_chunks()
+        largest = pc.take(sizes, pc.select_k_unstable(sizes, self._rows, sort_keys=[("dummy", "descending")]))
         with self._lock:
-            self._largest = _top(pa.concat_arrays([self._largest, largest]), self._rows)
+            self._largest = heapq.nlargest(self._rows, [*self._largest, *largest.to_pylist()])
 
     @property
     def bytes(self) -> int:
-        return int(pc.sum(self._largest).as_py() or 0)
-
-
-def _top(sizes: pa.Array, rows: int) -> pa.Array:
-    return pc.take(sizes, pc.select_k_unstable(sizes, rows, sort_keys=[("dummy", "descending")]))
+        return sum(self._largest)
