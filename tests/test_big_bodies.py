@@ -12,9 +12,9 @@ from tests.big_bodies import big_body, routes_serving
 from tests.commands import assert_one_line_error, run_cli
 from tests.crafted_api import RUNS, CraftedApi, small_world
 
-# Ten messages of about 13 MB: more text at once than DuckDB's insert could hold under its default 256 MB limit
+# Ten messages of about 14 MiB: more text at once than DuckDB's insert could hold under its default 256 MB limit
 # before the limit followed the largest rows (that load failed with DuckDB out of memory after five retries).
-HARDEST_SHAPE, HARDEST_MIB = "huge-messages", 128
+HARDEST_SHAPE, HARDEST_MIB = "huge-messages", 160
 OUT_OF_MEMORY = {"WAREHOUSE__DUCKDB_MEMORY_LIMIT": "1MB"}  # too little for DuckDB to insert even small_world()
 
 
