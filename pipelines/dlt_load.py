@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -22,6 +23,7 @@ from pipelines.benchmarks.source import benchmarks, source_setting_names
 from pipelines.errors import BenchmarksEtlError, OutOfSpaceError, WarehouseError, first_line
 from pipelines.progress import LoadProgress
 from pipelines.warehouse.commit import commit_loaded_runs
+from pipelines.warehouse.duckdb_memory import MEMORY_LIMIT_SETTING
 from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.raw_tables import known_run_signatures
 from pipelines.warehouse.views import apply_views, drop_views
@@ -105,6 +107,7 @@ def _extract_normalize_load(
         rows = pipeline.normalize().row_counts
         load.progress.stage("load", f"writing to {engine.name}")
         return_freed_memory()
+        engine.fit_memory_to(load.largest_rows.bytes)
         pipeline.load()
     except PipelineStepFailed:
         abandon_pending_packages(pipeline)  # a package the warehouse refused would otherwise block every later load
@@ -158,12 +161,39 @@ def _translated_errors(engine: Engine) -> Iterator[None]:
             raise ours from exc
         if any(_is_out_of_space(cause) for cause in _causes(exc)):
             raise OutOfSpaceError(engine.out_of_space_message()) from exc
+        out_of_memory = _out_of_memory(exc)
+        if out_of_memory is not None:
+            raise WarehouseError(
+                f"DuckDB ran out of memory while loading: {out_of_memory}. Raise {MEMORY_LIMIT_SETTING}, e.g. to "
+                f"1GB (the default is {settings.DEFAULT_DUCKDB_MEMORY_LIMIT}), and load again; the warehouse keeps its "
+                "previous contents."
+            ) from exc
         if isinstance(exc, PipelineStepFailed):
             raise WarehouseError(
-                f"The load failed during {exc.step}: {first_line(exc.exception)}; the warehouse keeps its "
+                f"The load failed during {exc.step}: {_failure(exc)}; the warehouse keeps its "
                 "previous contents. Run again with --verbose for details."
             ) from exc
         raise
+
+
+DUCKDB_OUT_OF_MEMORY = re.compile(r"Out of Memory Error: ([^\n]+)")
+
+
+def _out_of_memory(exc: BaseException) -> str | None:
+    """DuckDB's own words when it ran out of memory anywhere in the chain (a job dlt retried keeps only the text)."""
+    for cause in _causes(exc):
+        for text in (str(cause), getattr(cause, "failed_message", None)):
+            match = DUCKDB_OUT_OF_MEMORY.search(text) if isinstance(text, str) else None
+            if match:
+                return match.group(1).strip().rstrip(".")
+    return None
+
+
+def _failure(exc: PipelineStepFailed) -> str:
+    """The first line of what failed: the job's own exception when dlt wrapped it (its message is a traceback)."""
+    job_error = next((cause.client_exception for cause in _causes(exc)
+                      if isinstance(getattr(cause, "client_exception", None), BaseException)), None)
+    return first_line(job_error if job_error is not None else exc.exception)
 
 
 def _is_out_of_space(exc: BaseException) -> bool:
@@ -178,6 +208,8 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         nested = getattr(current, "exception", None)
+        if not isinstance(nested, BaseException):
+            nested = getattr(current, "client_exception", None)  # dlt's failed load jobs
         current = nested if isinstance(nested, BaseException) else (current.__cause__ or current.__context__)
 
 

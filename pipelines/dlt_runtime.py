@@ -5,6 +5,10 @@ when the context's providers are made. A load calls `use_current_configuration` 
 configured (environment, secrets.toml, config.toml, in the working directory or dlt's global folder) is what this
 load sees, as in a new process, and our defaults fill only what nobody configured. --verbose sets
 RUNTIME__LOG_LEVEL, which beats everything.
+
+dlt logs a failed load job's traceback at ERROR, and again at WARNING for every retry: hundreds of lines for one
+DuckDB out-of-memory. So our default is CRITICAL (nothing of dlt's): the user gets our one `error:` line, which
+names the cause; --verbose, or a log_level the user configured, shows dlt's logs.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dlt.common.configuration.specs import BaseConfiguration, PluggableRunContex
 from pipelines import settings
 
 # What suits a command-line tool run from anywhere, cron included: quiet, and no telemetry.
-DLT_RUNTIME_DEFAULTS = {"log_level": "ERROR", "dlthub_telemetry": False}
+DLT_RUNTIME_DEFAULTS = {"log_level": "CRITICAL", "dlthub_telemetry": False}
 
 
 def use_current_configuration() -> None:
@@ -44,6 +48,7 @@ class WarehouseSettings(BaseConfiguration):
     """The warehouse's own settings ([warehouse] in .dlt/config.toml, WAREHOUSE__* in the environment)."""
 
     duckdb_storage_version: str = settings.DEFAULT_DUCKDB_STORAGE_VERSION
+    duckdb_memory_limit: str = settings.DEFAULT_DUCKDB_MEMORY_LIMIT
 
 
 def resolve_warehouse_settings() -> dict[str, str]:

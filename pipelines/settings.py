@@ -39,6 +39,9 @@ RESERVED_DB_STEMS = (RAW_SCHEMA, STAGING_SCHEMA, f"{RAW_SCHEMA}_staging", "main"
 # Test cases and their messages travel as Arrow tables of about this many test cases each: memory is bounded by
 # this batch, not by the size of the data.
 TEST_CASE_BATCH_SIZE = 5_000
+# A test-cases body at least this large is flattened on its own as soon as it is parsed, so that its bytes are freed
+# then rather than with its batch (test_cases.py); smaller ones are flattened together, which is cheaper.
+FLATTEN_ALONE_BYTES = 8 * 2**20
 
 # A scope id of 0 stands for "aggregated across all benchmark types" in raw key columns (keys cannot be NULL);
 # staging turns it back into NULL.
@@ -58,9 +61,14 @@ DUCKDB_NO_EXTENSION_LOADING = {"autoinstall_known_extensions": False, "autoload_
 # the bulk insert much faster (large scale: 24 s -> 14 s, perf/BOUNDS.md). Writing DuckDB 1.1's storage format needs
 # more of DuckDB's memory than 2.0's: inserting the messages ran out of it at 128 MB (medium scale) and 192 MB
 # (large scale, also with one thread at 128 MB); 256 MB loads the large scale (perf/RESULTS.md).
-DUCKDB_LOAD_CONFIG = {
-    "memory_limit": "256MB", "threads": 2, "preserve_insertion_order": False, **DUCKDB_NO_EXTENSION_LOADING,
-}
+DEFAULT_DUCKDB_MEMORY_LIMIT = "256MB"  # warehouse.duckdb_memory_limit, WAREHOUSE__DUCKDB_MEMORY_LIMIT
+DUCKDB_LOAD_CONFIG = {"memory_limit": DEFAULT_DUCKDB_MEMORY_LIMIT, "threads": 2, "preserve_insertion_order": False,
+                      **DUCKDB_NO_EXTENSION_LOADING}
+# DuckDB holds the strings of a whole vector (2,048 rows) at once while it inserts, and needs about three times their
+# size: a single 250 MiB message ran out of memory at 512 MB and loaded at 768 MB (perf/BOUNDS.md, "Large bodies").
+# A load whose largest rows need more than the configured limit gets this much for its insert.
+DUCKDB_VECTOR_ROWS = 2048
+DUCKDB_MEMORY_PER_TEXT_BYTE = 3
 
 # dlt's records of completed loads kept in the working folder (the data files themselves are deleted once loaded).
 LOADED_PACKAGES_KEPT = 5

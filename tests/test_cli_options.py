@@ -115,10 +115,10 @@ print(runtime.log_level, runtime.dlthub_telemetry)
 @pytest.mark.parametrize(
     "config_toml, env, expected",
     [
-        (None, {}, "ERROR False"),
+        (None, {}, "CRITICAL False"),
         ('[runtime]\nlog_level = "INFO"\ndlthub_telemetry = true\n', {}, "INFO True"),
         ('[runtime]\nlog_level = "INFO"\n', {"RUNTIME__LOG_LEVEL": "DEBUG"}, "DEBUG False"),
-        (None, {"RUNTIME__DLTHUB_TELEMETRY": "true"}, "ERROR True"),
+        (None, {"RUNTIME__DLTHUB_TELEMETRY": "true"}, "CRITICAL True"),
     ],
     ids=["nothing-configured", "config-toml", "environment-beats-toml", "telemetry-from-environment"],
 )

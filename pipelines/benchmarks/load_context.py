@@ -20,6 +20,7 @@ from typing import TypeVar
 from pipelines.benchmarks.helpers import ListRecorder, Prefetched, RequestCounter
 from pipelines.benchmarks.removals import ShownEntities
 from pipelines.progress import LoadProgress
+from pipelines.warehouse.duckdb_memory import LargestRows
 
 T = TypeVar("T")
 
@@ -42,6 +43,7 @@ class LoadContext:
     runs_fetched: int = 0
     runs_vanished: int = 0  # listed, then gone before their test cases were read
     notices: list[str] = field(default_factory=list)  # lines for the user besides the summary
+    largest_rows: LargestRows = field(default_factory=LargestRows)  # the text DuckDB's insert must hold at once
     _open: ExitStack = field(default_factory=ExitStack, repr=False)
 
     def close_when_done(self, resource: T) -> T:

@@ -16,11 +16,11 @@ from dlt.sources import DltResource
 from pipelines import settings
 from pipelines.benchmarks import mapping, tables
 from pipelines.benchmarks.catalog import Catalog, scope_params
-from pipelines.benchmarks.helpers import ApiClient, Body, describe_endpoint
+from pipelines.benchmarks.helpers import ApiClient, describe_endpoint
 from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.nul_text import replace_nul_in_row, replace_nul_in_table
 from pipelines.benchmarks.removals import RemovalGuard, check_fraction
-from pipelines.benchmarks.test_cases import TestCaseBatch, read_documented_shape
+from pipelines.benchmarks.test_cases import ReadRun, TestCaseBatch, read_test_cases
 from pipelines.errors import ConfigError
 
 Rows = Iterator[list[dict[str, Any]]]
@@ -159,19 +159,19 @@ def test_cases(runs: list[dict[str, Any]], catalog: Catalog, load: LoadContext) 
     load.progress.set_total("runs", len(changed))
     load.progress.set_total("test cases", sum(max(run.get("total_count") or 0, 0) for run in changed))
 
-    def fetch(run: dict[str, Any]) -> tuple[Body | None, pa.Table | None]:
+    def fetch(run: dict[str, Any]) -> ReadRun | None:
         """In the HTTP worker threads: fetch a run's test cases and parse them with Arrow (GIL released)."""
         body = catalog.client.get_body(f"/models/{run['model_id']}/runs/{run['id']}/test-cases", missing_ok=True)
-        return body, None if body is None else read_documented_shape(body)
+        return None if body is None else read_test_cases(run, body)
 
     batch, batch_runs = TestCaseBatch(), []
-    for run, (body, parsed) in catalog.client.map_concurrent(fetch, changed):
+    for run, read in catalog.client.map_concurrent(fetch, changed):
         load.progress.advance("runs")
-        if body is None:  # removed between listing and fetching; it is flagged removed next load
+        if read is None:  # removed between listing and fetching; it is flagged removed next load
             load.runs_vanished += 1
             continue
         load.runs_fetched += 1
-        load.progress.advance("test cases", batch.add_run(run, body, parsed))
+        load.progress.advance("test cases", batch.add_run(run, read))
         batch_runs.append(run)
         if len(batch) >= settings.TEST_CASE_BATCH_SIZE:
             yield from _tables_of(batch, batch_runs, load)
@@ -198,6 +198,8 @@ def _tables_of(batch: TestCaseBatch, runs: list[dict[str, Any]], load: LoadConte
     cases, messages = batch.to_tables()
     if not load.stores_nul_characters:
         cases, messages = replace_nul_in_table(cases), replace_nul_in_table(messages)
+    load.largest_rows.add(cases)
+    load.largest_rows.add(messages)
     if cases.num_rows:
         yield cases
     if messages.num_rows:

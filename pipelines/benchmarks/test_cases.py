@@ -8,17 +8,22 @@ Two paths, one result:
   `conversation`, wrong types, missing required fields) is mapped record by record, keeping unknown fields as
   extra text columns and failing with a message that names the endpoint and the record.
 `TestCaseBatch` takes each run the fast way when it can and the tolerant way otherwise.
+
+Memory: a body is parsed from its own bytes (no copy); a large body (`settings.FLATTEN_ALONE_BYTES`) is flattened
+on its own in the worker thread, so that its bytes are freed at once instead of waiting for the rest of the batch.
+A 256 MiB body then costs about three times its size at the peak (perf/BOUNDS.md, "Large bodies").
 """
 
 from __future__ import annotations
 
-import io
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from pipelines import settings
 from pipelines.benchmarks.helpers import Body
 from pipelines.benchmarks.mapping import as_text, json_type, optional_timestamp, preview, require_int, require_object
 from pipelines.benchmarks.tables import (
@@ -66,7 +71,8 @@ def read_documented_shape(body: Body) -> pa.Table | None:
         return None  # only an object can be; Arrow's reader crashes the process on a bare `null`
     try:
         table = pa_json.read_json(
-            io.BytesIO(body.content),
+            pa.BufferReader(body.content),  # reads the bytes in place; a Python file object would copy them
+            # The body is one JSON object: one line, which Arrow's reader cannot split across blocks.
             read_options=pa_json.ReadOptions(use_threads=False, block_size=len(body.content) + 1024),
             parse_options=pa_json.ParseOptions(explicit_schema=BODY_SCHEMA, unexpected_field_behavior="error"),
         )
@@ -77,12 +83,32 @@ def read_documented_shape(body: Body) -> pa.Table | None:
     return table
 
 
+@dataclass(frozen=True)
+class ReadRun:
+    """One run's test-cases body as the worker thread left it: flattened (body freed), parsed, or raw."""
+
+    body: Body | None  # kept until the batch is flattened: the tolerant path needs it if flattening fails
+    parsed: pa.Table | None = None
+    flattened: tuple[pa.Table, pa.Table] | None = None
+
+
+def read_test_cases(run: dict[str, Any], body: Body) -> ReadRun:
+    """In the HTTP worker threads: parse a run's body with Arrow (GIL released); flatten a large one right away."""
+    parsed = read_documented_shape(body)
+    if parsed is not None and len(body.content) >= settings.FLATTEN_ALONE_BYTES:
+        flattened = flatten_documented_shape([run], [parsed])
+        if flattened is not None:
+            return ReadRun(None, flattened=flattened)
+    return ReadRun(body, parsed)
+
+
 class TestCaseBatch:
     """Collects several runs' test cases and turns them into (test_cases, test_case_messages) Arrow tables."""
 
     __test__ = False  # not a pytest test class
 
     def __init__(self) -> None:
+        self._flattened: list[tuple[pa.Table, pa.Table]] = []
         self._documented: list[tuple[dict[str, Any], pa.Table, Body]] = []
         self._documented_count = 0
         self._tolerant = TolerantTestCases()
@@ -90,17 +116,21 @@ class TestCaseBatch:
     def __len__(self) -> int:
         return self._documented_count + len(self._tolerant)
 
-    def add_run(self, run: dict[str, Any], body: Body, parsed: pa.Table | None) -> int:
-        """Add one run's body (`parsed` = read_documented_shape(body)); returns its test cases. Raises ApiDataError."""
-        if parsed is None:
-            return self._tolerant.add_run(run, body.json(), body.endpoint)
-        count = pc.sum(pc.list_value_length(parsed.column(CASE_LIST_KEY)).fill_null(0)).as_py() or 0
-        self._documented.append((run, parsed, body))
+    def add_run(self, run: dict[str, Any], read: ReadRun) -> int:
+        """Add one run's body as `read_test_cases` read it; returns its test cases. Raises ApiDataError."""
+        if read.flattened is not None:
+            self._flattened.append(read.flattened)
+            count = read.flattened[0].num_rows
+        elif read.parsed is None:
+            return self._tolerant.add_run(run, read.body.json(), read.body.endpoint)
+        else:
+            count = pc.sum(pc.list_value_length(read.parsed.column(CASE_LIST_KEY)).fill_null(0)).as_py() or 0
+            self._documented.append((run, read.parsed, read.body))
         self._documented_count += count
         return count
 
     def to_tables(self) -> tuple[pa.Table, pa.Table]:
-        tables = []
+        tables = list(self._flattened)
         if self._documented:
             flattened = flatten_documented_shape(
                 [run for run, _, _ in self._documented], [parsed for _, parsed, _ in self._documented]
@@ -118,7 +148,8 @@ class TestCaseBatch:
 def flatten_documented_shape(runs: list[dict[str, Any]], bodies: list[pa.Table]) -> tuple[pa.Table, pa.Table] | None:
     """Runs' parsed bodies -> (test_cases, test_case_messages); None if a value needs the tolerant path (a missing
     id or result, duplicate ids, an unparsable timestamp, invalid UTF-8), which then gives the exact error."""
-    per_run = pa.concat_arrays([chunk for body in bodies for chunk in body.column(CASE_LIST_KEY).chunks])
+    chunks = [chunk for body in bodies for chunk in body.column(CASE_LIST_KEY).chunks]
+    per_run = chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)  # one chunk: no copy of a large body
     cases = pc.list_flatten(per_run)
     ids, results = cases.field("id"), cases.field("result")
     if len(cases) and (

@@ -18,7 +18,7 @@ from pipelines import paths, settings
 from pipelines.benchmarks.tables import ColumnType
 from pipelines.errors import WarehouseError
 from pipelines.locking import exclusive_load_lock
-from pipelines.warehouse import duckdb_ownership, duckdb_storage
+from pipelines.warehouse import duckdb_memory, duckdb_ownership, duckdb_storage
 from pipelines.warehouse.engine import Names, quote
 
 if TYPE_CHECKING:
@@ -51,9 +51,13 @@ class DuckDbFile:
         self.location = str(db_path)
         self.storage_version = storage_version
         self.dlt_dir = paths.dlt_folder_for(self.working_dir)  # dlt's pipeline: in working_dir unless its path is odd
+        self.memory_limit = settings.DEFAULT_DUCKDB_MEMORY_LIMIT
+        self._dlt_config: dict[str, Any] = {}
 
     def configure(self, load_settings: dict[str, Any]) -> None:
         self.storage_version = load_settings.get("duckdb_storage_version", self.storage_version)
+        self.memory_limit = load_settings.get("duckdb_memory_limit", self.memory_limit)
+        duckdb_memory.memory_limit_bytes(self.memory_limit)  # a ConfigError now rather than a DuckDB error later
 
     @property
     def driver_error(self) -> type[Exception]:
@@ -117,8 +121,14 @@ class DuckDbFile:
         import dlt
         from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-        credentials = DuckDbCredentials(str(self.working_db), global_config=dict(settings.DUCKDB_LOAD_CONFIG))
+        # dlt applies this dict to each connection it opens, when it opens it: fit_memory_to can still raise the limit
+        self._dlt_config = duckdb_memory.load_config(self.memory_limit)
+        credentials = DuckDbCredentials(str(self.working_db), global_config=self._dlt_config)
         return dlt.destinations.duckdb(credentials=credentials)
+
+    def fit_memory_to(self, largest_rows_bytes: int) -> None:
+        """Give dlt's insert the memory rows with this much text need (huge messages), if more than configured."""
+        self._dlt_config["memory_limit"] = duckdb_memory.limit_for(self.memory_limit, largest_rows_bytes)
 
     def connect_for_load(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         return connect(self.working_db)

@@ -83,6 +83,9 @@ class Engine(Protocol):
     def dlt_destination(self) -> Any:
         """The dlt destination a load writes through."""
 
+    def fit_memory_to(self, largest_rows_bytes: int) -> None:
+        """Before dlt's load step: the largest rows extracted hold this much text (duckdb_memory.LargestRows)."""
+
     def connect_for_load(self) -> AbstractContextManager[Any]:
         """A connection to the state the load is writing (not yet seen by readers)."""
 

@@ -118,6 +118,9 @@ class PostgresDatabase:
 
         return benchmarks_postgres(credentials=self.credentials)
 
+    def fit_memory_to(self, largest_rows_bytes: int) -> None:
+        """Nothing: the server has its own memory settings."""
+
     @contextmanager
     def connect_for_load(self) -> Iterator[PgConnection]:
         """A connection for the load's own writes: it checks that this load still holds its lock first, and again
