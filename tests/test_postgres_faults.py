@@ -259,10 +259,12 @@ def test_a_server_crash_during_copy_is_one_line_exit_6_and_the_next_load_converg
     monkeypatch.setenv(CREDENTIALS, own_server.url(database))
     run_load("unused.duckdb", destination="postgres", base_url=sim.url)
     sim.set_epoch(1)
+    load = postgres_load_process(sim.url)
+    # after the commit step a load starts with (it reads both tables), before the COPYs
+    assert wait_for_stage(load, "extract"), "the load reached its extract"
     with own_server.connect(database) as holder:
         holder.cursor().execute("begin; lock table benchmarks_raw.test_cases, benchmarks_raw.test_case_messages "
                                 "in exclusive mode")
-        load = postgres_load_process(sim.url)
         deadline = time.monotonic() + 60
         while len(crash_waiters(own_server, database)) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
