@@ -14,8 +14,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from pipelines import settings
+from pipelines import interrupts, settings
 from pipelines.errors import BenchmarksEtlError, ConfigError
+from pipelines.interrupts import Terminated
 from pipelines.settings import ExportFormat, QueryFormat
 from pipelines.warehouse.destinations import Destination
 from simulator.scales import SCALES
@@ -53,19 +54,22 @@ def _reports_errors(command: F) -> F:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        interrupts.install()  # Ctrl-C / SIGTERM end the command within seconds (the simulator keeps its own)
         verbose = bool(kwargs.get("verbose"))
         if verbose:
             os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
         try:
-            return command(*args, **kwargs)
+            with interrupts.as_interruption():
+                return command(*args, **kwargs)
         except BenchmarksEtlError as exc:
             if verbose:
                 traceback.print_exc()
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:
-            typer.echo("Interrupted; the warehouse keeps its previous contents.", err=True)
-            raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
+            if interrupts.claim_exit():  # the one line, unless the watchdog printed it already
+                typer.echo(interrupts.message(), err=True)
+            raise typer.Exit(interrupts.exit_code(exc)) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # a bug or an environment problem we did not foresee: still one line
@@ -233,17 +237,16 @@ def simulate(
     )
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (e.g. from a scheduler or `kill`), handled like Ctrl-C: stop cleanly, keep the warehouse as it was."""
-
-
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated()
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _raise_terminated)
-    app(prog_name="benchmarks-etl")
+    signal.signal(signal.SIGTERM, _raise_terminated)  # until a command installs pipelines/interrupts.py
+    try:
+        app(prog_name="benchmarks-etl")
+    finally:
+        interrupts.exit_if_interrupted()  # without waiting for threads that may never end (a hung read)
 
 
 if __name__ == "__main__":

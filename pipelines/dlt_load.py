@@ -15,7 +15,7 @@ import dlt
 import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines import settings
+from pipelines import interrupts, settings
 from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.source import benchmarks, source_setting_names
 from pipelines.errors import BenchmarksEtlError, OutOfSpaceError, WarehouseError, first_line
@@ -36,6 +36,8 @@ def make_pipeline(engine: Engine) -> dlt.Pipeline:
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     # Loaded data files are deleted once loaded: the warehouse has the data, the working folder must not grow.
     dlt.config["load.delete_completed_jobs"] = True
+    # dlt's own handler would hold Ctrl-C / SIGTERM until its running jobs drain; ours stops at once (interrupts.py).
+    dlt.config["runtime.intercept_signals"] = False
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         pipelines_dir=str(engine.working_dir),
@@ -61,8 +63,9 @@ def load_and_publish(engine: Engine, load_settings: dict[str, Any], load: LoadCo
         prune_superseded_test_cases(engine)  # every load: also finishes a prune a killed load missed
         load.progress.stage("views", "re-creating the analytics views")
         apply_views(engine)
-        load.progress.stage("publish", engine.location)
-        engine.publish()
+        with interrupts.committing():  # a signal from here on lets the publish finish
+            load.progress.stage("publish", engine.location)
+            engine.publish()
         forget_old_packages(pipeline)
         return rows
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines import fingerprint, settings_inputs
+from pipelines import fingerprint, interrupts, settings_inputs
 from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.tables import TEST_CASE_MESSAGES, TEST_CASES
 from pipelines.errors import BenchmarksEtlError
@@ -78,16 +78,30 @@ def run_load(
     with engine.load_lock():
         attempt = LoadAttempt(started_at=now_iso(), status="running", pid=os.getpid())
         write_attempt(engine.working_dir, attempt)
-        try:
-            result = _load_if_changed(engine, explicit, load, full_refresh, started)
-        except BaseException as exc:
-            attempt.status, attempt.finished_at = "failed", now_iso()
-            attempt.error = str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
-            write_attempt(engine.working_dir, attempt)
-            raise
+        with interrupts.recorded_by(lambda: _record_interrupted(engine.working_dir, attempt)):
+            try:
+                result = _load_if_changed(engine, explicit, load, full_refresh, started)
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt) or interrupts.received():
+                    interrupts.record_interruption()  # once, whether this or the watchdog gets there first
+                    raise
+                attempt.status, attempt.finished_at = "failed", now_iso()
+                attempt.error = str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
+                write_attempt(engine.working_dir, attempt)
+                raise
         attempt.status, attempt.finished_at, attempt.summary = "succeeded", now_iso(), result.summary()
         write_attempt(engine.working_dir, attempt)
     return result
+
+
+def _record_interrupted(working_dir: Path, attempt: LoadAttempt) -> None:
+    """An interruption after the publish leaves a successful load (its bookkeeping aside); before, a failed one."""
+    attempt.finished_at = now_iso()
+    if interrupts.published():
+        attempt.status, attempt.summary = "succeeded", interrupts.message()
+    else:
+        attempt.status, attempt.error = "failed", interrupts.message()
+    write_attempt(working_dir, attempt)
 
 
 def _load_if_changed(

@@ -22,6 +22,10 @@ DEFAULT_BACKOFF_MAX_S = 20.0  # also the cap applied to a Retry-After header
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = "benchmarks-warehouse/0.1"
 
+# Ctrl-C / SIGTERM: a load still running this long after the signal (a read, an insert or a thread that cannot be
+# interrupted) is ended at once (pipelines/interrupts.py); 5 s is the promise, this leaves room for the exit itself.
+INTERRUPT_GRACE_S = 3.0
+
 # Warehouse layout. Schemas are named so that they do not clash with likely database file names: DuckDB names
 # the catalog after the file's stem, and a catalog and a schema of the same name make references ambiguous.
 DEFAULT_DB_FILE = "benchmarks.duckdb"
