@@ -54,8 +54,8 @@ def _reports_errors(command: F) -> F:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        interrupts.install()  # Ctrl-C / SIGTERM end the command within seconds (the simulator keeps its own)
         verbose = bool(kwargs.get("verbose"))
+        interrupts.install(verbose=verbose)  # Ctrl-C / SIGTERM end the command within seconds
         if verbose:
             os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
         try:

@@ -77,6 +77,8 @@ def finish_interrupted_load(pipeline: dlt.Pipeline, engine: Engine, progress: Lo
         pipeline.normalize()
         pipeline.load()
     except PipelineStepFailed as exc:  # it cannot be finished: give it up; this load fetches what it lacked
+        if interrupts.received():
+            raise  # not a failure: the next load finishes it
         abandon_pending_packages(pipeline)
         progress.stage("recover", f"gave up the interrupted load: {first_line(exc.exception)}")
     doubled = remove_duplicate_rows(engine)
@@ -108,7 +110,8 @@ def _extract_normalize_load(
         return_freed_memory()
         pipeline.load()
     except PipelineStepFailed:
-        abandon_pending_packages(pipeline)  # a package the warehouse refused would otherwise block every later load
+        if not interrupts.received():  # an interrupted package is finished by the next load, as after a kill
+            abandon_pending_packages(pipeline)  # a package the warehouse refused would otherwise block every load
         raise
     return rows
 

@@ -11,6 +11,7 @@ load converges (as after a SIGKILL). A signal during the publish (`committing`) 
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -35,6 +36,7 @@ class Terminated(KeyboardInterrupt):
 @dataclass
 class _State:
     installed: bool = False
+    quiet_logs: bool = True
     signum: int = 0
     signalled_at: float = 0.0
     committing: bool = False
@@ -52,12 +54,13 @@ _lock = threading.RLock()  # re-entrant: the handler may run in the main thread 
 _changed = threading.Condition(_lock)
 
 
-def install() -> None:
-    """Take over SIGINT and SIGTERM for the rest of the process (idempotent; main thread only)."""
+def install(*, verbose: bool = False) -> None:
+    """Take over SIGINT and SIGTERM for the rest of the process (idempotent; main thread only). Unless `verbose`,
+    a signal also silences the log (dlt complains about the worker threads it could not join)."""
     with _lock:
         if _state.installed:
             return
-        _state.installed = True
+        _state.installed, _state.quiet_logs = True, not verbose
     reader, writer = socket.socketpair()
     writer.setblocking(False)
     signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
@@ -206,6 +209,8 @@ def _noticed(signum: int) -> None:
             return
         _state.deadline = threading.Thread(target=_exit_at_deadline, name="benchmarks-deadline", daemon=True)
         stoppers = [] if _state.committing else list(_state.stoppers.values())
+        if _state.quiet_logs:
+            logging.disable(logging.CRITICAL)  # what the stop cuts short is no news: the one line says it
     _state.deadline.start()
     for stop in stoppers:
         with suppress(Exception):

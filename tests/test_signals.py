@@ -13,6 +13,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from pipelines.run_log import read_attempt
 from pipelines.runner import run_load
 from tests.commands import STAGE_LINE, load_process, wait_for_stage
 from tests.crafted_api import CASES, RUNS, CraftedApi, small_world
+from tests.test_postgres_reliability import Databases
 from tests.warehouse_checks import analytics_snapshot
 
 SIGNALS = [(signal.SIGTERM, 143), (signal.SIGINT, 130)]
@@ -180,3 +182,46 @@ def test_a_signal_during_the_publish_lets_it_finish_and_says_so(tmp_path, refere
         assert attempt.status == "succeeded" and attempt.summary == PUBLISHED
         run_load(db, base_url=api.url)
     assert analytics_snapshot(db) == expected
+
+
+@pytest.fixture()
+def databases(postgres, monkeypatch) -> Iterator[Databases]:
+    made = Databases(postgres, monkeypatch)
+    yield made
+    for name in made.created:
+        postgres.drop_database(name)
+
+
+def waiting_on_a_lock(connection: Any) -> int:
+    """Backends of this database waiting for a lock (dlt's COPY, behind the test's lock)."""
+    cursor = connection.cursor()
+    cursor.execute("select count(*) from pg_stat_activity where datname = current_database() "
+                   "and wait_event_type = 'Lock'")
+    return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("signal_number, exit_code", SIGNALS, ids=SIGNAL_IDS)
+def test_an_insert_that_never_ends_in_a_worker_thread_stops_within_5_s(databases, signal_number, exit_code):
+    """dlt's COPY into test_case_messages waits in its worker thread for a lock the test holds: nothing can stop it
+    from the main thread, so the process ends without it (PostgreSQL then ends the session and its locks)."""
+    reference, database = databases.new(), databases.new()
+    with CraftedApi(changed_world()) as api:
+        databases.use(reference)
+        run_load("unused.duckdb", destination="postgres", base_url=api.url)
+    with CraftedApi(small_world()) as api:
+        databases.use(database)
+        run_load("unused.duckdb", destination="postgres", base_url=api.url)
+    before = databases.snapshot(database)
+    with CraftedApi(changed_world()) as api, databases.connect(database) as blocker:
+        blocker.cursor().execute("begin; lock table benchmarks_raw.test_case_messages in access exclusive mode")
+        process = load_process(None, api.url, "--destination", "postgres")
+        assert wait_for_stage(process, "load"), process.communicate()
+        deadline = time.monotonic() + 60
+        while not waiting_on_a_lock(blocker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        seconds, errors = stop(process, signal_number)
+        blocker.cursor().execute("rollback")
+        assert_stopped(process, seconds, errors, exit_code, KEPT)
+        assert databases.snapshot(database) == before
+        run_load("unused.duckdb", destination="postgres", base_url=api.url)  # not locked out by the stopped load
+    assert databases.snapshot(database) == databases.snapshot(reference)
