@@ -8,9 +8,11 @@ clean load of the same API.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from typing import Any
 import orjson
 import pytest
 
+from pipelines import settings
 from pipelines.interrupts import KEPT, PUBLISHED
 from pipelines.run_log import read_attempt
 from pipelines.runner import run_load
@@ -225,3 +228,41 @@ def test_an_insert_that_never_ends_in_a_worker_thread_stops_within_5_s(databases
         assert databases.snapshot(database) == before
         run_load("unused.duckdb", destination="postgres", base_url=api.url)  # not locked out by the stopped load
     assert databases.snapshot(database) == databases.snapshot(reference)
+
+
+@pytest.mark.parametrize("signal_number, exit_code", SIGNALS, ids=SIGNAL_IDS)
+def test_a_hung_read_in_the_change_check_stops_within_5_s(tmp_path, reference, monkeypatch, signal_number, exit_code):
+    db = old_warehouse(tmp_path, reference)
+    monkeypatch.setenv("SOURCES__BENCHMARKS__REQUEST_TIMEOUT", "300")  # the same settings for both loads
+    with SlowApi(small_world(), RUNS, "stall") as api:
+        api.release.set()
+        run_load(db, base_url=api.url)  # recorded: the next load first checks whether the lists changed
+        api.release.clear()
+        process = load_process(db, api.url)
+        assert api.reached.wait(60), process.communicate()
+        seconds, errors = stop(process, signal_number)
+        assert assert_stopped(process, seconds, errors, exit_code, KEPT) == ["check"]
+        api.release.set()
+        run_load(db, base_url=api.url)
+    assert analytics_snapshot(db) == reference["old_views"]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize("signal_number, exit_code", SIGNALS, ids=SIGNAL_IDS)
+def test_a_long_duckdb_statement_in_the_main_thread_stops_within_5_s(tmp_path, reference, signal_number, exit_code):
+    """`query` runs its statement in the main thread, where Python's handler waits for DuckDB: interrupt() ends it."""
+    db = old_warehouse(tmp_path, reference)
+    endless = "select sum(hash(range)) from range(1000000000000)"
+    process = subprocess.Popen([sys.executable, "-m", "pipelines", "query", endless, "--db", str(db)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while cpu_seconds(process.pid) < 2.5 and time.monotonic() < deadline:  # imports take about a second of CPU
+        time.sleep(0.1)
+    seconds, errors = stop(process, signal_number)
+    assert_stopped(process, seconds, errors, exit_code, KEPT)
+    assert seconds < settings.INTERRUPT_GRACE_S  # ended by DuckDB's interrupt(), not by the deadline
+    assert analytics_snapshot(db) == reference["old_views"]
