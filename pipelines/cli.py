@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -16,7 +15,6 @@ import typer
 
 from pipelines import interrupts, settings
 from pipelines.errors import BenchmarksEtlError, ConfigError
-from pipelines.interrupts import Terminated
 from pipelines.settings import ExportFormat, QueryFormat
 from pipelines.warehouse.destinations import Destination
 from simulator.scales import SCALES
@@ -55,11 +53,10 @@ def _reports_errors(command: F) -> F:
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         verbose = bool(kwargs.get("verbose"))
-        interrupts.install(verbose=verbose)  # Ctrl-C / SIGTERM end the command within seconds
         if verbose:
             os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
         try:
-            with interrupts.as_interruption():
+            with interrupts.running(verbose=verbose), interrupts.as_interruption():
                 return command(*args, **kwargs)
         except BenchmarksEtlError as exc:
             if verbose:
@@ -231,18 +228,16 @@ def simulate(
     """Serve the Benchmarks API simulator (deterministic synthetic data) until Ctrl-C."""
     from simulator.server import serve_forever
 
+    interrupts.release()  # it stops on Ctrl-C / SIGTERM by itself
+
     serve_forever(
         seed=seed, scale=scale.value, epoch=epoch, api_key=api_key, latency_ms=latency_ms, fail_rate=fail_rate,
         port=port, announce=typer.echo,
     )
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
 def main() -> None:
-    signal.signal(signal.SIGTERM, _raise_terminated)  # until a command installs pipelines/interrupts.py
+    interrupts.install()  # Ctrl-C / SIGTERM: one line, exit 130 / 143, within seconds, at any moment
     try:
         app(prog_name="benchmarks-etl")
     finally:

@@ -36,6 +36,7 @@ class Terminated(KeyboardInterrupt):
 @dataclass
 class _State:
     installed: bool = False
+    running: bool = False
     quiet_logs: bool = True
     signum: int = 0
     signalled_at: float = 0.0
@@ -54,19 +55,43 @@ _lock = threading.RLock()  # re-entrant: the handler may run in the main thread 
 _changed = threading.Condition(_lock)
 
 
-def install(*, verbose: bool = False) -> None:
-    """Take over SIGINT and SIGTERM for the rest of the process (idempotent; main thread only). Unless `verbose`,
-    a signal also silences the log (dlt complains about the worker threads it could not join)."""
+def install() -> None:
+    """Take over SIGINT and SIGTERM for the rest of the process (main thread only). Until a command is `running`,
+    a signal is only noted: click would turn it into `Aborted!` and exit 1."""
     with _lock:
-        if _state.installed:
-            return
-        _state.installed, _state.quiet_logs = True, not verbose
+        _state.installed = True
     reader, writer = socket.socketpair()
     writer.setblocking(False)
     signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
     threading.Thread(target=_watch, args=(reader, writer), name="benchmarks-signals", daemon=True).start()
     for signum in EXIT_CODES:
         signal.signal(signum, _handle)
+
+
+def release() -> None:
+    """Hand the signals back, for a command that stops on Ctrl-C / SIGTERM by itself (the simulator)."""
+    with _lock:
+        _state.installed = False
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+@contextmanager
+def running(*, verbose: bool = False) -> Iterator[None]:
+    """The command itself: a signal raises in the main thread (at once, if one came before). Unless `verbose`, a
+    signal also silences the log (dlt complains about the worker threads it could not join)."""
+    with _lock:
+        _state.running, _state.quiet_logs = True, not verbose
+        if _state.signum:
+            raise exception_for(_state.signum)
+    try:
+        yield
+    finally:
+        _state.running = False
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 def exception_for(signum: int) -> KeyboardInterrupt:
@@ -188,7 +213,7 @@ def exit_if_interrupted() -> None:
 
 def _handle(signum: int, frame: object) -> None:
     _noticed(signum)
-    if not _state.committing:
+    if _state.running and not _state.committing:
         raise exception_for(signum)
 
 
@@ -196,7 +221,7 @@ def _watch(reader: socket.socket, writer: socket.socket) -> None:
     """Wakes on every signal, whatever the main thread is doing. (`writer` is kept open for the process.)"""
     while True:
         for signum in reader.recv(64):
-            if signum in EXIT_CODES:
+            if signum in EXIT_CODES and _state.installed:
                 _noticed(signum)
 
 
