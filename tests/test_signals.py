@@ -26,6 +26,7 @@ from pipelines import settings
 from pipelines.interrupts import KEPT, PUBLISHED
 from pipelines.run_log import read_attempt
 from pipelines.runner import run_load
+from pipelines.warehouse.destinations import open_engine
 from tests.commands import STAGE_LINE, load_process, wait_for_stage
 from tests.crafted_api import CASES, RUNS, CraftedApi, small_world
 from tests.test_postgres_reliability import Databases
@@ -203,10 +204,21 @@ def waiting_on_a_lock(connection: Any) -> int:
     return cursor.fetchone()[0]
 
 
-@pytest.mark.parametrize("signal_number, exit_code", SIGNALS, ids=SIGNAL_IDS)
-def test_an_insert_that_never_ends_in_a_worker_thread_stops_within_5_s(databases, signal_number, exit_code):
-    """dlt's COPY into test_case_messages waits in its worker thread for a lock the test holds: nothing can stop it
-    from the main thread, so the process ends without it (PostgreSQL then ends the session and its locks)."""
+# (the table the test locks, the stage the load then waits in, the signal, its exit code)
+BLOCKED = [
+    ("test_case_messages", "load", signal.SIGTERM, 143),  # dlt's COPY, in dlt's worker thread
+    ("test_case_messages", "load", signal.SIGINT, 130),
+    ("test_cases", "extract", signal.SIGTERM, 143),  # our own query, in the main thread: the deadline ends it
+]
+
+
+@pytest.mark.parametrize("table, stage, signal_number, exit_code", BLOCKED,
+                         ids=["copy-SIGTERM", "copy-SIGINT", "main-thread-query-SIGTERM"])
+def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(databases, table, stage, signal_number,
+                                                                     exit_code):
+    """The load waits for a lock the test holds: dlt's COPY in its worker thread, or a query in the main thread
+    (psycopg2 lets no Python handler run meanwhile). Nothing stops them, so the process ends without them; the
+    server then ends the sessions and their locks, the load lock included."""
     reference, database = databases.new(), databases.new()
     with CraftedApi(changed_world()) as api:
         databases.use(reference)
@@ -216,9 +228,9 @@ def test_an_insert_that_never_ends_in_a_worker_thread_stops_within_5_s(databases
         run_load("unused.duckdb", destination="postgres", base_url=api.url)
     before = databases.snapshot(database)
     with CraftedApi(changed_world()) as api, databases.connect(database) as blocker:
-        blocker.cursor().execute("begin; lock table benchmarks_raw.test_case_messages in access exclusive mode")
+        blocker.cursor().execute(f"begin; lock table benchmarks_raw.{table} in access exclusive mode")
         process = load_process(None, api.url, "--destination", "postgres")
-        assert wait_for_stage(process, "load"), process.communicate()
+        assert wait_for_stage(process, stage), process.communicate()
         deadline = time.monotonic() + 60
         while not waiting_on_a_lock(blocker) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -226,6 +238,8 @@ def test_an_insert_that_never_ends_in_a_worker_thread_stops_within_5_s(databases
         blocker.cursor().execute("rollback")
         assert_stopped(process, seconds, errors, exit_code, KEPT)
         assert databases.snapshot(database) == before
+        attempt = read_attempt(open_engine("postgres", "unused.duckdb").working_dir)
+        assert attempt.status == "failed" and attempt.error == KEPT
         run_load("unused.duckdb", destination="postgres", base_url=api.url)  # not locked out by the stopped load
     assert databases.snapshot(database) == databases.snapshot(reference)
 
