@@ -199,6 +199,7 @@ def databases(postgres, monkeypatch) -> Iterator[Databases]:
 def waiting_on_a_lock(connection: Any) -> int:
     """Backends of this database waiting for a lock (dlt's COPY, behind the test's lock)."""
     cursor = connection.cursor()
+    cursor.execute("select pg_stat_clear_snapshot()")  # inside the test's transaction the view would stand still
     cursor.execute("select count(*) from pg_stat_activity where datname = current_database() "
                    "and wait_event_type = 'Lock'")
     return cursor.fetchone()[0]
@@ -234,6 +235,7 @@ def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(databases, t
         deadline = time.monotonic() + 60
         while not waiting_on_a_lock(blocker) and time.monotonic() < deadline:
             time.sleep(0.1)
+        assert waiting_on_a_lock(blocker)
         seconds, errors = stop(process, signal_number)
         blocker.cursor().execute("rollback")
         assert_stopped(process, seconds, errors, exit_code, KEPT)
