@@ -28,6 +28,10 @@ USER_AGENT = "benchmarks-warehouse/0.1"
 DEFAULT_MAX_REMOVAL_FRACTION = 0.5
 MAX_REMOVAL_FRACTION_SETTING = "sources.benchmarks.max_removal_fraction"
 
+# Ctrl-C / SIGTERM: a load still running this long after the signal (a read, an insert or a thread that cannot be
+# interrupted) is ended at once (pipelines/interrupts.py); 5 s is the promise, this leaves room for the exit itself.
+INTERRUPT_GRACE_S = 3.0
+
 # Warehouse layout. Schemas are named so that they do not clash with likely database file names: DuckDB names
 # the catalog after the file's stem, and a catalog and a schema of the same name make references ambiguous.
 DEFAULT_DB_FILE = "benchmarks.duckdb"

@@ -18,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from pipelines import settings
+from pipelines import interrupts, settings
 from pipelines.errors import ApiAuthError, ApiDataError, ApiError, ApiUnavailableError
 from pipelines.security import check_base_url
 
@@ -252,21 +252,22 @@ class ApiClient:
         """Yield (item, fn(item)) in completion order, with at most `workers` calls in flight.
 
         The window is bounded so memory holds a few responses, not all of them. The first failure cancels the
-        remaining work and is re-raised.
+        remaining work and is re-raised. A Ctrl-C / SIGTERM closes the session and does not wait for the requests
+        in flight: a read may hang until its timeout (pipelines/interrupts.py ends the process).
         """
         pending: dict[Future[R], T] = {}
         source = iter(items)
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="benchmarks-http") as pool:
-            try:
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="benchmarks-http")
+        try:
+            with interrupts.interruptible(self.session.close):
                 for item in source:
                     pending[pool.submit(fn, item)] = item
                     if len(pending) >= self.workers * 2:
                         yield from _drain(pending, FIRST_COMPLETED)
                 while pending:
                     yield from _drain(pending, FIRST_COMPLETED)
-            finally:
-                for future in pending:
-                    future.cancel()
+        finally:
+            pool.shutdown(wait=not interrupts.received(), cancel_futures=True)
 
 
 def _drain(pending: dict[Future[R], T], mode: str) -> Iterator[tuple[T, R]]:
