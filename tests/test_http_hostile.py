@@ -186,12 +186,13 @@ def test_plain_http_never_goes_through_a_proxy(tmp_path, no_proxy_environment, c
     # The same for a proxy on another host (checked without connecting: what requests would use).
     no_proxy_environment.setenv("HTTP_PROXY", "http://proxy.example:3128")
     no_proxy_environment.setenv("ALL_PROXY", "http://proxy.example:3128")
-    session = requests.Session()
+    session = requests.Session()  # Session.request merges as below (`proxies or {}` first)
     chosen = proxies_for(api.url)
     assert chosen == NO_PROXIES
     assert session.merge_environment_settings(api.url, chosen, None, True, None)["proxies"] == {}
-    assert session.merge_environment_settings(api.url, proxies_for("https://api.example"), None, True, None)[
-        "proxies"]  # https: the environment's proxies apply (a CONNECT tunnel)
+    https = "https://api.example"
+    through = session.merge_environment_settings(https, proxies_for(https) or {}, None, True, None)["proxies"]
+    assert through["https"] == proxy.url  # https: the environment's proxies apply (a CONNECT tunnel)
 
 
 def test_allow_insecure_http_lets_the_environment_proxy_plain_http(tmp_path, no_proxy_environment):
