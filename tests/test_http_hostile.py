@@ -229,6 +229,7 @@ def test_a_gzip_bomb_stops_at_the_cap_in_bounded_memory(tmp_path):
     peak_mib = int(peak_line.split()[-1]) / 1024
     result.stderr = "\n".join(rest)
     assert_one_line_error(result, 5, f"GET {CASES}", "sources.benchmarks.max_body_mib = 8 MiB", "decompressed")
+    print(f"peak RSS {peak_mib:.0f} MiB")
     assert peak_mib < inflated_mib / 4, f"peak RSS {peak_mib:.0f} MiB"
     assert not (tmp_path / "w.duckdb").exists()
 
@@ -278,7 +279,7 @@ def test_error_bodies_are_read_bounded(tmp_path, answer):
         started = time.monotonic()
         with pytest.raises(ApiUnavailableError) as failed:
             run_load(tmp_path / "w.duckdb", base_url=api.url, source_options=FAST)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30  # the endless body is not read to its end (there is none)
     text = assert_one_line(failed.value, f"GET {MODELS}")
     assert len(text) < 200 + settings.ERROR_MESSAGE_MAX_CHARS
 
@@ -299,7 +300,7 @@ def test_a_slow_body_fails_at_request_timeout_and_is_retried(tmp_path, slow):
         elapsed = time.monotonic() - started
     assert_one_line(timed_out.value, f"GET {CASES}", "request_timeout = 1 s", "after 2 attempts")
     assert [path for path, _ in api.seen].count(CASES) == 2
-    assert 2 <= elapsed < 8
+    assert 2 <= elapsed < 15  # 2 attempts of 1 s each, the lists, and a loaded machine's slack
     assert not (tmp_path / "w.duckdb").exists()
 
 
