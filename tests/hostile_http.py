@@ -175,6 +175,23 @@ def drip(data: bytes, interval: float) -> Behaviour:
     return answer
 
 
+def drip_headers(data: bytes, interval: float) -> Behaviour:
+    """The status line and headers (padded with a long one) one byte every `interval` seconds, then `data`."""
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"p" * 2000
+                + b"\r\nContent-Length: %d\r\n\r\n" % len(data))
+        try:
+            for index in range(len(head)):
+                handler.wfile.write(head[index:index + 1])
+                handler.wfile.flush()
+                if handler.stopping.wait(interval):
+                    return
+            handler.wfile.write(data)
+        except OSError:
+            pass
+    return answer
+
+
 def stall(data: bytes) -> Behaviour:
     """Headers announcing `data`, then nothing until the server stops."""
     def answer(handler: BaseHTTPRequestHandler) -> None:

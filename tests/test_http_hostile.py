@@ -28,6 +28,7 @@ from tests.hostile_http import (
     answer_json,
     chunked,
     drip,
+    drip_headers,
     encoded,
     endless,
     gzip_bomb,
@@ -289,10 +290,11 @@ def test_error_bodies_are_read_bounded(tmp_path, answer):
 SLOW = {"request_timeout": 1, "max_attempts": 2, "backoff_max": 0.1}
 
 
-@pytest.mark.parametrize("slow", [drip, stall], ids=["drip-one-byte-per-0.2s", "headers-then-stall"])
+@pytest.mark.parametrize("slow", [drip, stall, drip_headers],
+                         ids=["body-one-byte-per-0.2s", "headers-then-stall", "headers-one-byte-per-0.2s"])
 def test_a_slow_body_fails_at_request_timeout_and_is_retried(tmp_path, slow):
     body = orjson.dumps(small_world()[CASES])
-    answer = slow(body, 0.2) if slow is drip else slow(body)
+    answer = slow(body) if slow is stall else slow(body, 0.2)
     with HostileApi(small_world(**{CASES: answer})) as api:
         started = time.monotonic()
         with pytest.raises(ApiUnavailableError) as timed_out:

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
 
 from pipelines import settings
+from pipelines.benchmarks.http_deadline import DeadlinedAdapter
 from pipelines.benchmarks.http_read import Answer, RequestReader, RetryPolicy, error_message
 from pipelines.errors import ApiAuthError, ApiDataError, ApiError, ConfigError
 from pipelines.security import ca_bundle_for, check_base_url, proxies_for
@@ -138,7 +138,7 @@ class ApiClient:
     def _make_session(self, api_key: str) -> requests.Session:
         """One keep-alive session. No retries or redirects of its own: RequestReader does both, with the deadline
         and the origin check they need."""
-        adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=self.workers)
+        adapter = DeadlinedAdapter(max_retries=0, pool_connections=1, pool_maxsize=self.workers)
         session = requests.Session()
         session.mount("http://", adapter)
         session.mount("https://", adapter)

@@ -1,16 +1,13 @@
 """One API request, read defensively: the key goes to the configured origin only, every body is streamed against a
 size cap (decompressed bytes counted), and each attempt, body included, meets one deadline (request_timeout).
 
-urllib3's own timeouts only bound the gaps between two reads, so a body dripped one byte a second would never time
-out: a watchdog shuts the socket down when the attempt's deadline passes. Retries (429/5xx, timeouts, dropped
-connections) are ours too, so an attempt that failed while its body was being read counts like any other.
+Retries (429/5xx, timeouts, dropped connections) are ours, so an attempt that failed while its body was being read
+counts like any other; the deadline itself is in http_deadline.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +19,7 @@ import urllib3
 from urllib3.util.retry import Retry
 
 from pipelines import settings
+from pipelines.benchmarks.http_deadline import Deadline, attempt_deadline
 from pipelines.errors import ApiDataError, ApiError, ApiUnavailableError
 from pipelines.security import origin_of, shown_url
 
@@ -64,17 +62,6 @@ class RetryPolicy:
         return min(self.backoff_max, self.backoff_factor * 2 ** (failures - 1))
 
 
-class Deadline:
-    """The clock of one attempt: request_timeout from its start, for connect, headers and the complete body."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.at = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-
 class RequestReader:
     """GETs of one base URL over one session: same-origin redirects followed, bodies capped, attempts deadlined."""
 
@@ -97,13 +84,13 @@ class RequestReader:
                 time.sleep(self.retry.delay(failures, failure.answer))
 
     def attempt(self, url: str, params: dict[str, Any] | None, endpoint: str) -> Answer:
-        deadline = Deadline(self.timeout)
-        for _ in range(settings.MAX_REDIRECTS + 1):
-            response = self._send(url, params, endpoint, deadline)
-            if not response.is_redirect:
-                return self._answer(response, endpoint, deadline)
-            url, params = self._redirect_target(response, endpoint), None
-            response.close()
+        with attempt_deadline(self.timeout) as deadline:
+            for _ in range(settings.MAX_REDIRECTS + 1):
+                response = self._send(url, params, endpoint, deadline)
+                if not response.is_redirect:
+                    return self._answer(response, endpoint, deadline)
+                url, params = self._redirect_target(response, endpoint), None
+                response.close()
         raise ApiUnavailableError(
             f"{endpoint} was redirected more than {settings.MAX_REDIRECTS} times; check --base-url / "
             f"{settings.BASE_URL_SETTING}."
@@ -121,9 +108,9 @@ class RequestReader:
                 f"TLS with {shown_url(self.base_url)} failed ({root_cause(exc)}); if your network uses a private "
                 "CA, point sources.benchmarks.ca_bundle or REQUESTS_CA_BUNDLE at its certificates."
             ) from None
-        except requests.exceptions.Timeout as exc:
-            raise TransientFailure("timeout", root_cause(exc)) from None
-        except requests.exceptions.ConnectionError as exc:
+        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
+            if deadline.fired or isinstance(exc, requests.exceptions.Timeout):
+                raise TransientFailure("timeout", "no complete answer in time") from None
             raise TransientFailure("connection", root_cause(exc)) from None
         except requests.exceptions.RequestException as exc:
             raise ApiUnavailableError(f"{endpoint} failed: {root_cause(exc)}") from None
@@ -168,21 +155,6 @@ class RequestReader:
         )
 
 
-class _Watchdog:
-    """Shuts a response's socket down at the deadline, which ends a read blocked in another thread."""
-
-    def __init__(self, raw: urllib3.HTTPResponse, seconds: float) -> None:
-        self.raw, self.fired = raw, False
-        self.timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self.timer.daemon = True
-        self.timer.start()
-
-    def _fire(self) -> None:
-        self.fired = True
-        with contextlib.suppress(Exception):  # already released or closed: nothing left to stop
-            self.raw.shutdown()
-
-
 def read_capped(response: requests.Response, endpoint: str, limit: int, deadline: Deadline, *,
                 truncate: bool = False) -> bytes:
     """The body, decompressed, read in chunks until `limit` bytes: past it ApiDataError (or, with `truncate`, the
@@ -192,7 +164,7 @@ def read_capped(response: requests.Response, endpoint: str, limit: int, deadline
         response.close()
         raise _too_large(endpoint, limit, f"Content-Length: {int(length):,} bytes")
     buffer = io.BytesIO()
-    watchdog = _Watchdog(response.raw, deadline.remaining())
+    deadline.guard(response.raw.shutdown)
     try:
         while chunk := response.raw.read1(settings.BODY_CHUNK_BYTES, decode_content=True):
             room = limit - buffer.tell()
@@ -208,13 +180,12 @@ def read_capped(response: requests.Response, endpoint: str, limit: int, deadline
     except urllib3.exceptions.DecodeError as exc:
         raise ApiDataError(f"{endpoint} sent a body that cannot be decompressed ({root_cause(exc)}).") from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
-        if watchdog.fired:
+        if deadline.fired:
             raise TransientFailure("timeout", "the body was still arriving") from None
         raise TransientFailure("connection", f"the connection broke in the body: {root_cause(exc)}") from None
     finally:
-        watchdog.timer.cancel()
         response.close()
-    if watchdog.fired:
+    if deadline.fired:
         raise TransientFailure("timeout", "the body was still arriving")
     return buffer.getvalue()
 
