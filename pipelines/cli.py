@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from pipelines import settings
+from pipelines import interrupts, settings
 from pipelines.errors import BenchmarksEtlError, ConfigError
 from pipelines.safe_text import CsvFormulas, terminal_text
 from pipelines.settings import ExportFormat, QueryFormat
@@ -58,15 +57,17 @@ def _reports_errors(command: F) -> F:
         if verbose:
             os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
         try:
-            return command(*args, **kwargs)
+            with interrupts.running(verbose=verbose), interrupts.as_interruption():
+                return command(*args, **kwargs)
         except BenchmarksEtlError as exc:
             if verbose:
                 traceback.print_exc()
             _echo_error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:
-            typer.echo("Interrupted; the warehouse keeps its previous contents.", err=True)
-            raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
+            if interrupts.claim_exit():  # the one line, unless the watchdog printed it already
+                typer.echo(interrupts.message(), err=True)
+            raise typer.Exit(interrupts.exit_code(exc)) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # a bug or an environment problem we did not foresee: still one line
@@ -274,23 +275,20 @@ def simulate(
     """Serve the Benchmarks API simulator (deterministic synthetic data) until Ctrl-C."""
     from simulator.server import serve_forever
 
+    interrupts.release()  # it stops on Ctrl-C / SIGTERM by itself
+
     serve_forever(
         seed=seed, scale=scale.value, epoch=epoch, api_key=api_key, latency_ms=latency_ms, fail_rate=fail_rate,
         port=port, announce=typer.echo,
     )
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (e.g. from a scheduler or `kill`), handled like Ctrl-C: stop cleanly, keep the warehouse as it was."""
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
 def main() -> None:
-    signal.signal(signal.SIGTERM, _raise_terminated)
-    app(prog_name="benchmarks-etl")
+    interrupts.install()  # Ctrl-C / SIGTERM: one line, exit 130 / 143, within seconds, at any moment
+    try:
+        app(prog_name="benchmarks-etl")
+    finally:
+        interrupts.exit_if_interrupted()  # without waiting for threads that may never end (a hung read)
 
 
 if __name__ == "__main__":

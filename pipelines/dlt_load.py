@@ -17,7 +17,7 @@ import dlt
 import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines import settings
+from pipelines import interrupts, settings
 from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.source import benchmarks, source_setting_names
 from pipelines.errors import BenchmarksEtlError, OutOfSpaceError, WarehouseError, first_line
@@ -39,6 +39,8 @@ def make_pipeline(engine: Engine) -> dlt.Pipeline:
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     # Loaded data files are deleted once loaded: the warehouse has the data, the working folder must not grow.
     dlt.config["load.delete_completed_jobs"] = True
+    # dlt's own handler would hold Ctrl-C / SIGTERM until its running jobs drain; ours stops at once (interrupts.py).
+    dlt.config["runtime.intercept_signals"] = False
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         pipelines_dir=str(getattr(engine, "dlt_dir", engine.working_dir)),  # DuckDB: a path dlt's SQL can hold
@@ -67,8 +69,9 @@ def load_and_publish(engine: Engine, load_settings: dict[str, Any], load: LoadCo
         engine.refresh_statistics()  # after the commit: loaded_runs and the pruned tables as the views will read them
         load.progress.stage("views", "re-creating the analytics views")
         apply_views(engine)
-        load.progress.stage("publish", engine.location)
-        engine.publish()
+        with interrupts.committing():  # a signal from here on lets the publish finish
+            load.progress.stage("publish", engine.location)
+            engine.publish()
         forget_old_packages(pipeline)
         return rows
 
@@ -81,6 +84,8 @@ def finish_interrupted_load(pipeline: dlt.Pipeline, progress: LoadProgress) -> N
         pipeline.normalize()
         pipeline.load()
     except PipelineStepFailed as exc:  # it cannot be finished: give it up; this load fetches what it lacked
+        if interrupts.received():
+            raise  # not a failure: the next load finishes it
         abandon_pending_packages(pipeline)
         progress.stage("recover", f"gave up the interrupted load: {first_line(exc.exception)}")
 
@@ -110,7 +115,8 @@ def _extract_normalize_load(
         engine.fit_memory_to(load.largest_rows.bytes)
         pipeline.load()
     except PipelineStepFailed:
-        abandon_pending_packages(pipeline)  # a package the warehouse refused would otherwise block every later load
+        if not interrupts.received():  # an interrupted package is finished by the next load, as after a kill
+            abandon_pending_packages(pipeline)  # a package the warehouse refused would otherwise block every load
         raise
     return rows
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines import api_key, fingerprint, settings_inputs
+from pipelines import api_key, fingerprint, interrupts, settings_inputs
 from pipelines import settings as default_settings
 from pipelines.benchmarks.load_context import LoadContext
 from pipelines.benchmarks.removals import check_fraction
@@ -84,17 +84,21 @@ def run_load(
     with engine.load_lock():
         attempt = LoadAttempt(started_at=now_iso(), status="running", pid=os.getpid())
         _record(engine, attempt)
-        try:
-            result = _load_if_changed(engine, explicit, load, full_refresh, started)
-        except BaseException as exc:
-            attempt.status, attempt.finished_at = "failed", now_iso()
-            attempt.error = api_key.redact(
-                str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
-            )
-            _record(engine, attempt)
-            if not isinstance(exc, KeyboardInterrupt) and api_key.holds_secret(str(exc)):
-                raise _without_secrets(exc) from None
-            raise
+        with interrupts.recorded_by(lambda: _record_interrupted(engine.working_dir, attempt)):
+            try:
+                result = _load_if_changed(engine, explicit, load, full_refresh, started)
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt) or interrupts.received():
+                    interrupts.record_interruption()  # once, whether this or the watchdog gets there first
+                    raise
+                attempt.status, attempt.finished_at = "failed", now_iso()
+                attempt.error = api_key.redact(
+                    str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
+                )
+                _record(engine, attempt)
+                if api_key.holds_secret(str(exc)):
+                    raise _without_secrets(exc) from None
+                raise
         attempt.status, attempt.finished_at, attempt.summary = "succeeded", now_iso(), result.summary()
         _record(engine, attempt)
     return result
@@ -116,6 +120,16 @@ def _without_secrets(exc: BaseException) -> BenchmarksEtlError:
         )
     error.exit_code = getattr(exc, "exit_code", 1)
     return error
+
+
+def _record_interrupted(working_dir: Path, attempt: LoadAttempt) -> None:
+    """An interruption after the publish leaves a successful load (its bookkeeping aside); before, a failed one."""
+    attempt.finished_at = now_iso()
+    if interrupts.published():
+        attempt.status, attempt.summary = "succeeded", interrupts.message()
+    else:
+        attempt.status, attempt.error = "failed", interrupts.message()
+    write_attempt(working_dir, attempt)
 
 
 def _load_if_changed(

@@ -21,12 +21,24 @@ DEFAULT_MAX_ATTEMPTS = 6  # first try + 5 retries
 DEFAULT_BACKOFF_FACTOR_S = 0.5  # 0.5, 1, 2, 4, ... seconds between attempts
 DEFAULT_BACKOFF_MAX_S = 20.0  # also the cap applied to a Retry-After header
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+RETRY_AFTER_STATUSES = (429, 503)  # whose Retry-After header is honoured (capped at backoff_max)
+MAX_REDIRECTS = 5  # same-origin redirects followed per request; one to another origin is refused
+# Every body is streamed and counted, decompressed bytes included; past this cap the load stops (exit 5).
+DEFAULT_MAX_BODY_MIB = 256.0
+MAX_BODY_SETTING = "sources.benchmarks.max_body_mib"
+BODY_CHUNK_BYTES = 256 * 1024  # one read of a streamed body (decompressed output is bounded to this per read)
+ERROR_BODY_MAX_BYTES = 64 * 1024  # of an error answer, this much is read for its message; the rest is dropped
+ERROR_MESSAGE_MAX_CHARS = 120  # of an error envelope's message or a body excerpt, in our one-line errors
 USER_AGENT = "benchmarks-warehouse/0.1"
 
 # The mass-removal guard (pipelines/benchmarks/removals.py): a load that would flag more than this fraction of the
 # runs, or of the models, analytics shows as removed is refused unless `load --allow-mass-removal`.
 DEFAULT_MAX_REMOVAL_FRACTION = 0.5
 MAX_REMOVAL_FRACTION_SETTING = "sources.benchmarks.max_removal_fraction"
+
+# Ctrl-C / SIGTERM: a load still running this long after the signal (a read, an insert or a thread that cannot be
+# interrupted) is ended at once (pipelines/interrupts.py); 5 s is the promise, this leaves room for the exit itself.
+INTERRUPT_GRACE_S = 3.0
 
 # Warehouse layout. Schemas are named so that they do not clash with likely database file names: DuckDB names
 # the catalog after the file's stem, and a catalog and a schema of the same name make references ambiguous.

@@ -15,25 +15,15 @@ from typing import Any, TypeVar
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from pipelines import settings
-from pipelines.errors import ApiAuthError, ApiDataError, ApiError, ApiUnavailableError
-from pipelines.security import check_base_url
+from pipelines import interrupts, settings
+from pipelines.benchmarks.http_deadline import DeadlinedAdapter
+from pipelines.benchmarks.http_read import Answer, RequestReader, RetryPolicy, error_message
+from pipelines.errors import ApiAuthError, ApiDataError, ApiError, ConfigError
+from pipelines.security import ca_bundle_for, check_base_url, proxies_for
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class _CappedRetry(Retry):
-    """urllib3 retry policy that never sleeps longer than `backoff_max`, even when Retry-After asks for more."""
-
-    def get_retry_after(self, response: Any) -> float | None:
-        retry_after = super().get_retry_after(response)
-        if retry_after is None:
-            return None
-        return min(retry_after, self.backoff_max)
 
 
 class Gone:
@@ -129,6 +119,8 @@ class ApiClient:
         backoff_factor: float = settings.DEFAULT_BACKOFF_FACTOR_S,
         backoff_max: float = settings.DEFAULT_BACKOFF_MAX_S,
         allow_insecure_http: bool = False,
+        max_body_mib: float = settings.DEFAULT_MAX_BODY_MIB,
+        ca_bundle: str | None = None,
         counter: RequestCounter | None = None,
         recorder: ListRecorder | None = None,
         prefetched: Prefetched | None = None,
@@ -146,24 +138,17 @@ class ApiClient:
         self.counter = counter or RequestCounter()
         self.recorder = recorder
         self._prefetched = prefetched.bodies_for(self.base_url, api_key) if prefetched else {}
-        self.session = self._make_session(api_key, backoff_factor, backoff_max)
-
-    def _make_session(self, api_key: str, backoff_factor: float, backoff_max: float) -> requests.Session:
-        retries = self.max_attempts - 1
-        retry = _CappedRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=retries,
-            backoff_factor=backoff_factor,
-            backoff_max=backoff_max,
-            status_forcelist=settings.RETRY_STATUSES,
-            allowed_methods=frozenset({"GET"}),
-            respect_retry_after_header=True,
-            raise_on_status=False,
+        self.session = self._make_session(api_key)
+        self._reader = RequestReader(
+            self.session, self.base_url, timeout=request_timeout, max_body_bytes=_max_body_bytes(max_body_mib),
+            retry=RetryPolicy(self.max_attempts, backoff_factor, backoff_max), verify=ca_bundle_for(ca_bundle),
+            proxies=proxies_for(self.base_url, allow_insecure_http=allow_insecure_http),
         )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=self.workers)
+
+    def _make_session(self, api_key: str) -> requests.Session:
+        """One keep-alive session. No retries or redirects of its own: RequestReader does both, with the deadline
+        and the origin check they need."""
+        adapter = DeadlinedAdapter(max_retries=0, pool_connections=1, pool_maxsize=self.workers)
         session = requests.Session()
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -175,7 +160,8 @@ class ApiClient:
     @classmethod
     def from_settings(cls, settings: dict[str, Any], **plumbing: Any) -> ApiClient:
         """A client for a load's resolved settings (which hold more than the client's own)."""
-        names = ("workers", "request_timeout", "max_attempts", "backoff_max", "allow_insecure_http")
+        names = ("workers", "request_timeout", "max_attempts", "backoff_max", "allow_insecure_http", "max_body_mib",
+                 "ca_bundle")
         options = {name: settings[name] for name in names if name in settings}
         return cls(settings["base_url"], settings["api_key"], **options, **plumbing)
 
@@ -208,27 +194,13 @@ class ApiClient:
         """GET `path` and return the raw body of a 200 answer (see get_json); errors as for get_json."""
         endpoint = describe_endpoint(path, params)
         self.counter.increment()
-        try:
-            response = self.session.get(self.api_root + path, params=params, timeout=self.request_timeout)
-        except requests.exceptions.RetryError as exc:
-            raise ApiUnavailableError(
-                f"{endpoint} kept failing after {self.max_attempts} attempts ({_root_cause(exc)}); "
-                "the API may be down, try again later."
-            ) from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise ApiUnavailableError(
-                f"Cannot reach the Benchmarks API at {self.base_url} ({_root_cause(exc)}) after "
-                f"{self.max_attempts} attempts; check --base-url / {settings.BASE_URL_SETTING} and the network."
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            raise ApiUnavailableError(f"{endpoint} failed: {_root_cause(exc)}") from None
-        return self._decode(endpoint, response, missing_ok)
+        return self._decode(endpoint, self._reader.get(self.api_root + path, params, endpoint), missing_ok)
 
-    def _decode(self, endpoint: str, response: requests.Response, missing_ok: bool) -> Body | None:
-        status = response.status_code
+    def _decode(self, endpoint: str, answer: Answer, missing_ok: bool) -> Body | None:
+        status = answer.status
         if status == 200:
-            return Body(endpoint, response.content, response.headers.get("Content-Type", "unknown content type"))
-        message = _error_message(response)
+            return Body(endpoint, answer.content, answer.content_type)
+        message = error_message(answer)
         if status in (401, 403):
             raise ApiAuthError(
                 f"The API rejected the key (HTTP {status}: {message}). Set a valid key in "
@@ -241,32 +213,28 @@ class ApiClient:
                 f"{endpoint} was not found (HTTP 404: {message}); check that --base-url / "
                 f"{settings.BASE_URL_SETTING} is the API's root URL (e.g. {settings.EU_BASE_URL})."
             )
-        if status in settings.RETRY_STATUSES:
-            raise ApiUnavailableError(
-                f"{endpoint} still answered HTTP {status} after {self.max_attempts} attempts ({message}); "
-                "the API may be down, try again later."
-            )
         raise ApiError(f"{endpoint} answered HTTP {status}: {message}")
 
     def map_concurrent(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]:
         """Yield (item, fn(item)) in completion order, with at most `workers` calls in flight.
 
         The window is bounded so memory holds a few responses, not all of them. The first failure cancels the
-        remaining work and is re-raised.
+        remaining work and is re-raised. A Ctrl-C / SIGTERM closes the session and does not wait for the requests
+        in flight: a read may hang until its timeout (pipelines/interrupts.py ends the process).
         """
         pending: dict[Future[R], T] = {}
         source = iter(items)
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="benchmarks-http") as pool:
-            try:
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="benchmarks-http")
+        try:
+            with interrupts.interruptible(self.session.close):
                 for item in source:
                     pending[pool.submit(fn, item)] = item
                     if len(pending) >= self.workers * 2:
                         yield from _drain(pending, FIRST_COMPLETED)
                 while pending:
                     yield from _drain(pending, FIRST_COMPLETED)
-            finally:
-                for future in pending:
-                    future.cancel()
+        finally:
+            pool.shutdown(wait=not interrupts.received(), cancel_futures=True)
 
 
 def _drain(pending: dict[Future[R], T], mode: str) -> Iterator[tuple[T, R]]:
@@ -282,26 +250,7 @@ def describe_endpoint(path: str, params: dict[str, Any] | None = None) -> str:
     return f"GET {settings.API_PREFIX}{path}" + (f"?{query}" if query else "")
 
 
-def _error_message(response: requests.Response) -> str:
-    """The message of the API's error envelope {"error": {"message", "code"}}, or a short excerpt of the body."""
-    try:
-        body = orjson.loads(response.content)
-        error = body.get("error") if isinstance(body, dict) else None
-        if isinstance(error, dict) and error.get("message"):
-            code = error.get("code")
-            return f"{code}: {error['message']}" if code else str(error["message"])
-    except orjson.JSONDecodeError:
-        pass
-    text = response.content[:120].decode("utf-8", "replace").strip().replace("\n", " ")
-    return text or response.reason or "no body"
-
-
-def _root_cause(exc: BaseException) -> str:
-    """The innermost exception's message, without URLs that would repeat the endpoint."""
-    while exc.__cause__ is not None or (exc.args and isinstance(exc.args[0], BaseException)):
-        exc = exc.__cause__ if exc.__cause__ is not None else exc.args[0]
-    reason = getattr(exc, "reason", None)
-    if isinstance(reason, BaseException):
-        exc = reason
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
+def _max_body_bytes(max_body_mib: float) -> int:
+    if not max_body_mib or max_body_mib <= 0:
+        raise ConfigError(f"{settings.MAX_BODY_SETTING} must be a positive number of MiB; got {max_body_mib!r}.")
+    return int(max_body_mib * 2**20)

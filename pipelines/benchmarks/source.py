@@ -38,6 +38,8 @@ def benchmarks(
     allow_insecure_http: bool = False,
     type_ids: list[int] | None = None,
     max_removal_fraction: float = settings.DEFAULT_MAX_REMOVAL_FRACTION,
+    max_body_mib: float = settings.DEFAULT_MAX_BODY_MIB,
+    ca_bundle: str | None = None,
 ) -> Sequence[DltResource]:
     """Loads the Benchmarks API: types, models (overall and per type), details, probe runs and test cases.
 
@@ -51,13 +53,16 @@ def benchmarks(
         api_key_file: A file holding the key (surrounding whitespace and line ends stripped); not with api_key.
         base_url: API root, e.g. https://api.probe.splx.ai (EU) or https://us.api.probe.splx.ai (US).
         workers: Concurrent HTTP requests.
-        request_timeout: Seconds before one HTTP request times out.
+        request_timeout: Seconds one HTTP request may take in all: connect, headers and the complete body.
         max_attempts: Attempts per request (429/5xx/connection errors are retried with backoff).
         backoff_max: Longest wait between two attempts, Retry-After included.
         allow_insecure_http: Allow a plain http:// base URL to a host other than loopback (the key goes in clear).
         type_ids: Benchmark types to read runs for; None = all.
         max_removal_fraction: Refuse a load whose lists would flag more than this fraction of the runs (of the types
             read) or of the models analytics shows as removed (removals.py); `load --allow-mass-removal` lifts it.
+        max_body_mib: Largest body accepted, decompressed, in MiB; a larger one stops the load (exit 5).
+        ca_bundle: CA certificates (file or directory) to verify the API's TLS with; None = REQUESTS_CA_BUNDLE or
+            the bundled ones. Verification is never turned off.
 
     Returns:
         The resources benchmark_types, models, model_details, model_scores, run_scopes, probe_runs and test_cases
@@ -67,7 +72,8 @@ def benchmarks(
     client = load.close_when_done(
         ApiClient(
             base_url, api_key, workers=workers, request_timeout=request_timeout, max_attempts=max_attempts,
-            backoff_max=backoff_max, allow_insecure_http=allow_insecure_http, counter=load.requests,
+            backoff_max=backoff_max, allow_insecure_http=allow_insecure_http, max_body_mib=max_body_mib,
+            ca_bundle=ca_bundle, counter=load.requests,
             recorder=load.lists, prefetched=load.prefetched,
         )
     )

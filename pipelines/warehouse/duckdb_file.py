@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines import paths, settings
+from pipelines import interrupts, paths, settings
 from pipelines.benchmarks.tables import ColumnType
 from pipelines.errors import WarehouseError
 from pipelines.locking import exclusive_load_lock
@@ -200,7 +200,8 @@ def connect(db_path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
         except duckdb.Error as exc:
             raise WarehouseError(f"Cannot open the warehouse {db_path}: {str(exc).splitlines()[0]}") from None
         try:
-            yield connection
+            with interrupts.interruptible(connection.interrupt):  # Ctrl-C / SIGTERM stop a long statement
+                yield connection
         finally:
             connection.close()
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from pipelines import settings
+from pipelines import interrupts, settings
 from pipelines.benchmarks.tables import ColumnType
 from pipelines.errors import ConfigError, WarehouseError
 from pipelines.run_log import LoadAttempt
@@ -216,7 +216,8 @@ class PostgresDatabase:
         """A connection of the load (server failures inside become one-line WarehouseErrors) or, read_only, a
         session whose every transaction is read-only."""
         options = "-c default_transaction_read_only=on" if read_only else ""
-        with self._raw(application_name=application_name, options=options) as raw:
+        # Ctrl-C / SIGTERM cancel the statement the server is running for us (pipelines/interrupts.py)
+        with self._raw(application_name=application_name, options=options) as raw, interrupts.interruptible(raw.cancel):
             if read_only:
                 yield PgConnection(raw)
                 return

@@ -1,0 +1,284 @@
+"""Ctrl-C and SIGTERM stop a real load process within 5 s at any moment: a read that hangs or drips in a worker
+thread, dlt's load step, an insert that never ends on PostgreSQL, the publish (which then finishes and says so).
+
+Each case: exit 130 / 143, within 5 s of the signal (a behaviour bound, not a performance figure), one line on
+stderr, the published warehouse as it was (or, after the publish, fully the new one), and the next load equal to a
+clean load of the same API.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from pipelines import settings
+from pipelines.interrupts import KEPT, PUBLISHED
+from pipelines.run_log import read_attempt
+from pipelines.runner import run_load
+from pipelines.warehouse.destinations import open_engine
+from tests.commands import STAGE_LINE, load_process, wait_for_stage
+from tests.crafted_api import CASES, RUNS, CraftedApi, small_world
+from tests.test_postgres_reliability import Databases
+from tests.warehouse_checks import analytics_snapshot
+
+SIGNALS = [(signal.SIGTERM, 143), (signal.SIGINT, 130)]
+SIGNAL_IDS = ["SIGTERM", "SIGINT"]
+STOP_WITHIN_S = 5.0
+LONG_TIMEOUT = {"SOURCES__BENCHMARKS__REQUEST_TIMEOUT": "300"}  # a hung read alone would never end the load
+BIG_RUN_CASES = 20_000  # test cases in the big world's run: dlt's load step lasts about a second
+
+
+def changed_world(cases: int = 3) -> dict[str, Any]:
+    """small_world() one upstream change later: run 10 re-scored with `cases` test cases, all passed."""
+    run = {**small_world()[RUNS][0], "score": 100.0, "totalCount": cases, "passedCount": cases, "failedCount": 0}
+    template = small_world()[CASES]["testCases"][0]
+    test_cases = [
+        {**template, "id": 300_000 + i, "attack": f"A-{i}", "conversation": [
+            {"role": "user", "content": f"prompt {i} " * 8}, {"role": "assistant", "content": f"answer {i}"}]}
+        for i in range(cases)
+    ]
+    return small_world(**{RUNS: [run], CASES: {**run, "testCases": test_cases}})
+
+
+class SlowApi(CraftedApi):
+    """A CraftedApi whose `slow_path` sends its headers, then stalls ("stall") or sends its body one byte every
+    0.2 s ("drip"), until `release` is set; from then on it answers normally."""
+
+    def __init__(self, routes: dict[str, Any], slow_path: str, mode: str) -> None:
+        self.slow_path, self.mode = slow_path, mode
+        self.reached, self.release = threading.Event(), threading.Event()
+        super().__init__(routes)
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        super().__exit__(*exc)
+
+    def _handler(self) -> type:
+        api, base = self, super()._handler()
+
+        class SlowHandler(base):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                if self.path != api.slow_path or api.release.is_set():
+                    return super().do_GET()
+                data = orjson.dumps(api.routes[self.path])
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                api.reached.set()
+                for position in range(len(data) if api.mode == "drip" else 0):
+                    self.wfile.write(data[position:position + 1])
+                    if api.release.wait(0.2):
+                        return None
+                api.release.wait()
+                return None
+
+        return SlowHandler
+
+
+def clean_load(db: Path, routes: dict[str, Any]) -> dict[str, list[tuple]]:
+    with CraftedApi(routes) as api:
+        run_load(db, base_url=api.url)
+    return analytics_snapshot(db)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, Any]:
+    """Loaded once for the module: small_world()'s warehouse ("old", copied by each test) and the analytics views
+    of clean loads of each world."""
+    folder = tmp_path_factory.mktemp("reference")
+    with pytest.MonkeyPatch.context() as patch:  # module fixtures run before conftest's per-test environment
+        patch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+        patch.chdir(folder)
+        return {
+            "old": folder / "old" / "w.duckdb",  # the same stem as the copies: DuckDB names the catalog after it
+            "old_views": clean_load(folder / "old" / "w.duckdb", small_world()),
+            "changed_views": clean_load(folder / "changed.duckdb", changed_world()),
+            "big_views": clean_load(folder / "big.duckdb", changed_world(BIG_RUN_CASES)),
+        }
+
+
+def old_warehouse(tmp_path: Path, reference: dict[str, Any]) -> Path:
+    """A copy of the published warehouse that holds small_world() (the next load seeds its working copy from it)."""
+    db = tmp_path / "w.duckdb"
+    shutil.copyfile(reference["old"], db)
+    return db
+
+
+def stop(process: subprocess.Popen, signal_number: int) -> tuple[float, str]:
+    """Send the signal; (seconds until the process ended, the rest of its stderr)."""
+    started = time.monotonic()
+    process.send_signal(signal_number)
+    try:
+        _, errors = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    return time.monotonic() - started, errors
+
+
+def assert_stopped(process: subprocess.Popen, seconds: float, errors: str, exit_code: int, line: str) -> list[str]:
+    """Exit code, the time bound, and one line (after the stage lines) without a traceback; returns the stages."""
+    assert process.returncode == exit_code, errors
+    assert seconds < STOP_WITHIN_S, f"stopped {seconds:.1f} s after the signal"
+    *stages, last = errors.strip().splitlines() or [""]
+    assert last == line, errors
+    assert all(STAGE_LINE.match(stage) for stage in stages), errors
+    assert "Traceback" not in errors
+    return [STAGE_LINE.match(stage).group(0).split()[-1] for stage in stages]
+
+
+@pytest.mark.parametrize("mode", ["stall", "drip"])
+@pytest.mark.parametrize("signal_number, exit_code", SIGNALS, ids=SIGNAL_IDS)
+def test_a_hung_or_dripping_read_in_a_worker_thread_stops_within_5_s(tmp_path, reference, mode, signal_number,
+                                                                   exit_code):
+    db = old_warehouse(tmp_path, reference)
+    with SlowApi(changed_world(), CASES, mode) as api:
+        process = load_process(db, api.url, env=LONG_TIMEOUT)
+        assert api.reached.wait(60), process.communicate()
+        time.sleep(0.3)  # the read is under way in a worker thread
+        seconds, errors = stop(process, signal_number)
+        assert_stopped(process, seconds, errors, exit_code, KEPT)
+        assert analytics_snapshot(db) == reference["old_views"]
+        attempt = read_attempt(db.parent / f".{db.name}.dlt")
+        assert attempt.status == "failed" and attempt.error == KEPT
+        api.release.set()
+        run_load(db, base_url=api.url)
+    assert analytics_snapshot(db) == reference["changed_views"]
+
+
+@pytest.mark.parametrize("signal_number, exit_code", SIGNALS, ids=SIGNAL_IDS)
+def test_a_signal_in_dlts_load_step_stops_within_5_s(tmp_path, reference, signal_number, exit_code):
+    db = old_warehouse(tmp_path, reference)
+    with CraftedApi(changed_world(BIG_RUN_CASES)) as api:
+        process = load_process(db, api.url)
+        assert wait_for_stage(process, "load"), process.communicate()
+        time.sleep(0.2)  # DuckDB is inserting the batches in dlt's worker threads
+        seconds, errors = stop(process, signal_number)
+        stages = assert_stopped(process, seconds, errors, exit_code, KEPT)
+        assert stages == [], "the signal came after the load step"  # wait_for_stage read those before
+        assert analytics_snapshot(db) == reference["old_views"]
+        run_load(db, base_url=api.url)
+    assert analytics_snapshot(db) == reference["big_views"]
+
+
+@pytest.mark.parametrize("signal_number, exit_code", SIGNALS, ids=SIGNAL_IDS)
+def test_a_signal_during_the_publish_lets_it_finish_and_says_so(tmp_path, reference, signal_number, exit_code):
+    db = old_warehouse(tmp_path, reference)
+    expected = reference["changed_views"]
+    with CraftedApi(changed_world()) as api:
+        process = load_process(db, api.url)
+        assert wait_for_stage(process, "publish"), process.communicate()
+        seconds, errors = stop(process, signal_number)
+        assert_stopped(process, seconds, errors, exit_code, PUBLISHED)
+        assert analytics_snapshot(db) == expected
+        attempt = read_attempt(db.parent / f".{db.name}.dlt")
+        assert attempt.status == "succeeded" and attempt.summary == PUBLISHED
+        run_load(db, base_url=api.url)
+    assert analytics_snapshot(db) == expected
+
+
+@pytest.fixture()
+def databases(postgres, monkeypatch) -> Iterator[Databases]:
+    made = Databases(postgres, monkeypatch)
+    yield made
+    for name in made.created:
+        postgres.drop_database(name)
+
+
+def waiting_on_a_lock(connection: Any) -> int:
+    """Backends of this database waiting for a lock (dlt's COPY, behind the test's lock)."""
+    cursor = connection.cursor()
+    cursor.execute("select pg_stat_clear_snapshot()")  # inside the test's transaction the view would stand still
+    cursor.execute("select count(*) from pg_stat_activity where datname = current_database() "
+                   "and wait_event_type = 'Lock'")
+    return cursor.fetchone()[0]
+
+
+# (the table the test locks, the stage the load then waits in, the signal, its exit code)
+BLOCKED = [
+    ("test_case_messages", "load", signal.SIGTERM, 143),  # dlt's COPY, in dlt's worker thread
+    ("test_case_messages", "load", signal.SIGINT, 130),
+    ("test_cases", "extract", signal.SIGTERM, 143),  # our own query, in the main thread: the deadline ends it
+]
+
+
+@pytest.mark.parametrize("table, stage, signal_number, exit_code", BLOCKED,
+                         ids=["copy-SIGTERM", "copy-SIGINT", "main-thread-query-SIGTERM"])
+def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(databases, table, stage, signal_number,
+                                                                     exit_code):
+    """The load waits for a lock the test holds: dlt's COPY in its worker thread, or a query in the main thread
+    (psycopg2 lets no Python handler run meanwhile). Nothing stops them, so the process ends without them; the
+    server then ends the sessions and their locks, the load lock included."""
+    reference, database = databases.new(), databases.new()
+    with CraftedApi(changed_world()) as api:
+        databases.use(reference)
+        run_load("unused.duckdb", destination="postgres", base_url=api.url)
+    with CraftedApi(small_world()) as api:
+        databases.use(database)
+        run_load("unused.duckdb", destination="postgres", base_url=api.url)
+    before = databases.snapshot(database)
+    with CraftedApi(changed_world()) as api, databases.connect(database) as blocker:
+        blocker.cursor().execute(f"begin; lock table benchmarks_raw.{table} in access exclusive mode")
+        process = load_process(None, api.url, "--destination", "postgres")
+        assert wait_for_stage(process, stage), process.communicate()
+        deadline = time.monotonic() + 60
+        while not waiting_on_a_lock(blocker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert waiting_on_a_lock(blocker)
+        seconds, errors = stop(process, signal_number)
+        blocker.cursor().execute("rollback")
+        assert_stopped(process, seconds, errors, exit_code, KEPT)
+        assert databases.snapshot(database) == before
+        attempt = read_attempt(open_engine("postgres", "unused.duckdb").working_dir)
+        assert attempt.status == "failed" and attempt.error == KEPT
+        run_load("unused.duckdb", destination="postgres", base_url=api.url)  # not locked out by the stopped load
+    assert databases.snapshot(database) == databases.snapshot(reference)
+
+
+@pytest.mark.parametrize("signal_number, exit_code", SIGNALS, ids=SIGNAL_IDS)
+def test_a_hung_read_in_the_change_check_stops_within_5_s(tmp_path, reference, monkeypatch, signal_number, exit_code):
+    db = old_warehouse(tmp_path, reference)
+    monkeypatch.setenv("SOURCES__BENCHMARKS__REQUEST_TIMEOUT", "300")  # the same settings for both loads
+    with SlowApi(small_world(), RUNS, "stall") as api:
+        api.release.set()
+        run_load(db, base_url=api.url)  # recorded: the next load first checks whether the lists changed
+        api.release.clear()
+        process = load_process(db, api.url)
+        assert api.reached.wait(60), process.communicate()
+        seconds, errors = stop(process, signal_number)
+        assert assert_stopped(process, seconds, errors, exit_code, KEPT) == ["check"]
+        api.release.set()
+        run_load(db, base_url=api.url)
+    assert analytics_snapshot(db) == reference["old_views"]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize("signal_number, exit_code", SIGNALS, ids=SIGNAL_IDS)
+def test_a_long_duckdb_statement_in_the_main_thread_stops_within_5_s(tmp_path, reference, signal_number, exit_code):
+    """`query` runs its statement in the main thread, where Python's handler waits for DuckDB: interrupt() ends it."""
+    db = old_warehouse(tmp_path, reference)
+    endless = "select sum(hash(range)) from range(1000000000000)"
+    process = subprocess.Popen([sys.executable, "-m", "pipelines", "query", endless, "--db", str(db)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while cpu_seconds(process.pid) < 2.5 and time.monotonic() < deadline:  # imports take about a second of CPU
+        time.sleep(0.1)
+    seconds, errors = stop(process, signal_number)
+    assert_stopped(process, seconds, errors, exit_code, KEPT)
+    assert seconds < settings.INTERRUPT_GRACE_S  # ended by DuckDB's interrupt(), not by the deadline
+    assert analytics_snapshot(db) == reference["old_views"]
