@@ -12,6 +12,7 @@ import pytest
 
 from simulator.server import Simulator
 from tests.postgres import PostgresUnavailable, ThrowawayPostgres
+from tests.warehouse_checks import pg_analytics_snapshot
 
 
 @pytest.fixture(autouse=True)
@@ -82,3 +83,32 @@ def pg_database(postgres, monkeypatch) -> Iterator[PgDatabase]:
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", database.url)
     yield database
     postgres.drop_database(database.name)
+
+
+class Databases:
+    """Fresh databases on the session's server; DESTINATION__POSTGRES__CREDENTIALS is pointed at one by `use`."""
+
+    def __init__(self, server, monkeypatch) -> None:  # noqa: ANN001
+        self.server, self.monkeypatch, self.created = server, monkeypatch, []
+
+    def new(self) -> str:
+        self.created.append(self.server.create_database())
+        return self.created[-1]
+
+    def use(self, name: str) -> None:
+        self.monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", self.server.url(name))
+
+    def snapshot(self, name: str) -> dict[str, list[tuple]]:
+        with self.server.connect(name) as connection:
+            return pg_analytics_snapshot(connection)
+
+    def connect(self, name: str):  # noqa: ANN201
+        return self.server.connect(name)
+
+
+@pytest.fixture()
+def databases(postgres, monkeypatch) -> Iterator[Databases]:
+    made = Databases(postgres, monkeypatch)
+    yield made
+    for name in made.created:
+        postgres.drop_database(name)

@@ -5,9 +5,10 @@ Used to check how the loader treats malformed or hostile responses (bad JSON, HT
 
 from __future__ import annotations
 
+import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 import orjson
 
@@ -17,7 +18,26 @@ RUNS = f"{API}/models/1/runs?benchmarkTypeId=1"
 CASES = f"{API}/models/1/runs/10/test-cases"
 
 
-class CraftedApi:
+class LoopbackServer:
+    """A socketserver on 127.0.0.1 served by a background thread while the `with` block runs (subclasses set
+    `self.server` and `self.url`, then call `_serve_in_background`)."""
+
+    server: socketserver.BaseServer
+    url: str
+
+    def _serve_in_background(self) -> None:
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class CraftedApi(LoopbackServer):
     """Serves `routes`: path (with query, without the host) -> (status, body bytes or JSON-able, content type)."""
 
     def __init__(self, routes: dict[str, tuple[int, Any, str] | Any]) -> None:
@@ -26,15 +46,7 @@ class CraftedApi:
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> CraftedApi:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve_in_background()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self

@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from tests.crafted_api import LoopbackServer
+
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
 
 
@@ -31,7 +33,7 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
 
 
-class HostileApi:
+class HostileApi(LoopbackServer):
     """Serves `routes`; `tls` = (certificate, key) serves https as localhost; `gzip_all` compresses every JSON
     answer. `seen` lists (path, headers) of every request."""
 
@@ -47,16 +49,11 @@ class HostileApi:
             context.load_cert_chain(*tls)
             self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.url = f"https://localhost:{port}" if tls else f"http://127.0.0.1:{port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> HostileApi:
-        self.thread.start()
-        return self
+        self._serve_in_background()
 
     def __exit__(self, *exc: object) -> None:
         self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
 
     def keys_seen(self) -> list[str | None]:
         """The X-Api-Key header of every request received (None where there was none)."""
@@ -206,7 +203,7 @@ def stall(data: bytes) -> Behaviour:
 
 # --- An HTTPS proxy (CONNECT) ---
 
-class ConnectProxy:
+class ConnectProxy(LoopbackServer):
     """A forward proxy on 127.0.0.1 that tunnels CONNECT to loopback targets only. `tunnels` lists the targets;
     `forwarded` lists (request line, whether it carried X-Api-Key) of plain-http requests, answered 502 unserved."""
 
@@ -244,15 +241,7 @@ class ConnectProxy:
 
         self.server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> ConnectProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve_in_background()
 
 
 def _pipe(client: socket.socket, upstream: socket.socket) -> None:

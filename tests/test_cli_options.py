@@ -99,7 +99,7 @@ def test_without_a_configured_log_level_a_load_logs_only_its_stages(tmp_path):
                          cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     stages = [STAGE_LINE.match(line).group(0).split()[-1] for line in result.stderr.splitlines()]
-    assert stages == ["extract", "normalize", "load", "views", "publish"]
+    assert stages == ["extract", "normalize", "load", "commit", "views", "publish"]
 
 
 RESOLVED_RUNTIME = """

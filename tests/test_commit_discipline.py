@@ -89,6 +89,22 @@ def test_a_load_failing_after_the_test_cases_landed_leaves_nothing_the_next_load
     assert_equals_clean_load(db, worlds, 1, f"after a failure in the {step} step")
 
 
+def test_a_load_that_ran_out_of_memory_then_the_next_load_equals_a_clean_one(worlds, tmp_path, monkeypatch):
+    """The reported case itself: DuckDB out of memory in dlt's load step (exit 6, published file intact), then a load
+    with enough memory must bring the warehouse to what a clean load makes, not report nothing to do."""
+    db = tmp_path / "w.duckdb"
+    run_load(db, base_url=worlds.urls[0])
+    published = db.read_bytes()
+    monkeypatch.setenv("WAREHOUSE__DUCKDB_MEMORY_LIMIT", "1MB")  # too little for DuckDB to insert tiny's rows
+    with pytest.raises(WarehouseError, match="out of memory"):
+        run_load(db, base_url=worlds.urls[1])
+    assert db.read_bytes() == published
+    monkeypatch.delenv("WAREHOUSE__DUCKDB_MEMORY_LIMIT")
+    healed = run_load(db, base_url=worlds.urls[1])
+    assert healed.runs_fetched > 0 and not healed.unchanged, healed.summary()
+    assert_equals_clean_load(db, worlds, 1, "after running out of memory")
+
+
 @pytest.mark.parametrize("stage, delay", [("load", 0.05), ("commit", 0.0), ("views", 0.0)])
 def test_a_load_killed_between_steps_then_the_next_load_equals_a_clean_one(worlds, tmp_path, stage, delay):
     db = tmp_path / "w.duckdb"

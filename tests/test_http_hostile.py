@@ -11,12 +11,14 @@ import os
 import subprocess
 import sys
 import time
+import zlib
 
 import orjson
 import pytest
 import requests
 
 from pipelines import settings
+from pipelines.benchmarks.http_body import _Inflater
 from pipelines.errors import ApiDataError, ApiUnavailableError, ConfigError
 from pipelines.runner import run_load
 from pipelines.security import NO_PROXIES, origin_of, proxies_for, shown_url
@@ -319,3 +321,20 @@ def test_a_slow_body_is_one_line_and_exit_4(tmp_path):
 def test_error_urls_are_shown_without_secrets():
     assert shown_url("https://u:p@h.example:8443/a b\x1b[0m?token=x#f") == "https://h.example:8443/a%20b%1B%5B0m?..."
     assert len(shown_url("http://h/" + "x" * 500)) == 120
+
+
+def test_inflating_is_exact_and_bounded_whatever_the_chunks():
+    """The body's inflater (pipelines/benchmarks/http_body.py): any chunking of gzip (one member or several) or zlib
+    data gives the exact body, and one call never returns more than room + 1 bytes however much a chunk would inflate
+    to: memory is bounded by the cap, not by how much compressed data a read happened to bring."""
+    body = b'{"id": 10, "testCases": []}' + b" hello" * 5000
+    streams = [gzip.compress(body), gzip.compress(body[:7000]) + gzip.compress(body[7000:]), zlib.compress(body)]
+    for stream in streams:
+        for size in (1, 7, 4096, len(stream)):
+            inflate, out = _Inflater(), b""
+            for start in range(0, len(stream), size):
+                out += inflate(stream[start:start + size], 10**7)
+            out += inflate(b"", 10**7) + inflate(b"", 10**7)
+            assert out == body
+    bomb = gzip.compress(b" " * 2**26)  # 64 MiB of blanks in one chunk of about 65 KB
+    assert len(_Inflater()(bomb, 1000)) == 1001

@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import signal
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -58,35 +57,6 @@ def advisory_locks(connection) -> int:  # noqa: ANN001
     cursor.execute("select count(*) from pg_locks where locktype = 'advisory' and granted "
                    "and database = (select oid from pg_database where datname = current_database())")
     return cursor.fetchone()[0]
-
-
-class Databases:
-    """Fresh databases on the session's server; DESTINATION__POSTGRES__CREDENTIALS is pointed at one by `use`."""
-
-    def __init__(self, server, monkeypatch) -> None:  # noqa: ANN001
-        self.server, self.monkeypatch, self.created = server, monkeypatch, []
-
-    def new(self) -> str:
-        self.created.append(self.server.create_database())
-        return self.created[-1]
-
-    def use(self, name: str) -> None:
-        self.monkeypatch.setenv(CREDENTIALS, self.server.url(name))
-
-    def snapshot(self, name: str) -> dict[str, list[tuple]]:
-        with self.server.connect(name) as connection:
-            return pg_analytics_snapshot(connection)
-
-    def connect(self, name: str):  # noqa: ANN201
-        return self.server.connect(name)
-
-
-@pytest.fixture()
-def databases(postgres, monkeypatch) -> Iterator[Databases]:
-    made = Databases(postgres, monkeypatch)
-    yield made
-    for name in made.created:
-        postgres.drop_database(name)
 
 
 def test_crash_at_random_moments_then_the_next_postgres_load_converges(databases):

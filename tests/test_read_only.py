@@ -23,6 +23,7 @@ from pipelines.query import run_query
 from pipelines.runner import run_load
 from tests.commands import assert_one_line_error, run_cli
 from tests.crafted_api import CraftedApi, small_world
+from tests.postgres import BI_PASSWORD, grant_readme_recipe
 
 
 @pytest.fixture(scope="module")
@@ -146,8 +147,6 @@ def read_role_url(pg_database) -> str:
 
 
 def test_postgres_query_as_the_read_role_cannot_copy_to_a_file(pg_database, tmp_path, server_writable):
-    from tests.test_postgres_access import BI_PASSWORD, grant_readme_recipe
-
     load_postgres(pg_database, tmp_path)
     grant_readme_recipe(pg_database)
     target = server_writable / "x"

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from pipelines.runner import run_load
 from pipelines.warehouse.destinations import open_engine
 from tests.commands import STAGE_LINE, load_process, wait_for_stage
 from tests.crafted_api import CASES, RUNS, CraftedApi, small_world
-from tests.test_postgres_reliability import Databases
 from tests.warehouse_checks import analytics_snapshot
 
 SIGNALS = [(signal.SIGTERM, 143), (signal.SIGINT, 130)]
@@ -145,7 +143,7 @@ def test_a_hung_or_dripping_read_in_a_worker_thread_stops_within_5_s(tmp_path, r
     db = old_warehouse(tmp_path, reference)
     with SlowApi(changed_world(), CASES, mode) as api:
         process = load_process(db, api.url, env=LONG_TIMEOUT)
-        assert api.reached.wait(60), process.communicate()
+        assert api.reached.wait(60), ended(process)
         time.sleep(0.3)  # the read is under way in a worker thread
         seconds, errors = stop(process, signal_number)
         assert_stopped(process, seconds, errors, exit_code, KEPT)
@@ -162,7 +160,7 @@ def test_a_signal_in_dlts_load_step_stops_within_5_s(tmp_path, reference, signal
     db = old_warehouse(tmp_path, reference)
     with CraftedApi(changed_world(BIG_RUN_CASES)) as api:
         process = load_process(db, api.url)
-        assert wait_for_stage(process, "load"), process.communicate()
+        assert wait_for_stage(process, "load"), ended(process)
         time.sleep(0.2)  # DuckDB is inserting the batches in dlt's worker threads
         seconds, errors = stop(process, signal_number)
         stages = assert_stopped(process, seconds, errors, exit_code, KEPT)
@@ -178,7 +176,7 @@ def test_a_signal_during_the_publish_lets_it_finish_and_says_so(tmp_path, refere
     expected = reference["changed_views"]
     with CraftedApi(changed_world()) as api:
         process = load_process(db, api.url)
-        assert wait_for_stage(process, "publish"), process.communicate()
+        assert wait_for_stage(process, "publish"), ended(process)
         seconds, errors = stop(process, signal_number)
         assert_stopped(process, seconds, errors, exit_code, PUBLISHED)
         assert analytics_snapshot(db) == expected
@@ -188,12 +186,6 @@ def test_a_signal_during_the_publish_lets_it_finish_and_says_so(tmp_path, refere
     assert analytics_snapshot(db) == expected
 
 
-@pytest.fixture()
-def databases(postgres, monkeypatch) -> Iterator[Databases]:
-    made = Databases(postgres, monkeypatch)
-    yield made
-    for name in made.created:
-        postgres.drop_database(name)
 
 
 def waiting_on_a_lock(connection: Any) -> int:
@@ -205,18 +197,26 @@ def waiting_on_a_lock(connection: Any) -> int:
     return cursor.fetchone()[0]
 
 
-# (the table the test locks, the stage the load then waits in, the signal, its exit code)
+# (the table the test locks, the stage after which it takes the lock (None: before the load starts), the stage the
+# load then waits in, the signal, its exit code). Every load begins with its commit step, which reads both bulk tables
+# (pipelines/warehouse/commit.py): a lock taken before the load blocks that statement, in the main thread.
 BLOCKED = [
-    ("test_case_messages", "load", signal.SIGTERM, 143),  # dlt's COPY, in dlt's worker thread
-    ("test_case_messages", "load", signal.SIGINT, 130),
-    ("test_cases", "extract", signal.SIGTERM, 143),  # our own query, in the main thread: the deadline ends it
+    ("test_case_messages", "extract", "load", signal.SIGTERM, 143),  # dlt's COPY, in dlt's worker thread
+    ("test_case_messages", "extract", "load", signal.SIGINT, 130),
+    ("test_cases", None, "check", signal.SIGTERM, 143),  # our own statement, in the main thread: the deadline ends it
 ]
 
 
-@pytest.mark.parametrize("table, stage, signal_number, exit_code", BLOCKED,
+def ended(process: subprocess.Popen) -> tuple[str, str]:
+    """What a load that did not get where a test expected printed (killed first: it may be waiting forever)."""
+    process.kill()
+    return process.communicate()
+
+
+@pytest.mark.parametrize("table, lock_after, stage, signal_number, exit_code", BLOCKED,
                          ids=["copy-SIGTERM", "copy-SIGINT", "main-thread-query-SIGTERM"])
-def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(databases, table, stage, signal_number,
-                                                                     exit_code):
+def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(databases, table, lock_after, stage,
+                                                                     signal_number, exit_code):
     """The load waits for a lock the test holds: dlt's COPY in its worker thread, or a query in the main thread
     (psycopg2 lets no Python handler run meanwhile). Nothing stops them, so the process ends without them; the
     server then ends the sessions and their locks, the load lock included."""
@@ -229,9 +229,14 @@ def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(databases, t
         run_load("unused.duckdb", destination="postgres", base_url=api.url)
     before = databases.snapshot(database)
     with CraftedApi(changed_world()) as api, databases.connect(database) as blocker:
-        blocker.cursor().execute(f"begin; lock table benchmarks_raw.{table} in access exclusive mode")
+        lock = f"begin; lock table benchmarks_raw.{table} in access exclusive mode"
+        if lock_after is None:
+            blocker.cursor().execute(lock)
         process = load_process(None, api.url, "--destination", "postgres")
-        assert wait_for_stage(process, stage), process.communicate()
+        if lock_after is not None:
+            assert wait_for_stage(process, lock_after), ended(process)
+            blocker.cursor().execute(lock)
+        assert wait_for_stage(process, stage), ended(process)
         deadline = time.monotonic() + 60
         while not waiting_on_a_lock(blocker) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -255,7 +260,7 @@ def test_a_hung_read_in_the_change_check_stops_within_5_s(tmp_path, reference, m
         run_load(db, base_url=api.url)  # recorded: the next load first checks whether the lists changed
         api.release.clear()
         process = load_process(db, api.url)
-        assert api.reached.wait(60), process.communicate()
+        assert api.reached.wait(60), ended(process)
         seconds, errors = stop(process, signal_number)
         assert assert_stopped(process, seconds, errors, exit_code, KEPT) == ["check"]
         api.release.set()

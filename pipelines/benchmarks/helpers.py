@@ -17,6 +17,7 @@ import orjson
 import requests
 
 from pipelines import interrupts, settings
+from pipelines.benchmarks.http_body import ACCEPTED_ENCODINGS
 from pipelines.benchmarks.http_deadline import DeadlinedAdapter
 from pipelines.benchmarks.http_read import Answer, RequestReader, RetryPolicy, error_message
 from pipelines.errors import ApiAuthError, ApiDataError, ApiError, ConfigError
@@ -153,7 +154,8 @@ class ApiClient:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers.update(
-            {"X-Api-Key": api_key, "Accept": "application/json", "User-Agent": settings.USER_AGENT}
+            {"X-Api-Key": api_key, "Accept": "application/json", "Accept-Encoding": ACCEPTED_ENCODINGS,
+             "User-Agent": settings.USER_AGENT}
         )
         return session
 

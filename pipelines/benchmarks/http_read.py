@@ -7,7 +7,6 @@ counts like any other; the deadline itself is in http_deadline.py.
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,28 +18,10 @@ import urllib3
 from urllib3.util.retry import Retry
 
 from pipelines import settings
+from pipelines.benchmarks.http_body import Answer, TransientFailure, read_capped, root_cause
 from pipelines.benchmarks.http_deadline import Deadline, attempt_deadline
-from pipelines.errors import ApiDataError, ApiError, ApiUnavailableError
+from pipelines.errors import ApiError, ApiUnavailableError
 from pipelines.security import origin_of, shown_url
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A complete answer: its status and its whole body (within the cap)."""
-
-    status: int
-    content: bytes
-    content_type: str
-    reason: str
-    retry_after: str | None = None
-
-
-class TransientFailure(Exception):
-    """An attempt that may succeed when repeated: `kind` is "timeout", "connection" or "status" (with `answer`)."""
-
-    def __init__(self, kind: str, cause: str, answer: Answer | None = None) -> None:
-        super().__init__(cause)
-        self.kind, self.cause, self.answer = kind, cause, answer
 
 
 @dataclass(frozen=True)
@@ -155,52 +136,6 @@ class RequestReader:
         )
 
 
-def read_capped(response: requests.Response, endpoint: str, limit: int, deadline: Deadline, *,
-                truncate: bool = False) -> bytes:
-    """The body, decompressed, read in chunks until `limit` bytes: past it ApiDataError (or, with `truncate`, the
-    first `limit` bytes). A deadline that passes makes it a TransientFailure."""
-    length = response.headers.get("Content-Length", "")
-    if not truncate and length.isdigit() and int(length) > limit:
-        response.close()
-        raise _too_large(endpoint, limit, f"Content-Length: {int(length):,} bytes")
-    buffer = io.BytesIO()
-    deadline.guard(response.raw.shutdown)
-    try:
-        while chunk := response.raw.read1(settings.BODY_CHUNK_BYTES, decode_content=True):
-            room = limit - buffer.tell()
-            if len(chunk) > room:
-                if truncate:
-                    buffer.write(chunk[:room])
-                    break
-                raise _too_large(endpoint, limit, "more than that" + (" once decompressed" if _encoded(response)
-                                                                       else ""))
-            buffer.write(chunk)
-            if deadline.remaining() <= 0:
-                raise TransientFailure("timeout", "the body was still arriving")
-    except urllib3.exceptions.DecodeError as exc:
-        raise ApiDataError(f"{endpoint} sent a body that cannot be decompressed ({root_cause(exc)}).") from None
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        if deadline.fired:
-            raise TransientFailure("timeout", "the body was still arriving") from None
-        raise TransientFailure("connection", f"the connection broke in the body: {root_cause(exc)}") from None
-    finally:
-        response.close()
-    if deadline.fired:
-        raise TransientFailure("timeout", "the body was still arriving")
-    return buffer.getvalue()
-
-
-def _too_large(endpoint: str, limit: int, seen: str) -> ApiDataError:
-    return ApiDataError(
-        f"{endpoint} sent a body larger than {settings.MAX_BODY_SETTING} = {limit / 2**20:g} MiB ({seen}); "
-        "nothing was written. Raise the setting (SOURCES__BENCHMARKS__MAX_BODY_MIB) if answers this large are real."
-    )
-
-
-def _encoded(response: requests.Response) -> bool:
-    return response.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
-
-
 def error_message(answer: Answer) -> str:
     """The message of the API's error envelope {"error": {"message", "code"}}, or a short excerpt of the body;
     at most ERROR_MESSAGE_MAX_CHARS characters either way."""
@@ -218,14 +153,3 @@ def error_message(answer: Answer) -> str:
     text = " ".join(text.split())
     limit = settings.ERROR_MESSAGE_MAX_CHARS
     return (text if len(text) <= limit else text[: limit - 3] + "...") or answer.reason or "no body"
-
-
-def root_cause(exc: BaseException) -> str:
-    """The innermost exception's message, without URLs that would repeat the endpoint."""
-    while exc.__cause__ is not None or (exc.args and isinstance(exc.args[0], BaseException)):
-        exc = exc.__cause__ if exc.__cause__ is not None else exc.args[0]
-    reason = getattr(exc, "reason", None)
-    if isinstance(reason, BaseException):
-        exc = reason
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
