@@ -8,7 +8,7 @@ import orjson
 
 from pipelines.benchmarks import tables
 from pipelines.benchmarks.helpers import Body
-from pipelines.benchmarks.test_cases import TestCaseBatch, read_documented_shape
+from pipelines.benchmarks.test_cases import TestCaseBatch, read_documented_shape, read_test_cases
 from pipelines.runner import run_load
 from pipelines.warehouse.duckdb_file import TYPE_NAMES
 from pipelines.warehouse.engine import quote
@@ -49,7 +49,7 @@ def test_test_case_batches_have_the_declared_arrow_schema_on_both_paths():
     other_shape = Body(f"GET {API}/test", orjson.dumps([{**case, "id": 2}]), "application/json")  # a bare array
     for body in (documented, other_shape):
         batch = TestCaseBatch()
-        batch.add_run(run, body, read_documented_shape(body))
+        batch.add_run(run, read_test_cases(run, body))
         cases, messages = batch.to_tables()
         assert cases.schema == tables.TEST_CASES.arrow_schema()
         assert messages.schema == tables.TEST_CASE_MESSAGES.arrow_schema()
