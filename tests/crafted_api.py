@@ -37,6 +37,15 @@ class LoopbackServer:
         self.server.server_close()
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 (keep-alive, as the API) and no log line per request."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 class CraftedApi(LoopbackServer):
     """Serves `routes`: path (with query, without the host) -> (status, body bytes or JSON-able, content type)."""
 
@@ -51,12 +60,7 @@ class CraftedApi(LoopbackServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 api.requests.append(self.path)
                 route = api.routes.get(self.path)

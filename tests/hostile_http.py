@@ -17,13 +17,14 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from tests.crafted_api import LoopbackServer
+from tests.crafted_api import LoopbackServer, QuietHandler
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
 
@@ -62,12 +63,7 @@ class HostileApi(LoopbackServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 api.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
                 self.stopping = api.stopping
@@ -161,14 +157,7 @@ def drip(data: bytes, interval: float) -> Behaviour:
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
-        try:
-            for index in range(len(data)):
-                handler.wfile.write(data[index:index + 1])
-                handler.wfile.flush()
-                if handler.stopping.wait(interval):
-                    return
-        except OSError:
-            pass
+        _drip(handler, data, interval)
     return answer
 
 
@@ -177,16 +166,23 @@ def drip_headers(data: bytes, interval: float) -> Behaviour:
     def answer(handler: BaseHTTPRequestHandler) -> None:
         head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"p" * 2000
                 + b"\r\nContent-Length: %d\r\n\r\n" % len(data))
-        try:
-            for index in range(len(head)):
-                handler.wfile.write(head[index:index + 1])
-                handler.wfile.flush()
-                if handler.stopping.wait(interval):
-                    return
-            handler.wfile.write(data)
-        except OSError:
-            pass
+        if _drip(handler, head, interval):
+            with suppress(OSError):
+                handler.wfile.write(data)
     return answer
+
+
+def _drip(handler: BaseHTTPRequestHandler, data: bytes, interval: float) -> bool:
+    """Write `data` one byte every `interval` seconds; False when the server stops or the client hung up first."""
+    try:
+        for index in range(len(data)):
+            handler.wfile.write(data[index:index + 1])
+            handler.wfile.flush()
+            if handler.stopping.wait(interval):
+                return False
+    except OSError:
+        return False
+    return True
 
 
 def stall(data: bytes) -> Behaviour:
