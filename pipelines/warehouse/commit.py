@@ -101,8 +101,7 @@ def claim_consistent_legacy_runs(connection: Any, names: Names) -> None:
     connection.execute(
         f"insert into {claims} (probe_run_id, run_signature, test_cases, messages, {load}) "
         f"with newest as (select probe_run_id, max({load}) as load_id from {cases} group by probe_run_id), "
-        f"conversations as (select probe_run_id, {load} as load_id, count(*) as row_count from {messages} "
-        f"group by probe_run_id, {load}) "
+        f"conversations as ({_rows_per_run_load(messages)}) "
         f"select t.probe_run_id, max(t.run_signature), count(*), max(conversations.row_count), t.{load} "
         f"from {cases} as t inner join newest on newest.probe_run_id = t.probe_run_id and newest.load_id = t.{load} "
         f"inner join conversations on conversations.probe_run_id = t.probe_run_id and conversations.load_id = t.{load} "
