@@ -25,6 +25,7 @@ from pipelines.benchmarks.tables import (
     TEST_CASES,
 )
 from pipelines.query import open_published
+from pipelines.warehouse.commit import rows_per_run_load
 from pipelines.warehouse.destinations import Warehouse, as_engine
 from pipelines.warehouse.engine import Names, quote
 from pipelines.warehouse.introspect import table_exists
@@ -54,10 +55,9 @@ def recorded_runs_match_their_claims(connection: Any, names: Names) -> list[str]
     rows = connection.execute(
         f"with cases as (select probe_run_id, {LOAD} as load_id, count(*) as held, count(distinct run_signature) "
         f"as signatures, max(run_signature) as signature from {names.raw(TEST_CASES.name)} group by probe_run_id, "
-        f"{LOAD}), messages as (select probe_run_id, {LOAD} as load_id, count(*) as held from "
-        f"{names.raw(TEST_CASE_MESSAGES.name)} group by probe_run_id, {LOAD}) "
+        f"{LOAD}), messages as ({rows_per_run_load(names.raw(TEST_CASE_MESSAGES.name))}) "
         "select r.probe_run_id, r.load_id, c.test_cases, c.messages, c.run_signature, r.run_signature, "
-        "coalesce(cases.held, 0), coalesce(messages.held, 0), coalesce(cases.signatures, 0), cases.signature "
+        "coalesce(cases.held, 0), coalesce(messages.row_count, 0), coalesce(cases.signatures, 0), cases.signature "
         f"from {loaded} as r left join {claims} as c on c.probe_run_id = r.probe_run_id and c.{LOAD} = r.load_id "
         "left join cases on cases.probe_run_id = r.probe_run_id and cases.load_id = r.load_id "
         "left join messages on messages.probe_run_id = r.probe_run_id and messages.load_id = r.load_id "
@@ -132,11 +132,10 @@ def legacy_runs_are_consistent(connection: Any, names: Names) -> list[str]:
         f"with newest as (select probe_run_id, max({LOAD}) as load_id from {cases} group by probe_run_id), "
         f"held as (select t.probe_run_id, t.{LOAD} as load_id, max(t.run_signature) as signature, count(*) as cases "
         f"from {cases} as t inner join newest on newest.probe_run_id = t.probe_run_id and newest.load_id = t.{LOAD} "
-        f"group by t.probe_run_id, t.{LOAD}), conversations as (select probe_run_id, {LOAD} as load_id, count(*) "
-        f"as messages from {messages} group by probe_run_id, {LOAD}) "
-        "select held.probe_run_id, held.signature, held.cases, coalesce(conversations.messages, 0) from held "
+        f"group by t.probe_run_id, t.{LOAD}), conversations as ({rows_per_run_load(messages)}) "
+        "select held.probe_run_id, held.signature, held.cases, coalesce(conversations.row_count, 0) from held "
         "left join conversations on conversations.probe_run_id = held.probe_run_id and conversations.load_id = "
-        "held.load_id where conversations.messages is null or split_part(held.signature, '|', 1) <> "
+        "held.load_id where conversations.row_count is null or split_part(held.signature, '|', 1) <> "
         "cast(held.cases as varchar) order by held.probe_run_id"
     ).fetchall()
     return [

@@ -76,8 +76,8 @@ def record_complete_runs(connection: Any, names: Names) -> None:
     connection.execute(f"delete from {loaded}")
     connection.execute(
         f"insert into {loaded} (probe_run_id, load_id, run_signature) "
-        f"with cases as ({_rows_per_run_load(names.raw(TEST_CASES.name))}), "
-        f"messages as ({_rows_per_run_load(names.raw(TEST_CASE_MESSAGES.name))}), "
+        f"with cases as ({rows_per_run_load(names.raw(TEST_CASES.name))}), "
+        f"messages as ({rows_per_run_load(names.raw(TEST_CASE_MESSAGES.name))}), "
         f"complete as (select c.probe_run_id, c.{load} as load_id, c.run_signature, row_number() over "
         f"(partition by c.probe_run_id order by c.{load} desc) as recency from {claims} as c "
         f"left join cases on cases.probe_run_id = c.probe_run_id and cases.load_id = c.{load} "
@@ -87,7 +87,8 @@ def record_complete_runs(connection: Any, names: Names) -> None:
     )
 
 
-def _rows_per_run_load(table: str) -> str:
+def rows_per_run_load(table: str) -> str:
+    """SQL: rows of `table` per (probe_run_id, load_id), as row_count; what a claim is compared with."""
     return (f"select probe_run_id, {LOAD_ID_COLUMN} as load_id, count(*) as row_count from {table} "
             f"group by probe_run_id, {LOAD_ID_COLUMN}")
 
@@ -101,7 +102,7 @@ def claim_consistent_legacy_runs(connection: Any, names: Names) -> None:
     connection.execute(
         f"insert into {claims} (probe_run_id, run_signature, test_cases, messages, {load}) "
         f"with newest as (select probe_run_id, max({load}) as load_id from {cases} group by probe_run_id), "
-        f"conversations as ({_rows_per_run_load(messages)}) "
+        f"conversations as ({rows_per_run_load(messages)}) "
         f"select t.probe_run_id, max(t.run_signature), count(*), max(conversations.row_count), t.{load} "
         f"from {cases} as t inner join newest on newest.probe_run_id = t.probe_run_id and newest.load_id = t.{load} "
         f"inner join conversations on conversations.probe_run_id = t.probe_run_id and conversations.load_id = t.{load} "
