@@ -30,8 +30,8 @@ import duckdb
 from postgres_server import BenchPostgres
 from stages import RecordingProgress, describe
 
-from pipelines.query import view_row_counts
-from pipelines.runner import LoadResult, run_load
+from pipelines.load.runner import LoadResult, run_load
+from pipelines.readers.query import view_row_counts
 from pipelines.warehouse.destinations import Destination
 from pipelines.warehouse.engine import Names, quote
 
@@ -140,7 +140,7 @@ def time_views_postgres(repeat: int, timeout: float) -> list[Timing]:
     import psycopg2
     from psycopg2.errors import QueryCanceled
 
-    from pipelines.warehouse.postgres_database import MART_VIEWS_SCHEMA, PUBLISH_SETTINGS, PostgresDatabase
+    from pipelines.warehouse.postgres.database import MART_VIEWS_SCHEMA, PUBLISH_SETTINGS, PostgresDatabase
 
     engine = PostgresDatabase.from_dlt_config()
     names = Names()

@@ -128,7 +128,7 @@ def dlt_folder_for(working_dir: Path) -> Path:
     digest: the same for every load of that warehouse, so an interrupted load is still finished by the next one."""
     if SQL_SAFE_PATH.fullmatch(str(working_dir)):
         return working_dir
-    from pipelines.warehouse.postgres_database import state_home
+    from pipelines.warehouse.postgres.database import state_home
 
     digest = hashlib.sha256(str(working_dir).encode("utf-8", "surrogateescape")).hexdigest()[:16]
     folder = state_home() / f"duckdb-{digest}"

@@ -31,7 +31,7 @@ ERROR_BODY_MAX_BYTES = 64 * 1024  # of an error answer, this much is read for it
 ERROR_MESSAGE_MAX_CHARS = 120  # of an error envelope's message or a body excerpt, in our one-line errors
 USER_AGENT = "benchmarks-warehouse/0.1"
 
-# The mass-removal guard (pipelines/benchmarks/removals.py): a load that would flag more than this fraction of the
+# The mass-removal guard (pipelines/api/removals.py): a load that would flag more than this fraction of the
 # runs, or of the models, analytics shows as removed is refused unless `load --allow-mass-removal`.
 DEFAULT_MAX_REMOVAL_FRACTION = 0.5
 MAX_REMOVAL_FRACTION_SETTING = "sources.benchmarks.max_removal_fraction"

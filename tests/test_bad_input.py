@@ -14,7 +14,7 @@ import json
 import pytest
 
 from pipelines.errors import ApiDataError
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
 from tests.crafted_api import API, CASES, RUNS, CraftedApi, huge_and_deep_overrides, small_world
 from tests.warehouse_checks import analytics_snapshot, rows_as_dicts
 
@@ -91,10 +91,10 @@ def test_huge_message_and_deep_config_load_exactly(tmp_path):
 
 def test_a_package_duckdb_refuses_does_not_block_later_loads(tmp_path, monkeypatch):
     """Were invalid UTF-8 to slip through to DuckDB, the failed package is given up and the next load works."""
-    from pipelines import dlt_load
-    from pipelines.benchmarks import test_cases
+    from pipelines.api import test_case_bodies as test_cases
     from pipelines.errors import WarehouseError
-    from pipelines.warehouse.duckdb_file import DuckDbFile
+    from pipelines.load import steps
+    from pipelines.warehouse.duckdb.file import DuckDbFile
 
     db = loaded_warehouse(tmp_path)
     before = analytics_snapshot(db)
@@ -104,7 +104,7 @@ def test_a_package_duckdb_refuses_does_not_block_later_loads(tmp_path, monkeypat
         with pytest.raises(WarehouseError, match="during load"):
             run(invalid, db)
     assert analytics_snapshot(db) == before
-    assert not dlt_load.make_pipeline(DuckDbFile(db)).has_pending_data, "the refused package was given up"
+    assert not steps.make_pipeline(DuckDbFile(db)).has_pending_data, "the refused package was given up"
     with CraftedApi(small_world()) as api:
         run_load(db, base_url=api.url)
     assert analytics_snapshot(db) == before

@@ -73,8 +73,8 @@ def test_a_body_flattened_on_its_own_gives_the_tables_of_the_tolerant_path(monke
     import orjson
 
     from pipelines import settings
-    from pipelines.benchmarks import test_cases
-    from pipelines.benchmarks.helpers import Body
+    from pipelines.api import test_case_bodies as test_cases
+    from pipelines.api.client import Body
 
     monkeypatch.setattr(settings, "FLATTEN_ALONE_BYTES", 0)  # every body counts as large
     run = {"id": 10, "model_id": 1, "benchmark_type_id": 1, "signature": "3|1|1|50.0"}

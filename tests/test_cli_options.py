@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import typer
 
-from pipelines.cli import app
-from pipelines.query import EXPORT_FORMATS, QUERY_FORMATS
+from pipelines.cli.app import app
+from pipelines.readers.query import EXPORT_FORMATS, QUERY_FORMATS
 from simulator.scales import SCALES
 from tests.commands import STAGE_LINE, run_cli
 from tests.crafted_api import CraftedApi, small_world
@@ -103,7 +103,7 @@ def test_without_a_configured_log_level_a_load_logs_only_its_stages(tmp_path):
 
 
 RESOLVED_RUNTIME = """
-from pipelines.dlt_runtime import use_current_configuration
+from pipelines.load.dlt_runtime import use_current_configuration
 use_current_configuration()
 from dlt.common.configuration.container import Container
 from dlt.common.configuration.specs import PluggableRunContext

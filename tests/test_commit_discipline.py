@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.errors import WarehouseError
-from pipelines.runner import run_load
-from pipelines.verify import verify_warehouse
-from pipelines.warehouse.duckdb_file import DuckDbFile
+from pipelines.load.runner import run_load
+from pipelines.readers.verify import verify_warehouse
+from pipelines.warehouse.duckdb.file import DuckDbFile
 from simulator.server import Simulator
 from tests.commands import kill_during, load_process, run_cli
 from tests.commit_checks import (

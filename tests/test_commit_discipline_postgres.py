@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipelines import fingerprint
-from pipelines.run_log import read_attempt
-from pipelines.runner import run_load
-from pipelines.verify import verify_warehouse
+from pipelines.load import change_check
+from pipelines.load.runner import run_load
+from pipelines.readers.verify import verify_warehouse
+from pipelines.warehouse.attempts import read_attempt
 from pipelines.warehouse.destinations import open_engine
 from pipelines.warehouse.engine import Names
 from simulator.server import Simulator
@@ -165,7 +165,7 @@ def test_a_postgres_warehouse_of_an_older_version_is_fetched_again_once(pg_datab
     load_into_pg(worlds.urls[0])
     with pg_database.connect() as connection:
         connection.cursor().execute("drop table benchmarks_raw.loaded_runs, benchmarks_raw.run_loads cascade")
-    fingerprint.forget(open_engine("postgres", "unused.duckdb"))  # as a new version's code does
+    change_check.forget(open_engine("postgres", "unused.duckdb"))  # as a new version's code does
     simulator = worlds.simulators[0]
     simulator.clear_requests()
     load_into_pg(worlds.urls[0])

@@ -18,10 +18,10 @@ import pytest
 import requests
 
 from pipelines import settings
-from pipelines.benchmarks.http_body import _Inflater
+from pipelines.api.http_body import _Inflater
+from pipelines.api.security import NO_PROXIES, origin_of, proxies_for, shown_url
 from pipelines.errors import ApiDataError, ApiUnavailableError, ConfigError
-from pipelines.runner import run_load
-from pipelines.security import NO_PROXIES, origin_of, proxies_for, shown_url
+from pipelines.load.runner import run_load
 from tests.commands import SECRET, assert_one_line_error, run_cli
 from tests.crafted_api import API, CASES, CraftedApi, huge_and_deep_overrides, small_world
 from tests.hostile_http import (
@@ -327,7 +327,7 @@ def test_error_urls_are_shown_without_secrets():
 
 
 def test_inflating_is_exact_and_bounded_whatever_the_chunks():
-    """The body's inflater (pipelines/benchmarks/http_body.py): any chunking of gzip (one member or several) or zlib
+    """The body's inflater (pipelines/api/http_body.py): any chunking of gzip (one member or several) or zlib
     data gives the exact body, and one call never returns more than room + 1 bytes however much a chunk would inflate
     to: memory is bounded by the cap, not by how much compressed data a read happened to bring."""
     body = b'{"id": 10, "testCases": []}' + b" hello" * 5000

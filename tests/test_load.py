@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.errors import ApiAuthError, ApiError, ApiUnavailableError, ConfigError
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
 from simulator.world import World
 from tests.warehouse_checks import assert_warehouse_matches, requested_test_case_paths, snapshot
 
@@ -108,15 +108,15 @@ def test_every_table_reaches_duckdb_as_parquet(start_simulator, tmp_path, monkey
     at the large scale; Parquet files keep the load step's memory flat."""
     import dlt
 
-    from pipelines import dlt_load
+    from pipelines.load import steps
 
     def keeping_job_files(engine):
         pipeline = make_pipeline(engine)
         dlt.config["load.delete_completed_jobs"] = False
         return pipeline
 
-    make_pipeline = dlt_load.make_pipeline
-    monkeypatch.setattr(dlt_load, "make_pipeline", keeping_job_files)
+    make_pipeline = steps.make_pipeline
+    monkeypatch.setattr(steps, "make_pipeline", keeping_job_files)
     sim = start_simulator(scale="tiny")
     run_load(tmp_path / "benchmarks.duckdb", base_url=sim.url)
     jobs = list((tmp_path / ".benchmarks.duckdb.dlt").glob("benchmarks_warehouse/load/loaded/*/completed_jobs/*"))

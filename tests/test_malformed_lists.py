@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipelines.benchmarks.catalog import Catalog
-from pipelines.benchmarks.helpers import ApiClient
+from pipelines.api.client import ApiClient
+from pipelines.api.lists import ApiLists
 from pipelines.errors import ApiDataError
+from pipelines.load.runner import run_load
 from pipelines.progress import LoadProgress
-from pipelines.runner import run_load
 from tests.commands import assert_one_line_error, run_cli
 from tests.crafted_api import API, CASES, RUNS, CraftedApi, small_world
 from tests.warehouse_checks import analytics_snapshot
@@ -108,7 +108,7 @@ def test_the_change_check_refuses_a_malformed_list_as_the_load_does(tmp_path):
     before = analytics_snapshot(db)
     with CraftedApi(small_world(**{RUNS: (200, b"null", None)})) as api:
         with ApiClient(api.url, "demo-key") as client, pytest.raises(ApiDataError, match="returned null") as check:
-            Catalog(client, None, datetime.now(UTC), LoadProgress()).read_all()
+            ApiLists(client, None, datetime.now(UTC), LoadProgress()).read_all()
         with pytest.raises(ApiDataError) as checked_load:
             run_load(db, base_url=api.url)
         with pytest.raises(ApiDataError) as full_load:

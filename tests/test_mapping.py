@@ -8,7 +8,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pipelines.benchmarks import mapping, test_cases
+from pipelines.api import mapping
+from pipelines.api import test_case_bodies as test_cases
 from pipelines.errors import ApiDataError
 
 SEEN_AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -165,7 +166,7 @@ def test_batches_preserve_every_case_and_message_exactly(runs):
 def test_arrow_fast_path_and_tolerant_path_give_identical_tables(runs):
     import orjson
 
-    from pipelines.benchmarks.helpers import Body
+    from pipelines.api.client import Body
 
     fast, tolerant = test_cases.TestCaseBatch(), test_cases.TolerantTestCases()
     for run_index, cases in enumerate(runs):
@@ -188,7 +189,7 @@ def test_arrow_fast_path_and_tolerant_path_give_identical_tables(runs):
 def test_arrow_fast_path_takes_the_documented_shape():
     import orjson
 
-    from pipelines.benchmarks.helpers import Body
+    from pipelines.api.client import Body
 
     case = {"id": 1, "result": "PASSED", "attack": "A", "strategy": "S", "redTeamer": "R", "variation": "V",
             "detectionTime": "2025-01-01T00:00:00.000Z", "explanation": None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.errors import MassRemovalError
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
 from simulator.world import World
 from tests.commands import assert_one_line_error, run_cli
 from tests.crafted_api import API, RUNS, CraftedApi, small_world

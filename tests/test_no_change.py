@@ -1,5 +1,5 @@
 """A load with nothing changed upstream reads the lists, finds them as the last complete load left them, and leaves
-the warehouse alone (pipelines/fingerprint.py). Anything that could change the outcome sends it the normal way."""
+the warehouse alone (pipelines/load/change_check.py). Anything that could change the outcome sends it the normal way."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import dlt_load, dlt_runtime, fingerprint, settings
-from pipelines.benchmarks.load_context import LoadContext
-from pipelines.benchmarks.source import resolve_settings
-from pipelines.report.data import read_report_data
-from pipelines.report.terminal import freshness
-from pipelines.runner import run_load
-from pipelines.status import collect_status
-from pipelines.warehouse.duckdb_file import DuckDbFile, connect
+from pipelines import settings
+from pipelines.api.load_context import LoadContext
+from pipelines.api.source import resolve_settings
+from pipelines.load import change_check, dlt_runtime, steps
+from pipelines.load.runner import run_load
+from pipelines.readers.report.data import read_report_data
+from pipelines.readers.report.terminal import freshness
+from pipelines.readers.status import collect_status
+from pipelines.warehouse.duckdb.file import DuckDbFile, connect
 from simulator.world import World
 from tests.commands import run_cli
 from tests.warehouse_checks import assert_warehouse_matches, requested_test_case_paths, snapshot
@@ -110,7 +111,7 @@ def fail_a_load_after_it_changed_the_working_file(sim, db, tmp_path, monkeypatch
         raise RuntimeError("views broke")
 
     with monkeypatch.context() as patched:
-        patched.setattr(dlt_load, "apply_views", broken_views)
+        patched.setattr(steps, "apply_views", broken_views)
         with pytest.raises(RuntimeError):
             run_load(db, base_url=sim.url, full_refresh=True)
     return run_load(db, base_url=sim.url)
@@ -157,7 +158,7 @@ def test_a_key_in_secrets_toml_serves_the_quiet_load_too(start_simulator, tmp_pa
 
 QUIET_LOAD = """
 import sys
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
 result = run_load(sys.argv[1], base_url=sys.argv[2])
 print(result.unchanged, *sorted(module for module in ("dlt", "duckdb") if module in sys.modules))
 """
@@ -165,7 +166,7 @@ print(result.unchanged, *sorted(module for module in ("dlt", "duckdb") if module
 
 def test_a_quiet_load_imports_neither_dlt_nor_duckdb(start_simulator, tmp_path):
     """Importing them takes longer than the whole quiet load: while nothing dlt would read to resolve the settings
-    has changed, the settings it resolved last time are used (pipelines/settings_inputs.py)."""
+    has changed, the settings it resolved last time are used (pipelines/load/settings_inputs.py)."""
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
     run_load(db, base_url=sim.url)
@@ -179,7 +180,7 @@ def test_a_key_the_api_rejects_leaves_the_decision_to_the_normal_load(start_simu
     db = tmp_path / "benchmarks.duckdb"
     run_load(db, base_url=sim.url)
     another_key = resolve_settings(base_url=sim.url, api_key="another-key")
-    check = fingerprint.check_unchanged(DuckDbFile(db), another_key, LoadContext())
+    check = change_check.check_unchanged(DuckDbFile(db), another_key, LoadContext())
     assert not check.unchanged and check.prefetched is None
 
 
@@ -188,13 +189,13 @@ def test_the_fingerprint_holds_no_key_and_is_not_written_after_a_vanished_run(st
     db = tmp_path / "benchmarks.duckdb"
     run_load(db, base_url=sim.url)
     engine = DuckDbFile(db)
-    text = fingerprint.fingerprint_path(engine).read_text(encoding="utf-8")
+    text = change_check.fingerprint_path(engine).read_text(encoding="utf-8")
     assert "demo-key" not in text and '"base_url"' in text
 
-    fingerprint.forget(engine)
+    change_check.forget(engine)
     settings = resolve_settings(base_url=sim.url)
-    fingerprint.remember(engine, settings, None, {"base_url": sim.url}, LoadContext(runs_vanished=1))
-    assert not fingerprint.fingerprint_path(engine).exists()
+    change_check.remember(engine, settings, None, {"base_url": sim.url}, LoadContext(runs_vanished=1))
+    assert not change_check.fingerprint_path(engine).exists()
 
 
 def test_the_check_and_the_load_take_their_settings_from_dlts_own_configuration(tmp_path, monkeypatch):

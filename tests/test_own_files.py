@@ -15,8 +15,8 @@ import duckdb
 import pytest
 
 from pipelines import paths
-from pipelines.runner import run_load
-from pipelines.warehouse.duckdb_file import DuckDbFile, connect
+from pipelines.load.runner import run_load
+from pipelines.warehouse.duckdb.file import DuckDbFile, connect
 from tests.commands import assert_one_line_error, run_cli
 from tests.crafted_api import CraftedApi, small_world
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import settings
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
 from pipelines.warehouse.engine import Names, quote
 from simulator.world import World
 from tests.commands import assert_one_line_error, run_cli

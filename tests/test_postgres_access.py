@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
 from tests.postgres import BI_PASSWORD, grant_readme_recipe
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
 from tests.commands import assert_one_line_error, postgres_load_process, run_cli, wait_for_stage
 from tests.postgres import PostgresUnavailable, ThrowawayPostgres, binaries
 from tests.warehouse_checks import assert_same_relations, pg_analytics_snapshot

@@ -1,6 +1,6 @@
 """U+0000 in text the API sends: PostgreSQL cannot store it, so a load there replaces each with U+FFFD and reports
 it in analytics.data_quality (check nul_character_replaced); DuckDB keeps the text byte-exact
-(pipelines/benchmarks/nul_text.py)."""
+(pipelines/api/nul_text.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from pipelines.benchmarks.nul_text import replace_nul_in_row, replace_nul_in_table
-from pipelines.runner import run_load
-from pipelines.warehouse.duckdb_file import DuckDbFile
+from pipelines.api.nul_text import replace_nul_in_row, replace_nul_in_table
+from pipelines.load.runner import run_load
+from pipelines.warehouse.duckdb.file import DuckDbFile
 from pipelines.warehouse.views import apply_views
 from tests.crafted_api import API, CraftedApi, small_world
 from tests.warehouse_checks import raw_rows, rows_as_dicts

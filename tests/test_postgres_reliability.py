@@ -13,7 +13,7 @@ import time
 import pytest
 
 from pipelines.errors import ApiDataError
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
 from simulator.server import Simulator
 from simulator.world import World
 from tests.commands import STAGE_LINE, kill_during, load_process, wait_for_stage

@@ -19,8 +19,8 @@ import pytest
 
 from pipelines import settings
 from pipelines.errors import ConfigError, WarehouseError
-from pipelines.query import run_query
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
+from pipelines.readers.query import run_query
 from tests.commands import assert_one_line_error, run_cli
 from tests.crafted_api import CraftedApi, small_world
 from tests.postgres import BI_PASSWORD, grant_readme_recipe
@@ -179,7 +179,7 @@ def test_postgres_query_refuses_a_role_that_can_write_server_files(pg_database, 
     assert not target.exists()
     assert pg_database.server.password not in copy.stdout + copy.stderr
     with pytest.raises(ConfigError):
-        from pipelines.warehouse.postgres_database import PostgresDatabase
+        from pipelines.warehouse.postgres.database import PostgresDatabase
 
         run_query(PostgresDatabase.from_dlt_config(reading=True), "select 1")
     status = run_cli("status", "--destination", "postgres", cwd=tmp_path)

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
 from simulator.server import Simulator
 from tests import readers
 from tests.reader_scripts import read_views

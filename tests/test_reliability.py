@@ -13,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.api.security import check_base_url
 from pipelines.errors import ApiUnavailableError, ConfigError
-from pipelines.runner import run_load
-from pipelines.security import check_base_url
+from pipelines.load.runner import run_load
 from simulator.server import Simulator
 from simulator.world import World
 from tests.commands import HoldingReader, kill_during, load_process, wait_for_stage

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
 from tests.commands import run_cli
 from tests.warehouse_checks import rows_as_dicts
 

@@ -23,8 +23,8 @@ import pytest
 
 from pipelines import settings
 from pipelines.interrupts import KEPT, PUBLISHED
-from pipelines.run_log import read_attempt
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
+from pipelines.warehouse.attempts import read_attempt
 from pipelines.warehouse.destinations import open_engine
 from tests.commands import STAGE_LINE, load_process, wait_for_stage
 from tests.crafted_api import CASES, RUNS, CraftedApi, small_world

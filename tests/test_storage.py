@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from pipelines import settings
-from pipelines.runner import run_load
-from pipelines.warehouse.duckdb_storage import storage_tag, tag_of_version
+from pipelines.load.runner import run_load
+from pipelines.warehouse.duckdb.storage import storage_tag, tag_of_version
 from tests.commands import HoldingReader, assert_one_line_error, run_cli
 from tests.crafted_api import CraftedApi, small_world
 from tests.warehouse_checks import analytics_snapshot

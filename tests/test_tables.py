@@ -1,4 +1,4 @@
-"""The raw tables are declared once (pipelines/benchmarks/tables.py): what dlt creates from the derived hints, what
+"""The raw tables are declared once (pipelines/tables.py): what dlt creates from the derived hints, what
 the derived DDL creates, and the Arrow batches the source yields must all agree with that declaration."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import duckdb
 import orjson
 
-from pipelines.benchmarks import tables
-from pipelines.benchmarks.helpers import Body
-from pipelines.benchmarks.test_cases import TestCaseBatch, read_documented_shape, read_test_cases
-from pipelines.runner import run_load
-from pipelines.warehouse.duckdb_file import TYPE_NAMES
+from pipelines import tables
+from pipelines.api.client import Body
+from pipelines.api.test_case_bodies import TestCaseBatch, read_documented_shape, read_test_cases
+from pipelines.load.runner import run_load
+from pipelines.warehouse.duckdb.file import TYPE_NAMES
 from pipelines.warehouse.engine import quote
 from tests.crafted_api import API, CraftedApi, small_world
 

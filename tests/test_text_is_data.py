@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
 from pipelines.safe_text import terminal_text
 from tests.commands import assert_one_line_error, run_cli
 from tests.crafted_api import API, CASES, RUNS, CraftedApi, small_world

@@ -13,10 +13,10 @@ import pytest
 
 from pipelines import paths
 from pipelines.errors import WarehouseError
-from pipelines.query import export_views, format_rows, run_query, view_row_counts
-from pipelines.run_log import attempt_path
-from pipelines.runner import run_load
-from pipelines.status import collect_status, parse_duration, render_status
+from pipelines.load.runner import run_load
+from pipelines.readers.query import export_views, format_rows, run_query, view_row_counts
+from pipelines.readers.status import collect_status, parse_duration, render_status
+from pipelines.warehouse.attempts import attempt_path
 from tests.commands import run_cli
 from tests.crafted_api import API, CraftedApi, small_world
 from tests.warehouse_checks import ENTITY_VIEWS, view_rows
@@ -94,7 +94,7 @@ def test_parse_duration(text, seconds):
 
 
 def test_status_reports_a_killed_load(loaded):
-    from pipelines.run_log import LoadAttempt, write_attempt
+    from pipelines.warehouse.attempts import LoadAttempt, write_attempt
 
     working_dir = paths.working_dir_for(loaded)
     write_attempt(working_dir, LoadAttempt(started_at="2026-01-01T00:00:00+00:00", status="running", pid=2**22 + 12345))

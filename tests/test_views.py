@@ -9,9 +9,9 @@ import duckdb
 import pytest
 import yaml
 
-from pipelines.runner import run_load
+from pipelines.load.runner import run_load
 from pipelines.warehouse import views as warehouse_views
-from pipelines.warehouse.duckdb_file import DuckDbFile
+from pipelines.warehouse.duckdb.file import DuckDbFile
 from simulator.server import Simulator
 from simulator.world import World
 from tests.warehouse_checks import raw_rows, rows_as_dicts, view_rows

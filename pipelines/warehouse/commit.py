@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines import settings
-from pipelines.benchmarks.tables import (
+from pipelines.tables import (
     LOAD_ID_COLUMN,
     LOADED_RUNS,
     RUN_LOADS,

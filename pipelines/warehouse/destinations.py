@@ -24,10 +24,10 @@ def open_engine(destination: Destination | str, db: str | Path, *, reading: bool
     """The engine for `destination`; `db` (the DuckDB file) is ignored for PostgreSQL. `reading`: for the commands
     that only read (query, report, export, status), which connect as the read role on PostgreSQL when one is set."""
     if Destination(destination) is Destination.POSTGRES:
-        from pipelines.warehouse.postgres_database import PostgresDatabase
+        from pipelines.warehouse.postgres.database import PostgresDatabase
 
         return PostgresDatabase.from_dlt_config(reading=reading)
-    from pipelines.warehouse.duckdb_file import DuckDbFile
+    from pipelines.warehouse.duckdb.file import DuckDbFile
 
     db_path = paths.resolve_db_path(db)
     return DuckDbFile(db_path)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pipelines import settings
-from pipelines.benchmarks.tables import ColumnType
+from pipelines.tables import ColumnType
 
 
 def quote(identifier: str) -> str:
@@ -60,7 +60,7 @@ class Engine(Protocol):
     driver_error: type[Exception]  # what the engine's driver raises
     loader_file_format: str | None  # the file format dlt loads with ("parquet"); None: the destination chooses
     mart_views_schema: str  # where apply_views creates the marts' views (analytics itself, or a private schema)
-    # Whether text may hold U+0000; where not, the source replaces it with U+FFFD (pipelines/benchmarks/nul_text.py)
+    # Whether text may hold U+0000; where not, the source replaces it with U+FFFD (pipelines/api/nul_text.py)
     stores_nul_characters: bool
 
     def load_lock(self) -> AbstractContextManager[None]:

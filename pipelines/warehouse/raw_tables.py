@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines import settings
-from pipelines.benchmarks.tables import LOADED_RUNS, RAW_TABLES, Table
+from pipelines.tables import LOADED_RUNS, RAW_TABLES, Table
 from pipelines.warehouse.engine import Engine, Names, quote
 from pipelines.warehouse.introspect import table_exists
 

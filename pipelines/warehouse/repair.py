@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.benchmarks.tables import (
+from pipelines.tables import (
     LOAD_ID_COLUMN,
     LOADED_RUNS,
     RECOPY_KEYS,
@@ -23,7 +23,7 @@ from pipelines.benchmarks.tables import (
 )
 from pipelines.warehouse.engine import Names, quote
 
-# The claim's count of each table's rows (pipelines/benchmarks/source.py run_claims).
+# The claim's count of each table's rows (pipelines/api/source.py run_claims).
 CLAIM_COLUMNS = {TEST_CASES.name: "test_cases", TEST_CASE_MESSAGES.name: "messages"}
 
 

@@ -1,12 +1,12 @@
 """What `analytics` shows now, read before a load changes anything: the mass-removal guard's baseline
-(pipelines/benchmarks/removals.py)."""
+(pipelines/api/removals.py)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 from pipelines import settings
-from pipelines.benchmarks.removals import ShownEntities
+from pipelines.api.removals import ShownEntities
 from pipelines.errors import WarehouseError
 from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.introspect import table_exists

@@ -1,2 +1,0 @@
-"""The Benchmarks API side: HTTP client (helpers), list reads (catalog), record mapping, the Arrow fast path for
-test cases, and the dlt source itself (source). Nothing here imports dlt except `source`."""
