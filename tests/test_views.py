@@ -291,6 +291,23 @@ def test_every_view_and_documented_column_has_a_comment(loaded):
             assert columns.get((view, column)), f"{view}.{column} has no comment"
 
 
+def test_schema_yml_lists_every_column_of_every_view_in_order(loaded):
+    """sql/schema.yml is the source of docs/views.md: a column added to a view and not to it would go unseen."""
+    db, _ = loaded
+    docs = yaml.safe_load((warehouse_views.SQL_DIR / "schema.yml").read_text())
+    connection = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = connection.execute(
+            "select table_name, column_name from duckdb_columns() where schema_name = 'analytics' "
+            "order by table_name, column_index").fetchall()
+    finally:
+        connection.close()
+    columns: dict[str, list[str]] = defaultdict(list)
+    for view, column in rows:
+        columns[view].append(column)
+    assert {view: list(doc.get("columns") or {}) for view, doc in docs.items()} == dict(columns)
+
+
 def test_corrupted_raw_data_shows_in_data_quality(tmp_path, start_simulator):
     sim = start_simulator("tiny")
     db = tmp_path / "benchmarks.duckdb"
