@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-medium bench-full bench-postgres clean
+.PHONY: demo test lint docs bench bench-medium bench-full bench-postgres clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,11 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint sql/staging sql/intermediate sql/marts
+
+# Regenerate the pages generated from the code (every command's --help; the views from sql/schema.yml).
+# tests/test_docs.py fails when they are out of date.
+docs: $(STAMP)
+	$(BIN)/cog -r docs/commands.md docs/views.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.duckdb

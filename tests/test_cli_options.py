@@ -1,4 +1,5 @@
-"""The command line's options as typer declares them: choices, and the README's usage lines that list them."""
+"""The command line's options as typer declares them: choices, defaults and the logging they switch on.
+(docs/commands.md, generated from --help, is checked in tests/test_docs.py.)"""
 
 from __future__ import annotations
 
@@ -6,13 +7,9 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
-from typing import Any
 
 import pytest
-import typer
 
-from pipelines.cli.app import app
 from pipelines.readers.query import EXPORT_FORMATS, QUERY_FORMATS
 from simulator.scales import SCALES
 from tests.commands import STAGE_LINE, run_cli
@@ -131,47 +128,3 @@ def test_our_dlt_runtime_defaults_apply_only_where_the_user_configured_nothing(t
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == expected.split()
 
-
-README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-def readme_code_lines() -> list[str]:
-    """The lines inside the README's fenced code blocks."""
-    lines, inside = [], False
-    for line in README.read_text(encoding="utf-8").splitlines():
-        if line.startswith("```"):
-            inside = not inside
-        elif inside:
-            lines.append(line)
-    return lines
-
-
-def long_options(command: Any) -> list[str]:
-    """The command's --options as a user types them (not --help, hidden ones, or the --no-... of a flag)."""
-    return [
-        opt
-        for param in command.params
-        if param.param_type_name == "option" and not getattr(param, "hidden", False)
-        for opt in param.opts
-        if opt.startswith("--")
-    ]
-
-
-COMMANDS = typer.main.get_command(app).commands
-
-
-def test_every_command_is_checked():
-    assert {"load", "demo", "query", "export", "status", "report", "simulate"} <= set(COMMANDS)
-
-
-@pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_the_readme_has_a_usage_line_naming_every_option(name):
-    options = long_options(COMMANDS[name])
-    usage_lines = [line for line in readme_code_lines() if re.match(rf"benchmarks-etl {name}(\s|$)", line)]
-    assert usage_lines, f"README.md has no line starting `benchmarks-etl {name}` in a code block"
-
-    def missing(line: str) -> list[str]:
-        return [option for option in options if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", line)]
-
-    best = min(usage_lines, key=lambda line: len(missing(line)))
-    assert missing(best) == [], f"README.md's usage line of {name} lacks {missing(best)}: {best}"
