@@ -100,8 +100,8 @@ class ExportFormat(StrEnum):
     PARQUET = "parquet"
     CSV = "csv"
 
-# PostgreSQL: the role `query`, `report`, `export` and `status` connect as, when set (README, "Giving dashboards
-# read-only access"); loads always connect with destination.postgres.credentials.
+# PostgreSQL: the role `query`, `report`, `export` and `status` connect as, when set (docs/postgres.md,
+# "Giving dashboards read-only access"); loads always connect with destination.postgres.credentials.
 POSTGRES_READ_CREDENTIALS_SETTING = "DESTINATION__POSTGRES__READ_CREDENTIALS"
 
 # DuckDB settings of every read-only connection (query, report, export, status): nothing outside the warehouse can be

@@ -110,7 +110,7 @@ BI_PASSWORD = "bi-password-for-tests"
 
 
 def grant_readme_recipe(database) -> None:
-    """The statements of README.md, "Giving dashboards read-only access" (the loader here is the superuser)."""
+    """The statements of docs/postgres.md, "Giving dashboards read-only access" (the loader here is the superuser)."""
     with database.connect() as connection:
         cursor = connection.cursor()
         cursor.execute("select 1 from pg_roles where rolname = 'bi'")

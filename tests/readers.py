@@ -40,7 +40,7 @@ SCRIPTS = Path(__file__).resolve().parent / "reader_scripts"
 PYTHON_SCRIPT = SCRIPTS / "read_views.py"
 NODE_SCRIPT = SCRIPTS / "read_views.mjs"
 
-# What tests/test_readers.py proves, and README "Connecting a BI tool" lists: keep them in step.
+# What tests/test_readers.py proves, and docs/bi.md lists: keep them in step.
 PYTHON_DUCKDB_VERSIONS = ("1.1.3", "1.4.4", "1.5.6")  # one virtual environment each
 PROJECT_DUCKDB_VERSION = "2.0.1"  # the project's own environment (pyproject.toml) is the 2.0.x reader
 PYTZ_VERSION = "2026.6"

@@ -1,8 +1,8 @@
 """Beyond DuckDB and PostgreSQL: the views' SQL at least parses for other dlt destinations' dialects.
 
 This is all that is checked for MotherDuck (DuckDB's own dialect), BigQuery and Snowflake: sqlglot transpiles every
-view without an unsupported construct and parses the result back. Nothing has run there (README, "When one file is
-not enough").
+view without an unsupported construct and parses the result back. Nothing has run there (docs/postgres.md, "Other dlt
+destinations").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The README's recipe for dashboards on PostgreSQL: a read-only role keeps reading `analytics` across loads."""
+"""docs/postgres.md's recipe for dashboards on PostgreSQL: a read-only role keeps reading `analytics` across loads."""
 
 from __future__ import annotations
 

@@ -109,7 +109,7 @@ def test_duckdb_engine_inspector_lists_every_view_and_pandas_reads_one(warehouse
 
 
 def test_duckdb_engine_read_only_uri_as_superset_uses_it(warehouse, expected):
-    """The URI the README gives for Superset: duckdb-engine passes `access_mode=read_only` on to DuckDB."""
+    """The URI docs/bi.md gives for Superset: duckdb-engine passes `access_mode=read_only` on to DuckDB."""
     sqlalchemy, _ = need("sqlalchemy"), need("duckdb_engine")
     engine = sqlalchemy.create_engine(f"duckdb:///{warehouse}?access_mode=read_only")
     try:

@@ -74,7 +74,7 @@ def _refuse_roles_that_reach_server_files(connection: Any, location: str) -> Non
         raise ConfigError(
             f"query will not run SQL as {location}: that role can write files on the database server (superuser "
             f"or a member of {', '.join(SERVER_FILE_ROLES)}). Set {READ_CREDENTIALS_SETTING} to a read-only role "
-            "(README: \"Giving dashboards read-only access\")."
+            "(docs/postgres.md: \"Giving dashboards read-only access\")."
         )
 
 
