@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import paths
 from pipelines.load.runner import run_load
+from pipelines.warehouse import paths
 from pipelines.warehouse.duckdb.file import DuckDbFile, connect
 from tests.commands import assert_one_line_error, run_cli
 from tests.crafted_api import CraftedApi, small_world

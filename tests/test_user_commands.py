@@ -11,11 +11,11 @@ from datetime import timedelta
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import paths
 from pipelines.errors import WarehouseError
 from pipelines.load.runner import run_load
 from pipelines.readers.query import export_views, format_rows, run_query, view_row_counts
 from pipelines.readers.status import collect_status, parse_duration, render_status
+from pipelines.warehouse import paths
 from pipelines.warehouse.attempts import attempt_path
 from tests.commands import run_cli
 from tests.crafted_api import API, CraftedApi, small_world
