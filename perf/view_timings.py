@@ -31,7 +31,7 @@ from postgres_server import BenchPostgres
 from stages import RecordingProgress, describe
 
 from pipelines.load.runner import LoadResult, run_load
-from pipelines.readers.query import view_row_counts
+from pipelines.readers.published import view_row_counts
 from pipelines.warehouse.destinations import Destination
 from pipelines.warehouse.engine import Names, quote
 

@@ -13,8 +13,10 @@ import pytest
 
 from pipelines.errors import WarehouseError
 from pipelines.load.runner import run_load
-from pipelines.readers.query import export_views, format_rows, run_query, view_row_counts
-from pipelines.readers.status import collect_status, parse_duration, render_status
+from pipelines.readers.durations import parse_duration
+from pipelines.readers.published import view_row_counts
+from pipelines.readers.query import export_views, format_rows, run_query
+from pipelines.readers.status import collect_status, render_status
 from pipelines.warehouse import paths
 from pipelines.warehouse.attempts import attempt_path
 from tests.commands import run_cli
