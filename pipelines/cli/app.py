@@ -18,7 +18,6 @@ from pipelines.errors import BenchmarksEtlError, ConfigError, ExitCode
 from pipelines.safe_text import CsvFormulas, terminal_text
 from pipelines.settings import ExportFormat, QueryFormat
 from pipelines.warehouse.destinations import Destination
-from simulator.scales import SCALES
 
 app = typer.Typer(
     help="Load the Benchmarks API (LLM security benchmarks) into DuckDB or PostgreSQL; keep pass-rate views over it.",
@@ -43,8 +42,11 @@ DestinationOption = Annotated[
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary; errors only.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs on errors.")]
 
-# The simulator's scales, smallest first, as choices of --scale (typer lists them in --help and rejects others).
-Scale = StrEnum("Scale", {name: name for name in SCALES})
+# The simulator's scales (simulator/scales.py), smallest first, as choices of --scale: typer lists them in --help
+# and rejects others. Named here, not imported, so that only the commands that run the simulator import it
+# (tests/test_cli_options.py checks that both agree).
+SIMULATOR_SCALES = ("tiny", "small", "medium", "large")
+Scale = StrEnum("Scale", {name: name for name in SIMULATOR_SCALES})
 ScaleOption = Annotated[Scale, typer.Option(help="Size of the simulated world.")]
 
 
