@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.errors import ApiDataError
 from pipelines.load.runner import run_load
-from tests.crafted_api import API, CASES, RUNS, CraftedApi, huge_and_deep_overrides, small_world
+from simulator.crafted_api import API, CASES, RUNS, CraftedApi, huge_and_deep_overrides, small_world
 from tests.warehouse_checks import analytics_snapshot, rows_as_dicts
 
 

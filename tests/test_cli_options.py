@@ -14,9 +14,9 @@ import typer
 
 from pipelines.cli.app import SIMULATOR_SCALES, app
 from pipelines.readers.query import EXPORT_FORMATS, QUERY_FORMATS
+from simulator.crafted_api import CraftedApi, small_world
 from simulator.scales import SCALES
 from tests.commands import STAGE_LINE, run_cli
-from tests.crafted_api import CraftedApi, small_world
 
 
 def flat(text: str) -> str:

@@ -19,8 +19,8 @@ from pipelines.readers.query import export_views, format_rows, run_query
 from pipelines.readers.status import collect_status, render_status
 from pipelines.warehouse import paths
 from pipelines.warehouse.attempts import attempt_path
+from simulator.crafted_api import API, CraftedApi, small_world
 from tests.commands import run_cli
-from tests.crafted_api import API, CraftedApi, small_world
 from tests.warehouse_checks import ENTITY_VIEWS, view_rows
 
 
