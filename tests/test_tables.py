@@ -7,8 +7,8 @@ import duckdb
 import orjson
 
 from pipelines import tables
+from pipelines.api.cases_to_arrow import TestCaseBatch, read_documented_shape, read_test_cases
 from pipelines.api.client import Body
-from pipelines.api.test_case_bodies import TestCaseBatch, read_documented_shape, read_test_cases
 from pipelines.load.runner import run_load
 from pipelines.warehouse.duckdb.file import TYPE_NAMES
 from pipelines.warehouse.engine import quote
