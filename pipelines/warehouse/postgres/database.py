@@ -49,7 +49,7 @@ class PostgresDatabase:
     dialect = "postgres"
     type_names = TYPE_NAMES
     row_id = "ctid"
-    # None: dlt chooses per table (pg_destination.py): Arrow batches as CSV through COPY, the lists as INSERT
+    # None: dlt chooses per table (postgres/destination.py): Arrow batches as CSV through COPY, the lists as INSERT
     loader_file_format = None
     mart_views_schema = MART_VIEWS_SCHEMA
     stores_nul_characters = False  # text and jsonb refuse U+0000: the source replaces it (nul_text.py)
