@@ -1,6 +1,6 @@
-"""One very large test-cases body per load: wall time and peak RSS of a load of each shape (tests/big_bodies.py).
+"""One very large test-cases body per load: wall time and peak RSS of a load of each shape (simulator/big_bodies.py).
 
-A real HTTP server in this process (tests/crafted_api.py) serves small_world() with run 10's test-cases body
+A real HTTP server in this process (simulator/crafted_api.py) serves small_world() with run 10's test-cases body
 replaced by one of about `--mib` MiB; the load runs as its own process into a fresh DuckDB file, measured as
 perf/bench.py measures its contenders (peak RSS of the process tree sampled every 20 ms, CPU time, stage lines).
 The loaded counts are checked against the body's.
@@ -18,15 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
+from bench import machine, run_measured
+from stages import describe, durations, marks_from_lines, summary_seconds
+
+from simulator.big_bodies import SHAPES, BigBody, big_body, routes_serving
+from simulator.crafted_api import CraftedApi
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # tests/ (the body builder and the crafted server) from the repository root
-
-import duckdb  # noqa: E402
-from bench import machine, run_measured  # noqa: E402
-from stages import describe, durations, marks_from_lines, summary_seconds  # noqa: E402
-
-from tests.big_bodies import SHAPES, BigBody, big_body, routes_serving  # noqa: E402
-from tests.crafted_api import CraftedApi  # noqa: E402
 
 
 def measure(body: BigBody, workdir: Path) -> str:
@@ -68,7 +67,7 @@ def main() -> None:
         f"Machine: {machine()}. Command: `.venv/bin/python perf/big_body.py --mib {args.mib:g}`, "
         f"{time.monotonic() - started:.0f} s in all, run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "Each load is a fresh process into a fresh file; peak RSS is sampled every 20 ms over its process tree "
-        "(the server is not in it). Shapes (tests/big_bodies.py): `many` test cases of four ordinary messages, "
+        "(the server is not in it). Shapes (simulator/big_bodies.py): `many` test cases of four ordinary messages, "
         "`huge-messages` (five test cases, ten messages of a tenth of the body each), `one-conversation` (one test "
         "case, one list of ordinary messages).",
         "",

@@ -1,5 +1,5 @@
-"""The throwaway PostgreSQL server the perf harness loads into: tests/postgres.py's ThrowawayPostgres (initdb +
-pg_ctl on a free loopback port, fsync off), started once per harness run, a fresh database per full load.
+"""The throwaway PostgreSQL server the perf harness loads into: ThrowawayPostgres of simulator/throwaway_postgres.py
+(initdb + pg_ctl on a free loopback port, fsync off), started once per harness run, a fresh database per full load.
 
 Also what the server itself costs: it runs on the same cores as the load, so the CPU of the postmaster and its
 backends is measured apart (from /proc, through psutil), as the simulator's is.
@@ -7,15 +7,12 @@ backends is measured apart (from /proc, through psutil), as the simulator's is.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.postgres
-
-from tests.postgres import ThrowawayPostgres  # noqa: E402
+from simulator.throwaway_postgres import ThrowawayPostgres
 
 
 class BenchPostgres:

@@ -31,7 +31,7 @@ from postgres_server import BenchPostgres
 from stages import RecordingProgress, describe
 
 from pipelines.load.runner import LoadResult, run_load
-from pipelines.readers.query import view_row_counts
+from pipelines.readers.published import view_row_counts
 from pipelines.warehouse.destinations import Destination
 from pipelines.warehouse.engine import Names, quote
 
@@ -60,7 +60,7 @@ def machine(destination: Destination) -> str:
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     engine = f"DuckDB {duckdb.__version__}"
     if destination is Destination.POSTGRES:
-        from tests.postgres import binaries
+        from simulator.throwaway_postgres import binaries
 
         engine = f"PostgreSQL {binaries().parent.name} (local throwaway server, fsync off)"
     return (f"{platform.machine()}, {os.cpu_count()} cores, {memory_gb:.0f} GB RAM, "

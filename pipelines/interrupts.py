@@ -23,8 +23,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from pipelines import settings
+from pipelines.errors import ExitCode
 
-EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXIT_CODES = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
 KEPT = "Interrupted; the warehouse keeps its previous contents."
 PUBLISHED = "Interrupted after publishing; the warehouse holds this load's data."
 
@@ -106,7 +107,7 @@ def received() -> int:
 def exit_code(exc: BaseException | None = None) -> int:
     if _state.signum:
         return EXIT_CODES[_state.signum]
-    return 143 if isinstance(exc, Terminated) else 130
+    return ExitCode.TERMINATED if isinstance(exc, Terminated) else ExitCode.INTERRUPTED
 
 
 def message() -> str:

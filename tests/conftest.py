@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from simulator.server import Simulator
-from tests.postgres import PostgresUnavailable, ThrowawayPostgres
+from simulator.throwaway_postgres import PostgresUnavailable, ThrowawayPostgres
 from tests.warehouse_checks import pg_analytics_snapshot
 
 
@@ -47,7 +47,8 @@ def simulator(start_simulator) -> Simulator:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[ThrowawayPostgres]:
-    """One throwaway PostgreSQL server for the whole session (tests/postgres.py); each test makes its own database.
+    """One throwaway PostgreSQL server for the whole session (simulator/throwaway_postgres.py); each test makes its
+    own database.
     Without Debian's postgresql package the test is skipped with the reason, but never under CI=true."""
     directory = Path(tempfile.mkdtemp(prefix="benchmarks-postgres-"))
     server = ThrowawayPostgres(directory)

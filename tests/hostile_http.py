@@ -1,7 +1,7 @@
 """Real hostile HTTP parts on 127.0.0.1: an API that redirects, drips, stalls, bombs and floods; a CONNECT proxy;
 a private CA with a server certificate for localhost / 127.0.0.1 (made with the openssl command line).
 
-`HostileApi(routes)` answers like tests/crafted_api.CraftedApi (path with query -> JSON, bytes or (status, body,
+`HostileApi(routes)` answers like simulator/crafted_api.CraftedApi (path with query -> JSON, bytes or (status, body,
 content type)), and a route may also be a behaviour: a function of the request handler that writes the answer.
 Every request is recorded with its headers, so a test can tell whether the API key reached a server.
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from tests.crafted_api import LoopbackServer, QuietHandler
+from simulator.crafted_api import LoopbackServer, QuietHandler
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
 

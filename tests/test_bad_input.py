@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.errors import ApiDataError
 from pipelines.load.runner import run_load
-from tests.crafted_api import API, CASES, RUNS, CraftedApi, huge_and_deep_overrides, small_world
+from simulator.crafted_api import API, CASES, RUNS, CraftedApi, huge_and_deep_overrides, small_world
 from tests.warehouse_checks import analytics_snapshot, rows_as_dicts
 
 
@@ -91,7 +91,7 @@ def test_huge_message_and_deep_config_load_exactly(tmp_path):
 
 def test_a_package_duckdb_refuses_does_not_block_later_loads(tmp_path, monkeypatch):
     """Were invalid UTF-8 to slip through to DuckDB, the failed package is given up and the next load works."""
-    from pipelines.api import test_case_bodies as test_cases
+    from pipelines.api import cases_to_arrow as test_cases
     from pipelines.errors import WarehouseError
     from pipelines.load import steps
     from pipelines.warehouse.duckdb.file import DuckDbFile

@@ -1,6 +1,6 @@
 """Large bodies load with bounded memory and exact values; a load that fails inside dlt says so in one line.
 
-Real subprocesses against a real HTTP server (tests/crafted_api.py) serving bodies built by tests/big_bodies.py.
+Real subprocesses against a real HTTP server (simulator/crafted_api.py) serving bodies built by simulator/big_bodies.py.
 The full-size figures (256 MiB bodies of every shape, wall time and peak RSS) come from perf/big_body.py.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import duckdb
 
-from tests.big_bodies import big_body, routes_serving
+from simulator.big_bodies import big_body, routes_serving
+from simulator.crafted_api import RUNS, CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
-from tests.crafted_api import RUNS, CraftedApi, small_world
 
 # Ten messages of about 14 MiB: more text at once than DuckDB's insert could hold under its default 256 MB limit
 # before the limit followed the largest rows (that load failed with DuckDB out of memory after five retries).
@@ -73,7 +73,7 @@ def test_a_body_flattened_on_its_own_gives_the_tables_of_the_tolerant_path(monke
     import orjson
 
     from pipelines import settings
-    from pipelines.api import test_case_bodies as test_cases
+    from pipelines.api import cases_to_arrow as test_cases
     from pipelines.api.client import Body
 
     monkeypatch.setattr(settings, "FLATTEN_ALONE_BYTES", 0)  # every body counts as large

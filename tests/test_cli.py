@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from simulator.crafted_api import API, CraftedApi, small_world
 from tests.commands import SECRET, STAGE_LINE, assert_one_line_error, run_cli
-from tests.crafted_api import API, CraftedApi, small_world
 from tests.warehouse_checks import snapshot
 
 

@@ -10,10 +10,11 @@ import sys
 
 import pytest
 
+from pipelines.cli.app import SIMULATOR_SCALES
 from pipelines.readers.query import EXPORT_FORMATS, QUERY_FORMATS
+from simulator.crafted_api import CraftedApi, small_world
 from simulator.scales import SCALES
 from tests.commands import STAGE_LINE, run_cli
-from tests.crafted_api import CraftedApi, small_world
 
 
 def flat(text: str) -> str:
@@ -54,6 +55,14 @@ def test_help_lists_the_choices_and_the_default(tmp_path, args, allowed, default
 
 def test_scales_are_offered_smallest_first():
     assert tuple(SCALES) == ("tiny", "small", "medium", "large")
+    assert tuple(SCALES) == SIMULATOR_SCALES
+
+
+def test_the_command_line_starts_without_the_simulator():
+    modules = "import sys, pipelines.cli.app; print(sorted(m for m in sys.modules if m.split('.')[0] == 'simulator'))"
+    result = subprocess.run([sys.executable, "-c", modules], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 # dlt's log lines, e.g. "2026-11-26 18:53:34,821|[INFO]|6623|140662712241024|dlt|load.py|run:876|Running file loading"

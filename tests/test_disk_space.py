@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from simulator.crafted_api import CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
-from tests.crafted_api import CraftedApi, small_world
 from tests.warehouse_checks import analytics_snapshot
 
 SIZE_MB = 24  # room for the warehouse (about 6 MB), its working copy and a little more

@@ -22,8 +22,8 @@ from pipelines.api.http_body import _Inflater
 from pipelines.api.security import NO_PROXIES, origin_of, proxies_for, shown_url
 from pipelines.errors import ApiDataError, ApiUnavailableError, ConfigError
 from pipelines.load.runner import run_load
+from simulator.crafted_api import API, CASES, CraftedApi, huge_and_deep_overrides, small_world
 from tests.commands import SECRET, assert_one_line_error, run_cli
-from tests.crafted_api import API, CASES, CraftedApi, huge_and_deep_overrides, small_world
 from tests.hostile_http import (
     ConnectProxy,
     HostileApi,

@@ -17,8 +17,8 @@ from pipelines.api.lists import ApiLists
 from pipelines.errors import ApiDataError
 from pipelines.load.runner import run_load
 from pipelines.progress import LoadProgress
+from simulator.crafted_api import API, CASES, RUNS, CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
-from tests.crafted_api import API, CASES, RUNS, CraftedApi, small_world
 from tests.warehouse_checks import analytics_snapshot
 
 WORLD = small_world()

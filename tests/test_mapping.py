@@ -8,8 +8,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from pipelines.api import cases_to_arrow as test_cases
 from pipelines.api import mapping
-from pipelines.api import test_case_bodies as test_cases
 from pipelines.errors import ApiDataError
 
 SEEN_AT = datetime(2026, 1, 1, tzinfo=UTC)

@@ -10,9 +10,9 @@ import pytest
 
 from pipelines.errors import MassRemovalError
 from pipelines.load.runner import run_load
+from simulator.crafted_api import API, RUNS, CraftedApi, small_world
 from simulator.world import World
 from tests.commands import assert_one_line_error, run_cli
-from tests.crafted_api import API, RUNS, CraftedApi, small_world
 from tests.warehouse_checks import analytics_snapshot, assert_warehouse_matches, pg_analytics_snapshot, view_rows
 
 FRACTION = "SOURCES__BENCHMARKS__MAX_REMOVAL_FRACTION"

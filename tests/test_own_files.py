@@ -14,11 +14,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import paths
 from pipelines.load.runner import run_load
+from pipelines.warehouse import paths
 from pipelines.warehouse.duckdb.file import DuckDbFile, connect
+from simulator.crafted_api import CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
-from tests.crafted_api import CraftedApi, small_world
 
 ODD_NAMES = ["it's", 'say "hi"', "two words", "semi;colon", "ünïcødé €", "$HOME", "new\nline", "-leading"]
 

@@ -1,5 +1,5 @@
-"""PostgreSQL as the warehouse, on a real server (tests/postgres.py): the same answers as DuckDB from the same SQL,
-incremental loads, the command line with --destination postgres, and a password that never leaks."""
+"""PostgreSQL as the warehouse, on a real server (simulator/throwaway_postgres.py): the same answers as DuckDB from
+the same SQL, incremental loads, the command line with --destination postgres, and a password that never leaks."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from pipelines import settings
 from pipelines.load.runner import run_load
 from pipelines.warehouse.engine import Names, quote
+from simulator.crafted_api import API, CraftedApi
 from simulator.world import World
 from tests.commands import assert_one_line_error, run_cli
-from tests.crafted_api import API, CraftedApi
 from tests.warehouse_checks import (
     assert_same_relations,
     relation_names,

@@ -6,7 +6,7 @@ import psycopg2
 import pytest
 
 from pipelines.load.runner import run_load
-from tests.postgres import BI_PASSWORD, grant_readme_recipe
+from tests.read_only_role import BI_PASSWORD, grant_readme_recipe
 
 
 def read_as_bi(database, sql: str) -> list[tuple]:

@@ -1,6 +1,6 @@
-"""PostgreSQL under server faults (a real, throwaway server: tests/postgres.py): a lock session that dies mid-load,
-idle timeouts, failures during publish (permission, statement timeout, a terminated session), tables in analytics
-that are not ours, and `status` from a host without the local record."""
+"""PostgreSQL under server faults (a real, throwaway server: simulator/throwaway_postgres.py): a lock session that
+dies mid-load, idle timeouts, failures during publish (permission, statement timeout, a terminated session), tables
+in analytics that are not ours, and `status` from a host without the local record."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.load.runner import run_load
+from simulator.throwaway_postgres import PostgresUnavailable, ThrowawayPostgres, binaries
 from tests.commands import assert_one_line_error, postgres_load_process, run_cli, wait_for_stage
-from tests.postgres import PostgresUnavailable, ThrowawayPostgres, binaries
 from tests.warehouse_checks import assert_same_relations, pg_analytics_snapshot
 
 CREDENTIALS = "DESTINATION__POSTGRES__CREDENTIALS"

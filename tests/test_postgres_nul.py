@@ -12,7 +12,7 @@ from pipelines.api.nul_text import replace_nul_in_row, replace_nul_in_table
 from pipelines.load.runner import run_load
 from pipelines.warehouse.duckdb.file import DuckDbFile
 from pipelines.warehouse.views import apply_views
-from tests.crafted_api import API, CraftedApi, small_world
+from simulator.crafted_api import API, CraftedApi, small_world
 from tests.warehouse_checks import raw_rows, rows_as_dicts
 
 CASES = f"{API}/models/1/runs/10/test-cases"

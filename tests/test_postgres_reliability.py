@@ -1,5 +1,6 @@
-"""Reliability on PostgreSQL (a real, throwaway server: tests/postgres.py): crashes at random moments, overlapping
-loads, faults, hostile API answers. The DuckDB versions are tests/test_reliability.py and tests/test_bad_input.py.
+"""Reliability on PostgreSQL (a real, throwaway server: simulator/throwaway_postgres.py): crashes at random moments,
+overlapping loads, faults, hostile API answers. The DuckDB versions are tests/test_reliability.py and
+tests/test_bad_input.py.
 
 Every check compares whole warehouses: all analytics tables (load_history aside, as its timestamps differ by nature).
 """
@@ -14,10 +15,10 @@ import pytest
 
 from pipelines.errors import ApiDataError
 from pipelines.load.runner import run_load
+from simulator.crafted_api import CASES, RUNS, CraftedApi, huge_and_deep_overrides, small_world
 from simulator.server import Simulator
 from simulator.world import World
 from tests.commands import STAGE_LINE, kill_during, load_process, wait_for_stage
-from tests.crafted_api import CASES, RUNS, CraftedApi, huge_and_deep_overrides, small_world
 from tests.test_bad_input import REJECTED
 from tests.warehouse_checks import assert_same_relations, pg_analytics_snapshot
 

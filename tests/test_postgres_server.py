@@ -1,4 +1,5 @@
-"""The throwaway PostgreSQL the PostgreSQL tests run against (tests/postgres.py): real, local, password-protected."""
+"""The throwaway PostgreSQL the PostgreSQL tests run against (simulator/throwaway_postgres.py): real, local,
+password-protected."""
 
 from __future__ import annotations
 

@@ -21,9 +21,9 @@ from pipelines import settings
 from pipelines.errors import ConfigError, WarehouseError
 from pipelines.load.runner import run_load
 from pipelines.readers.query import run_query
+from simulator.crafted_api import CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
-from tests.crafted_api import CraftedApi, small_world
-from tests.postgres import BI_PASSWORD, grant_readme_recipe
+from tests.read_only_role import BI_PASSWORD, grant_readme_recipe
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from simulator.crafted_api import API, CraftedApi, small_world
 from tests.commands import SECRET, assert_one_line_error, run_cli
-from tests.crafted_api import API, CraftedApi, small_world
 
 PASSWORD = "hunter2-pass-word"
 KEY_FILE_VARIABLE = "SOURCES__BENCHMARKS__API_KEY_FILE"

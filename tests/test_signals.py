@@ -26,8 +26,8 @@ from pipelines.interrupts import KEPT, PUBLISHED
 from pipelines.load.runner import run_load
 from pipelines.warehouse.attempts import read_attempt
 from pipelines.warehouse.destinations import open_engine
+from simulator.crafted_api import CASES, RUNS, CraftedApi, small_world
 from tests.commands import STAGE_LINE, load_process, wait_for_stage
-from tests.crafted_api import CASES, RUNS, CraftedApi, small_world
 from tests.warehouse_checks import analytics_snapshot
 
 SIGNALS = [(signal.SIGTERM, 143), (signal.SIGINT, 130)]

@@ -8,8 +8,8 @@ import pytest
 from pipelines import settings
 from pipelines.load.runner import run_load
 from pipelines.warehouse.duckdb.storage import storage_tag, tag_of_version
+from simulator.crafted_api import CraftedApi, small_world
 from tests.commands import HoldingReader, assert_one_line_error, run_cli
-from tests.crafted_api import CraftedApi, small_world
 from tests.warehouse_checks import analytics_snapshot
 
 STORAGE_SETTING = "WAREHOUSE__DUCKDB_STORAGE_VERSION"

@@ -7,12 +7,12 @@ import duckdb
 import orjson
 
 from pipelines import tables
+from pipelines.api.cases_to_arrow import TestCaseBatch, read_documented_shape, read_test_cases
 from pipelines.api.client import Body
-from pipelines.api.test_case_bodies import TestCaseBatch, read_documented_shape, read_test_cases
 from pipelines.load.runner import run_load
 from pipelines.warehouse.duckdb.file import TYPE_NAMES
 from pipelines.warehouse.engine import quote
-from tests.crafted_api import API, CraftedApi, small_world
+from simulator.crafted_api import API, CraftedApi, small_world
 
 
 def column_types(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:

@@ -14,8 +14,8 @@ import pytest
 
 from pipelines.load.runner import run_load
 from pipelines.safe_text import terminal_text
+from simulator.crafted_api import API, CASES, RUNS, CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
-from tests.crafted_api import API, CASES, RUNS, CraftedApi, small_world
 from tests.test_report import CHROMIUM, CHROMIUM_ARGS
 
 ESC, BEL, CSI = "\x1b", "\x07", "\x9b"

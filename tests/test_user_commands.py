@@ -11,14 +11,16 @@ from datetime import timedelta
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import paths
 from pipelines.errors import WarehouseError
 from pipelines.load.runner import run_load
-from pipelines.readers.query import export_views, format_rows, run_query, view_row_counts
-from pipelines.readers.status import collect_status, parse_duration, render_status
+from pipelines.readers.durations import parse_duration
+from pipelines.readers.published import view_row_counts
+from pipelines.readers.query import export_views, format_rows, run_query
+from pipelines.readers.status import collect_status, render_status
+from pipelines.warehouse import paths
 from pipelines.warehouse.attempts import attempt_path
+from simulator.crafted_api import API, CraftedApi, small_world
 from tests.commands import run_cli
-from tests.crafted_api import API, CraftedApi, small_world
 from tests.warehouse_checks import ENTITY_VIEWS, view_rows
 
 

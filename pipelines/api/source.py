@@ -15,12 +15,12 @@ from dlt.sources import DltResource
 
 from pipelines import settings, tables
 from pipelines.api import mapping
+from pipelines.api.cases_to_arrow import ReadRun, TestCaseBatch, read_test_cases
 from pipelines.api.client import ApiClient, describe_endpoint
 from pipelines.api.lists import ApiLists, scope_params
 from pipelines.api.load_context import LoadContext
 from pipelines.api.nul_text import replace_nul_in_row, replace_nul_in_table
 from pipelines.api.removals import RemovalGuard, check_fraction
-from pipelines.api.test_case_bodies import ReadRun, TestCaseBatch, read_test_cases
 from pipelines.errors import ConfigError
 
 Rows = Iterator[list[dict[str, Any]]]

@@ -14,11 +14,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from pipelines import interrupts, settings
-from pipelines.errors import BenchmarksEtlError, ConfigError
+from pipelines.errors import BenchmarksEtlError, ConfigError, ExitCode
 from pipelines.safe_text import CsvFormulas, terminal_text
 from pipelines.settings import ExportFormat, QueryFormat
 from pipelines.warehouse.destinations import Destination
-from simulator.scales import SCALES
 
 app = typer.Typer(
     help="Load the Benchmarks API (LLM security benchmarks) into DuckDB or PostgreSQL; keep pass-rate views over it.",
@@ -43,8 +42,11 @@ DestinationOption = Annotated[
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary; errors only.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs on errors.")]
 
-# The simulator's scales, smallest first, as choices of --scale (typer lists them in --help and rejects others).
-Scale = StrEnum("Scale", {name: name for name in SCALES})
+# The simulator's scales (simulator/scales.py), smallest first, as choices of --scale: typer lists them in --help
+# and rejects others. Named here, not imported, so that only the commands that run the simulator import it
+# (tests/test_cli_options.py checks that both agree).
+SIMULATOR_SCALES = ("tiny", "small", "medium", "large")
+Scale = StrEnum("Scale", {name: name for name in SIMULATOR_SCALES})
 ScaleOption = Annotated[Scale, typer.Option(help="Size of the simulated world.")]
 
 
@@ -74,7 +76,7 @@ def _reports_errors(command: F) -> F:
             if verbose:
                 traceback.print_exc()
             _echo_error(f"unexpected {type(exc).__name__}: {exc} (run again with --verbose for details)")
-            raise typer.Exit(1) from None
+            raise typer.Exit(ExitCode.FAILED) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -212,13 +214,14 @@ def status(
     verbose: VerboseOption = False,
 ) -> None:
     """Last successful load, its age, rows per view, the last failure; exit 1 when unhealthy (for monitoring)."""
-    from pipelines.readers.status import EXIT_HEALTHY, EXIT_UNHEALTHY, collect_status, parse_duration, render_status
+    from pipelines.readers.durations import parse_duration
+    from pipelines.readers.status import collect_status, render_status
     from pipelines.warehouse.destinations import open_engine
 
     engine = open_engine(destination, db, reading=True)
     report = collect_status(engine, max_age=parse_duration(max_age) if max_age else None)
     typer.echo(render_status(report))
-    raise typer.Exit(EXIT_UNHEALTHY if report.problems else EXIT_HEALTHY)
+    raise typer.Exit(ExitCode.FAILED if report.problems else ExitCode.OK)
 
 
 @app.command()
@@ -258,7 +261,7 @@ def verify(
         typer.echo(problem)
     if problems:
         typer.echo("The next load repairs this: it fetches the runs named again.", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
     typer.echo("The warehouse is whole: every loaded run holds exactly the rows its load brought.")
 
 

@@ -6,12 +6,12 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines import paths
 from pipelines.load.runner import run_load
-from pipelines.readers.query import view_row_counts
+from pipelines.readers.published import view_row_counts
 from pipelines.readers.report.data import read_report_data
 from pipelines.readers.report.html import write_html
 from pipelines.readers.report.terminal import render, report_console
+from pipelines.warehouse import paths
 
 DEMO_API_KEY = "demo-key"
 

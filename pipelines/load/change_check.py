@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines import paths
 from pipelines.api.client import ApiClient, ListRecorder, Prefetched
 from pipelines.api.lists import ApiLists
 from pipelines.api.load_context import LoadContext
 from pipelines.errors import ApiAuthError
 from pipelines.load.settings_inputs import SettingsInputs
+from pipelines.warehouse import paths
 from pipelines.warehouse.engine import Engine
 
 FORMAT = 2

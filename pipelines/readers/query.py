@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -16,31 +14,15 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from pipelines import paths
 from pipelines.errors import ConfigError, WarehouseError
 from pipelines.safe_text import CsvFormulas, csv_batch, csv_cell, json_text, rich_text
 from pipelines.settings import ExportFormat, QueryFormat
-from pipelines.warehouse import introspect
+from pipelines.warehouse import introspect, paths
 from pipelines.warehouse.destinations import READ_CREDENTIALS_SETTING, Warehouse, as_engine
-from pipelines.warehouse.engine import Names
 
 QUERY_FORMATS = tuple(fmt.value for fmt in QueryFormat)
 EXPORT_FORMATS = tuple(fmt.value for fmt in ExportFormat)
 EXPORT_BATCH_ROWS = 50_000
-
-
-@contextmanager
-def open_published(warehouse: Warehouse) -> Iterator[tuple[Any, Names]]:
-    """A read-only connection to the published warehouse and its names; a clear error when there is none yet."""
-    engine = as_engine(warehouse)
-    with engine.connect_published() as connection:
-        yield connection, engine.names(connection)
-
-
-def view_row_counts(warehouse: Warehouse) -> dict[str, int]:
-    """Rows in every analytics view of the published warehouse, in name order."""
-    with open_published(warehouse) as (connection, names):
-        return introspect.view_row_counts(connection, names)
 
 
 def run_query(warehouse: Warehouse, sql: str) -> tuple[list[str], list[tuple]]:

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipelines import settings
-from pipelines.errors import ConfigError, first_line
-from pipelines.readers.query import open_published
+from pipelines.errors import first_line
+from pipelines.readers.durations import duration_text
+from pipelines.readers.published import open_read_only
 from pipelines.safe_text import terminal_text
 from pipelines.warehouse.attempts import LoadAttempt, read_attempt
 from pipelines.warehouse.destinations import Warehouse, as_engine
 from pipelines.warehouse.introspect import table_exists, view_row_counts
-
-EXIT_HEALTHY = 0
-EXIT_UNHEALTHY = 1
-DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> timedelta:
-    """'90m', '26h', '2d' or plain seconds."""
-    match = DURATION.match(text or "")
-    if not match:
-        raise ConfigError(f"--max-age expects a duration such as 90m, 26h or 2d; got {text!r}.")
-    return timedelta(seconds=float(match.group(1)) * UNIT_SECONDS[match.group(2)])
 
 
 @dataclass
@@ -48,7 +35,7 @@ def collect_status(
 ) -> WarehouseStatus:
     now = now or datetime.now(UTC)
     engine = as_engine(warehouse)
-    with open_published(engine) as (connection, names):
+    with open_read_only(engine) as (connection, names):
         last_success_at, loads = None, 0
         if table_exists(connection, settings.RAW_SCHEMA, "_dlt_loads"):
             last_success_at, loads = connection.execute(
@@ -82,7 +69,7 @@ def collect_status(
     if status.last_success_at is None:
         status.problems.append("no load has succeeded yet")
     elif max_age is not None and status.age(now) > max_age:
-        age, limit = _humanize(status.age(now)), _humanize(max_age)
+        age, limit = duration_text(status.age(now)), duration_text(max_age)
         status.problems.append(f"the last successful load is {age} old (max {limit})")
     return status
 
@@ -106,7 +93,7 @@ def render_status(status: WarehouseStatus, now: datetime | None = None) -> str:
     else:
         lines.append(
             f"Last successful load: {status.last_success_at:%Y-%m-%d %H:%M:%S} UTC "
-            f"({_humanize(status.age(now))} ago); loads that wrote data: {status.loads}"
+            f"({duration_text(status.age(now))} ago); loads that wrote data: {status.loads}"
         )
     attempt = status.last_attempt
     if attempt is not None:
@@ -130,13 +117,3 @@ def _is_alive(pid: int | None) -> bool:
         return True
     return True
 
-
-def _humanize(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"

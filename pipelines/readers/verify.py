@@ -17,7 +17,7 @@ from typing import Any
 
 from pipelines import settings
 from pipelines.load import change_check
-from pipelines.readers.query import open_published
+from pipelines.readers.published import open_read_only
 from pipelines.tables import (
     LOAD_ID_COLUMN,
     LOADED_RUNS,
@@ -39,7 +39,7 @@ LOAD = LOAD_ID_COLUMN
 def verify_warehouse(warehouse: Warehouse) -> list[str]:
     """One line per problem found (at most MAX_LINES, then a count of the rest); empty when the warehouse is whole."""
     engine = as_engine(warehouse)
-    with open_published(engine) as (connection, names):
+    with open_read_only(engine) as (connection, names):
         if not table_exists(connection, settings.RAW_SCHEMA, TEST_CASES.name):
             return []  # nothing loaded yet
         checks = LEGACY_CHECKS if not table_exists(connection, settings.RAW_SCHEMA, LOADED_RUNS.name) else CHECKS

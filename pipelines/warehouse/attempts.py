@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import paths
 from pipelines.safe_text import terminal_text
+from pipelines.warehouse import paths
 
 
 @dataclass

@@ -7,7 +7,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Union
 
-from pipelines import paths, settings
+from pipelines import settings
+from pipelines.warehouse import paths
 from pipelines.warehouse.engine import Engine
 
 READ_CREDENTIALS_SETTING = settings.POSTGRES_READ_CREDENTIALS_SETTING

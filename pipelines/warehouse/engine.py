@@ -1,6 +1,6 @@
 """The engine interface: everything about the warehouse that depends on the database engine, and nothing else.
 
-DuckDB (duckdb_file.py) and PostgreSQL (postgres_database.py) implement `Engine`; the source, the mapping, the SQL
+DuckDB (duckdb/file.py) and PostgreSQL (postgres/database.py) implement `Engine`; the source, the mapping, the SQL
 files and the modules beside this one do not know which engine they feed.
 """
 

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.errors import BenchmarksEtlError
+from pipelines.errors import BenchmarksEtlError, ExitCode
 
 
 class LoadAlreadyRunning(BenchmarksEtlError):
     """Another load holds the warehouse's lock."""
 
-    exit_code = 75  # EX_TEMPFAIL: try again later
+    exit_code = ExitCode.TRY_AGAIN_LATER
 
 
 @contextmanager

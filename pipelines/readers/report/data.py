@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.readers.query import open_published
+from pipelines.readers.published import open_read_only
 from pipelines.warehouse.attempts import read_attempt
 from pipelines.warehouse.destinations import Warehouse, as_engine
 
@@ -42,7 +42,7 @@ def _rows(connection: Any, sql: str, params: list[Any] | None = None) -> list[di
 def read_report_data(warehouse: Warehouse, type_id: int | None = None) -> ReportData:
     """Everything a report shows, optionally restricted to one benchmark type (and the overall ranking)."""
     engine = as_engine(warehouse)
-    with open_published(engine) as (connection, names):
+    with open_read_only(engine) as (connection, names):
         view = names.analytics
         type_filter = "where ? is null or benchmark_type_id = ?"
         params = [type_id, type_id]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import os
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from plotly.offline import get_plotlyjs
 from pipelines.readers.report.data import ReportData
 from pipelines.readers.report.terminal import freshness, percent
 from pipelines.safe_text import html_text, plotly_text  # every API string: plotly labels read tags
+from pipelines.warehouse import paths
 
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
 STYLE = """
@@ -166,8 +166,5 @@ errors excluded; current figures use the latest run of each probe. {html.escape(
 def write_html(data: ReportData, path: str | Path) -> Path:
     """Write atomically: a browser or a web server never sees half a file."""
     target = Path(path).expanduser().resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_text(render_html(data), encoding="utf-8")
-    os.replace(temporary, target)
+    paths.write_text_atomically(target, render_html(data))
     return target

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.readers.durations import duration_text
 from pipelines.readers.report.data import WORST_CATEGORIES, ReportData
 from pipelines.safe_text import rich_text
 
@@ -85,14 +86,9 @@ def freshness(data: ReportData, now: datetime | None = None) -> str:
     if data.last_load_at is None:
         return "Freshness: no load recorded."
     now = now or datetime.now(UTC)
-    text = (f"Freshness: last load finished {data.last_load_at:%Y-%m-%d %H:%M} UTC ({_age(now, data.last_load_at)} "
-            f"ago); {len(data.loads)} loads in all.")
+    text = (f"Freshness: last load finished {data.last_load_at:%Y-%m-%d %H:%M} UTC "
+            f"({duration_text(now - data.last_load_at)} ago); {len(data.loads)} loads in all.")
     if data.checked_at is not None and data.checked_at > data.last_load_at + timedelta(minutes=1):
         text += (f" Checked against the API since, nothing had changed: {data.checked_at:%Y-%m-%d %H:%M} UTC "
-                 f"({_age(now, data.checked_at)} ago).")
+                 f"({duration_text(now - data.checked_at)} ago).")
     return text
-
-
-def _age(now: datetime, then: datetime) -> str:
-    minutes = int((now - then).total_seconds() // 60)
-    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"

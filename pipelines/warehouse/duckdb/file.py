@@ -14,9 +14,10 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines import interrupts, paths, settings
+from pipelines import interrupts, settings
 from pipelines.errors import WarehouseError
 from pipelines.tables import ColumnType
+from pipelines.warehouse import paths
 from pipelines.warehouse.duckdb import memory as duckdb_memory
 from pipelines.warehouse.duckdb import ownership as duckdb_ownership
 from pipelines.warehouse.duckdb import storage as duckdb_storage

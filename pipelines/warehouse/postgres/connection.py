@@ -1,4 +1,5 @@
-"""Connections to the PostgreSQL warehouse, and what a server-side failure means, in one line.
+"""Connections to the PostgreSQL warehouse (psycopg2 behind the DB-API interface the engine-neutral modules use),
+and what a server-side failure means, in one line.
 
 psycopg2 raises by SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html); the classes a load can
 meet on a healthy setup are named here, so the user reads the cause (disk full, permission, timeout, lost
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from pipelines import interrupts
 from pipelines.errors import OutOfSpaceError, WarehouseError, first_line
 
 # SQLSTATE (or its two-character class) -> what happened, for the user.
@@ -116,3 +118,19 @@ def raw_connection(credentials: Any, location: str, *, application_name: str = "
         yield raw
     finally:
         raw.close()
+
+
+@contextmanager
+def connected(credentials: Any, location: str, *, read_only: bool = False,
+              application_name: str = "benchmarks-etl") -> Iterator[PgConnection]:
+    """A connection of the load (server failures inside become one-line WarehouseErrors) or, read_only, a session
+    whose every transaction is read-only. Ctrl-C / SIGTERM cancel the statement the server is running for us
+    (pipelines/interrupts.py)."""
+    options = "-c default_transaction_read_only=on" if read_only else ""
+    with raw_connection(credentials, location, application_name=application_name, options=options) as raw, \
+            interrupts.interruptible(raw.cancel):
+        if read_only:
+            yield PgConnection(raw)
+            return
+        with server_errors(location, "loading"):
+            yield PgConnection(raw)

@@ -9,22 +9,21 @@ state until that transaction commits and the whole new one after, never blocks a
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from pathlib import Path
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
-from pipelines import interrupts, settings
+from pipelines import settings
 from pipelines.errors import ConfigError, WarehouseError
 from pipelines.tables import ColumnType
 from pipelines.warehouse.attempts import LoadAttempt
 from pipelines.warehouse.engine import Names
 from pipelines.warehouse.introspect import table_exists, view_names
+from pipelines.warehouse.paths import state_home
 from pipelines.warehouse.postgres import lock as pg_lock
 from pipelines.warehouse.postgres import state as pg_state
-from pipelines.warehouse.postgres.connection import PgConnection, raw_connection, server_errors
+from pipelines.warehouse.postgres.connection import PgConnection, connected, raw_connection, server_errors
 from pipelines.warehouse.postgres.publish import PUBLISH_SETTINGS, publish_views
 
 TYPE_NAMES = {
@@ -50,7 +49,7 @@ class PostgresDatabase:
     dialect = "postgres"
     type_names = TYPE_NAMES
     row_id = "ctid"
-    # None: dlt chooses per table (pg_destination.py): Arrow batches as CSV through COPY, the lists as INSERT
+    # None: dlt chooses per table (postgres/destination.py): Arrow batches as CSV through COPY, the lists as INSERT
     loader_file_format = None
     mart_views_schema = MART_VIEWS_SCHEMA
     stores_nul_characters = False  # text and jsonb refuse U+0000: the source replaces it (nul_text.py)
@@ -189,41 +188,14 @@ class PostgresDatabase:
                 f"as $function$ select {body} $function$")
 
     def arrow_reader(self, connection: PgConnection, sql: str, batch_rows: int) -> Any:
-        """Through a server-side cursor, in a read-only transaction that ends when the reader is exhausted."""
-        import pyarrow as pa
+        """Through a server-side cursor, in a read-only transaction that ends when the reader is exhausted
+        (pipelines/warehouse/postgres/rows_to_arrow.py)."""
+        from pipelines.warehouse.postgres.rows_to_arrow import arrow_reader
 
-        connection.raw.autocommit = False
-        cursor = connection.raw.cursor(name="benchmarks_arrow_reader")
-        cursor.execute(sql)
-        rows = cursor.fetchmany(batch_rows)
-        schema = pa.schema([(column.name, _arrow_type(column.type_code)) for column in cursor.description])
+        return arrow_reader(connection.raw, sql, batch_rows)
 
-        def batches(rows: list[tuple]) -> Iterator[pa.RecordBatch]:
-            try:
-                while rows:
-                    columns = zip(zip(*rows, strict=True), schema, strict=True)
-                    yield pa.RecordBatch.from_arrays([_arrow_array(values, field.type) for values, field in columns],
-                                                     schema=schema)
-                    rows = cursor.fetchmany(batch_rows)
-            finally:
-                cursor.close()
-                connection.raw.rollback()
-                connection.raw.autocommit = True
-
-        return pa.RecordBatchReader.from_batches(schema, batches(rows))
-
-    @contextmanager
-    def _connect(self, *, read_only: bool = False, application_name: str = "benchmarks-etl") -> Iterator[PgConnection]:
-        """A connection of the load (server failures inside become one-line WarehouseErrors) or, read_only, a
-        session whose every transaction is read-only."""
-        options = "-c default_transaction_read_only=on" if read_only else ""
-        # Ctrl-C / SIGTERM cancel the statement the server is running for us (pipelines/interrupts.py)
-        with self._raw(application_name=application_name, options=options) as raw, interrupts.interruptible(raw.cancel):
-            if read_only:
-                yield PgConnection(raw)
-                return
-            with server_errors(self.location, "loading"):
-                yield PgConnection(raw)
+    def _connect(self, *, read_only: bool = False) -> AbstractContextManager[PgConnection]:
+        return connected(self.credentials, self.location, read_only=read_only)
 
     def _raw(self, **parameters: Any) -> Any:
         return raw_connection(self.credentials, self.location, **parameters)
@@ -249,41 +221,8 @@ def _resolve_credentials(key: str, *, required: bool) -> Any:
         raise ConfigError(f"No usable PostgreSQL {key.replace('_', ' ')}: {help_text}.") from None
 
 
-def state_home() -> Path:
-    """Where loads into a server keep their local working state (dlt's pending packages, the change check's
-    record, the last attempt): $XDG_STATE_HOME/benchmarks-etl, by default ~/.local/state/benchmarks-etl."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "benchmarks-etl"
-
-
 def _table_names(connection: PgConnection, schema: str) -> list[str]:
     return view_names(connection, schema, kinds=("BASE TABLE",))
-
-
-def _arrow_type(type_code: int) -> Any:
-    """PostgreSQL's type OIDs as Arrow types; anything else travels as text."""
-    import pyarrow as pa
-
-    return {
-        16: pa.bool_(), 20: pa.int64(), 21: pa.int64(), 23: pa.int64(), 700: pa.float64(), 701: pa.float64(),
-        1700: pa.float64(), 1114: pa.timestamp("us"), 1184: pa.timestamp("us", tz="UTC"), 1082: pa.date32(),
-    }.get(type_code, pa.string())
-
-
-def _arrow_array(values: tuple, arrow_type: Any) -> Any:
-    import pyarrow as pa
-
-    if pa.types.is_floating(arrow_type):  # numeric arrives as Decimal
-        values = tuple(None if value is None else float(value) for value in values)
-    elif pa.types.is_string(arrow_type):  # json as dicts and lists, anything unmapped as its text
-        values = tuple(None if value is None or isinstance(value, str) else _as_text(value) for value in values)
-    return pa.array(values, type=arrow_type)
-
-
-def _as_text(value: Any) -> str:
-    import json
-
-    return json.dumps(value) if isinstance(value, dict | list) else str(value)
 
 
 def _slug(text: str) -> str:

@@ -1,6 +1,6 @@
-"""A throwaway PostgreSQL server for the tests: Debian's postgresql package, a cluster made by initdb in a temporary
-directory and started by pg_ctl on a free loopback port (as the `postgres` user when the tests run as root), with a
-password, stopped and deleted at the end. No mock, no stand-in."""
+"""A throwaway PostgreSQL server for the tests and the perf harness: Debian's postgresql package, a cluster made by
+initdb in a temporary directory and started by pg_ctl on a free loopback port (as the `postgres` user when run as
+root), with a password, stopped and deleted at the end. A real server, not a stand-in."""
 
 from __future__ import annotations
 
@@ -104,21 +104,3 @@ class ThrowawayPostgres:
             yield connection
         finally:
             connection.close()
-
-
-BI_PASSWORD = "bi-password-for-tests"
-
-
-def grant_readme_recipe(database) -> None:
-    """The statements of docs/postgres.md, "Giving dashboards read-only access" (the loader here is the superuser)."""
-    with database.connect() as connection:
-        cursor = connection.cursor()
-        cursor.execute("select 1 from pg_roles where rolname = 'bi'")
-        if not cursor.fetchone():
-            cursor.execute(f"create role bi login password '{BI_PASSWORD}'")
-        cursor.execute(f'grant connect on database "{database.name}" to bi')
-        cursor.execute("grant usage on schema analytics to bi")
-        cursor.execute("grant select on all tables in schema analytics to bi")
-        cursor.execute("alter default privileges for role postgres in schema analytics grant select on tables to bi")
-        cursor.execute("grant usage on schema benchmarks_state to bi")
-        cursor.execute("grant select on all tables in schema benchmarks_state to bi")

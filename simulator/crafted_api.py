@@ -1,6 +1,7 @@
 """A tiny real HTTP server that answers fixed bodies per path: for API responses the simulator never gives.
 
-Used to check how the loader treats malformed or hostile responses (bad JSON, HTML, wrong types, ...).
+The tests use it to check how the loader treats malformed or hostile responses (bad JSON, HTML, wrong types, ...);
+perf/big_body.py serves its very large bodies with it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Where a warehouse's files live: the published file, and dlt's working folder beside it."""
+"""Where a warehouse's files live: the published file, dlt's working folder beside it, the state folder of loads
+into a server; and the one atomic-write helper."""
 
 from __future__ import annotations
 
@@ -128,8 +129,6 @@ def dlt_folder_for(working_dir: Path) -> Path:
     digest: the same for every load of that warehouse, so an interrupted load is still finished by the next one."""
     if SQL_SAFE_PATH.fullmatch(str(working_dir)):
         return working_dir
-    from pipelines.warehouse.postgres.database import state_home
-
     digest = hashlib.sha256(str(working_dir).encode("utf-8", "surrogateescape")).hexdigest()[:16]
     folder = state_home() / f"duckdb-{digest}"
     if not SQL_SAFE_PATH.fullmatch(str(folder)):
@@ -138,3 +137,10 @@ def dlt_folder_for(working_dir: Path) -> Path:
             "hold quotes or non-ASCII characters); set XDG_STATE_HOME to a plain path."
         )
     return folder
+
+
+def state_home() -> Path:
+    """Where loads into a server keep their local working state (dlt's pending packages, the change check's
+    record, the last attempt): $XDG_STATE_HOME/benchmarks-etl, by default ~/.local/state/benchmarks-etl."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "benchmarks-etl"

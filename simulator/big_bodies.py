@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from tests.crafted_api import CASES, RUNS, small_world
+from simulator.crafted_api import CASES, RUNS, small_world
 
 SHAPES = ("many", "huge-messages", "one-conversation")
 MiB = 2**20
