@@ -137,3 +137,19 @@ def test_our_dlt_runtime_defaults_apply_only_where_the_user_configured_nothing(t
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == expected.split()
 
+
+
+def test_no_help_text_is_eaten_as_rich_markup():
+    """typer renders help through rich on a terminal: `[section]` in a help text would vanish as a markup tag."""
+    import typer.main
+    from rich.text import Text
+
+    from pipelines.cli.app import app
+
+    group = typer.main.get_command(app)
+    texts = [group.help or ""]
+    for command in group.commands.values():
+        texts += [command.help or ""] + [getattr(param, "help", None) or "" for param in command.params]
+    assert len(texts) > 20
+    for text in texts:
+        assert Text.from_markup(text).plain == text, text

@@ -36,7 +36,7 @@ DestinationOption = Annotated[
     typer.Option(
         "--destination",
         help="Warehouse engine: a DuckDB file (--db), or the PostgreSQL database named by "
-        "DESTINATION__POSTGRES__CREDENTIALS or [destination.postgres] in .dlt/secrets.toml.",
+        "DESTINATION__POSTGRES__CREDENTIALS or the destination.postgres section of .dlt/secrets.toml.",
     ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary; errors only.")]
