@@ -72,7 +72,7 @@ def test_a_body_flattened_on_its_own_gives_the_tables_of_the_tolerant_path(monke
     """What a large body takes (flattened alone in the worker, its bytes freed) equals the record-by-record path."""
     import orjson
 
-    from pipelines import settings
+    from pipelines.api import settings
     from pipelines.api import test_case_bodies as test_cases
     from pipelines.api.client import Body
 

@@ -9,7 +9,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import settings
+from pipelines.warehouse import settings
 from pipelines.load.runner import run_load
 from pipelines.warehouse.engine import Names, quote
 from simulator.world import World

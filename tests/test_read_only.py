@@ -17,7 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import settings
+from pipelines.warehouse import settings
+from pipelines.warehouse.postgres.configuration import READ_CREDENTIALS_SETTING
 from pipelines.errors import ConfigError, WarehouseError
 from pipelines.load.runner import run_load
 from pipelines.readers.query import run_query
@@ -152,7 +153,7 @@ def test_postgres_query_as_the_read_role_cannot_copy_to_a_file(pg_database, tmp_
     target = server_writable / "x"
     # Only the read role is configured: the reading commands need nothing of the loader's.
     env = {"DESTINATION__POSTGRES__CREDENTIALS": "",
-           settings.POSTGRES_READ_CREDENTIALS_SETTING: read_role_url(pg_database)}
+           READ_CREDENTIALS_SETTING: read_role_url(pg_database)}
     copy = run_cli("query", f"copy (select 1) to '{target}'", "--destination", "postgres", cwd=tmp_path, env=env)
     assert_one_line_error(copy, 6, "Query failed")
     assert not target.exists()
@@ -175,7 +176,7 @@ def test_postgres_query_refuses_a_role_that_can_write_server_files(pg_database, 
     load_postgres(pg_database, tmp_path)
     target = server_writable / "x"
     copy = run_cli("query", f"copy (select 1) to '{target}'", "--destination", "postgres", cwd=tmp_path)
-    assert_one_line_error(copy, 2, "can write files on the database server", settings.POSTGRES_READ_CREDENTIALS_SETTING)
+    assert_one_line_error(copy, 2, "can write files on the database server", READ_CREDENTIALS_SETTING)
     assert not target.exists()
     assert pg_database.server.password not in copy.stdout + copy.stderr
     with pytest.raises(ConfigError):

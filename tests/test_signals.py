@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import pytest
 
-from pipelines import settings
+from pipelines import interrupts
 from pipelines.interrupts import KEPT, PUBLISHED
 from pipelines.load.runner import run_load
 from pipelines.warehouse.attempts import read_attempt
@@ -287,5 +287,5 @@ def test_a_long_duckdb_statement_in_the_main_thread_stops_within_5_s(tmp_path, r
         time.sleep(0.1)
     seconds, errors = stop(process, signal_number)
     assert_stopped(process, seconds, errors, exit_code, KEPT)
-    assert seconds < settings.INTERRUPT_GRACE_S  # ended by DuckDB's interrupt(), not by the deadline
+    assert seconds < interrupts.INTERRUPT_GRACE_S  # ended by DuckDB's interrupt(), not by the deadline
     assert analytics_snapshot(db) == reference["old_views"]

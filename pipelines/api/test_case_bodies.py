@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from pipelines import settings
+from pipelines.api import settings
 from pipelines.api.client import Body
 from pipelines.api.mapping import as_text, json_type, optional_timestamp, preview, require_int, require_object
 from pipelines.errors import ApiDataError

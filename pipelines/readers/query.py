@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 
 from pipelines import paths
 from pipelines.errors import ConfigError, WarehouseError
+from pipelines.readers.formats import ExportFormat, QueryFormat
 from pipelines.safe_text import CsvFormulas, csv_batch, csv_cell, json_text, rich_text
-from pipelines.settings import ExportFormat, QueryFormat
 from pipelines.warehouse import introspect
 from pipelines.warehouse.destinations import READ_CREDENTIALS_SETTING, Warehouse, as_engine
 from pipelines.warehouse.engine import Names

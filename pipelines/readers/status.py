@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipelines import settings
 from pipelines.errors import ConfigError, first_line
 from pipelines.readers.query import open_published
 from pipelines.safe_text import terminal_text
+from pipelines.warehouse import settings
 from pipelines.warehouse.attempts import LoadAttempt, read_attempt
 from pipelines.warehouse.destinations import Warehouse, as_engine
 from pipelines.warehouse.introspect import table_exists, view_row_counts
