@@ -17,11 +17,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.warehouse import settings
-from pipelines.warehouse.postgres.configuration import READ_CREDENTIALS_SETTING
 from pipelines.errors import ConfigError, WarehouseError
 from pipelines.load.runner import run_load
 from pipelines.readers.query import run_query
+from pipelines.warehouse import settings
+from pipelines.warehouse.destinations import open_engine
+from pipelines.warehouse.postgres.configuration import READ_CREDENTIALS_SETTING
 from tests.commands import assert_one_line_error, run_cli
 from tests.crafted_api import CraftedApi, small_world
 from tests.postgres import BI_PASSWORD, grant_readme_recipe
@@ -138,7 +139,7 @@ def server_writable(tmp_path):
 
 def load_postgres(pg_database, tmp_path) -> None:
     with CraftedApi(small_world()) as api:
-        run_load(tmp_path / "unused.duckdb", destination="postgres", base_url=api.url)
+        run_load(destination="postgres", base_url=api.url)
 
 
 def read_role_url(pg_database) -> str:
@@ -180,8 +181,6 @@ def test_postgres_query_refuses_a_role_that_can_write_server_files(pg_database, 
     assert not target.exists()
     assert pg_database.server.password not in copy.stdout + copy.stderr
     with pytest.raises(ConfigError):
-        from pipelines.warehouse.postgres.database import PostgresDatabase
-
-        run_query(PostgresDatabase.from_dlt_config(reading=True), "select 1")
+        run_query(open_engine("postgres", reading=True), "select 1")
     status = run_cli("status", "--destination", "postgres", cwd=tmp_path)
     assert status.returncode == 0, status.stdout + status.stderr

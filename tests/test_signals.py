@@ -224,10 +224,10 @@ def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(databases, t
     reference, database = databases.new(), databases.new()
     with CraftedApi(changed_world()) as api:
         databases.use(reference)
-        run_load("unused.duckdb", destination="postgres", base_url=api.url)
+        run_load(destination="postgres", base_url=api.url)
     with CraftedApi(small_world()) as api:
         databases.use(database)
-        run_load("unused.duckdb", destination="postgres", base_url=api.url)
+        run_load(destination="postgres", base_url=api.url)
     before = databases.snapshot(database)
     with CraftedApi(changed_world()) as api, databases.connect(database) as blocker:
         lock = f"begin; lock table benchmarks_raw.{table} in access exclusive mode"
@@ -247,9 +247,9 @@ def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(databases, t
         blocker.cursor().execute("rollback")
         assert_stopped(process, seconds, errors, exit_code, KEPT)
         assert databases.snapshot(database) == before
-        attempt = read_attempt(open_engine("postgres", "unused.duckdb").working_dir)
+        attempt = read_attempt(open_engine("postgres").working_dir)
         assert attempt.status == "failed" and attempt.error == KEPT
-        run_load("unused.duckdb", destination="postgres", base_url=api.url)  # not locked out by the stopped load
+        run_load(destination="postgres", base_url=api.url)  # not locked out by the stopped load
     assert databases.snapshot(database) == databases.snapshot(reference)
 
 
