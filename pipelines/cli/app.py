@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from pipelines import interrupts
-from pipelines.api import settings as source_settings
+from pipelines.api import settings
 from pipelines.errors import BenchmarksEtlError, ConfigError
 from pipelines.readers.formats import ExportFormat, QueryFormat
 from pipelines.safe_text import CsvFormulas, terminal_text
@@ -106,13 +106,11 @@ def load(
     destination: DestinationOption = Destination.DUCKDB,
     base_url: Annotated[
         str | None,
-        typer.Option(
-            help=f"API root URL (default: {source_settings.BASE_URL_SETTING} or {source_settings.DEFAULT_BASE_URL})."
-        ),
+        typer.Option(help=f"API root URL (default: {settings.BASE_URL_SETTING} or {settings.DEFAULT_BASE_URL})."),
     ] = None,
     types: Annotated[str | None, typer.Option(help="Only these benchmark type ids, e.g. 1,3.")] = None,
     workers: Annotated[
-        int | None, typer.Option(help=f"Concurrent requests (default {source_settings.DEFAULT_WORKERS}).", min=1)
+        int | None, typer.Option(help=f"Concurrent requests (default {settings.DEFAULT_WORKERS}).", min=1)
     ] = None,
     full_refresh: Annotated[bool, typer.Option(help="Drop the loaded data and reload everything.")] = False,
     allow_insecure_http: Annotated[

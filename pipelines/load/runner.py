@@ -66,23 +66,19 @@ def run_load(
     allow_mass_removal: bool = False,
 ) -> LoadResult:
     """Load the API into the warehouse (the DuckDB file `db`, by default benchmarks.duckdb; or the PostgreSQL
-    database dlt's credentials name, which needs no `db`) and (re)create its views.
-
-    The settings are resolved by dlt, once: these options (`source_options` for any of the source's settings) first,
-    then the environment, secrets.toml and config.toml, then the defaults (pipelines/api/settings.py).
-    Raises a `BenchmarksEtlError` with a one-line message on any failure; the published warehouse then holds
-    exactly what it held before: dlt writes where readers do not look, published only once all succeeded.
-    `allow_mass_removal` lifts the mass-removal guard (pipelines/api/removals.py) for this load.
+    database dlt's credentials name, which needs no `db`) and (re)create its views. dlt resolves the settings once:
+    these options (`source_options`: any of the source's) first, then the environment, secrets.toml and
+    config.toml, then the defaults. Raises a `BenchmarksEtlError` with a one-line message on any failure; the
+    published warehouse then holds exactly what it held before. `allow_mass_removal` lifts the mass-removal guard
+    (pipelines/api/removals.py) for this load.
     """
     started = time.monotonic()
     run_context = use_dlt_configuration()
     api_key.warn_about_readable_secrets_files(settings_folders(run_context))
     engine = engine_for_load(destination, db)
     explicit = {
-        **(source_options or {}),
-        **{name: value for name, value in (("base_url", base_url), ("workers", workers)) if value is not None},
+        **(source_options or {}), **_given(base_url=base_url, workers=workers, type_ids=type_ids),
         **({"allow_insecure_http": True} if allow_insecure_http else {}),
-        **({"type_ids": list(type_ids)} if type_ids else {}),
     }
     stats = SourceStats(progress=progress or LoadProgress())
     with engine.load_lock():
@@ -106,6 +102,12 @@ def run_load(
         attempt.status, attempt.finished_at, attempt.summary = "succeeded", now_iso(), result.summary()
         _record(engine, attempt)
     return result
+
+
+def _given(base_url: str | None, workers: int | None, type_ids: Sequence[int] | None) -> dict[str, Any]:
+    """The options a caller gave, as the source's settings (the others are left to dlt's configuration)."""
+    given = {name: value for name, value in (("base_url", base_url), ("workers", workers)) if value is not None}
+    return {**given, "type_ids": list(type_ids)} if type_ids else given
 
 
 def _record(engine: Engine, attempt: LoadAttempt) -> None:
