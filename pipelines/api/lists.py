@@ -1,7 +1,7 @@
 """The lists a load reads before any test case: benchmark types, models per scope, model details, run lists.
 
-Kept free of dlt, so a load can read the lists and find nothing changed upstream without paying for dlt's import
-(see pipelines/load/change_check.py); the dlt resources in `pipelines.api.source` map the same reads into rows.
+Kept free of dlt, so a load can read the lists and find nothing changed upstream without a dlt pipeline (see
+pipelines/load/change_check.py); the dlt resources in `pipelines.api.source` map the same reads into rows.
 """
 
 from __future__ import annotations
