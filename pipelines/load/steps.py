@@ -17,6 +17,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.sources import DltSource
 
 from pipelines import interrupts
 from pipelines.api.client import Prefetched
@@ -110,7 +111,7 @@ def finish_interrupted_load(pipeline: dlt.Pipeline, progress: LoadProgress) -> N
 
 
 def _extract_normalize_load(
-    pipeline: dlt.Pipeline, engine: Engine, source: Any, stats: SourceStats, full_refresh: bool
+    pipeline: dlt.Pipeline, engine: Engine, source: DltSource, stats: SourceStats, full_refresh: bool
 ) -> RowsPerTable:
     stats.progress.stage("extract", "reading the API")
     if full_refresh:
