@@ -54,6 +54,8 @@ PRESETS = {
     # `make bench-postgres`: PostgreSQL against DuckDB at the medium scale (perf/view_timings.py adds the views)
     "postgres": [Scenario("medium", 0, 3, ("ours", "ours-no-change", *POSTGRES))],
     "postgres-quick": [Scenario("small", 0, 1, ("ours", "ours-no-change", *POSTGRES))],  # a check that it runs
+    # the no-change load at the medium scale against its target (under 2 s, perf/BOUNDS.md), each after a full load
+    "no-change": [Scenario("medium", 0, 5, ("ours", "ours-no-change"))],
     "full": [
         Scenario("medium", 0, 3, ("ours", "ours-no-change", "ours-2.0-storage", *POSTGRES, "peer", "floor")),
         Scenario("medium", 50, 1, ("ours", "floor")),

@@ -140,9 +140,10 @@ def time_views_postgres(repeat: int, timeout: float) -> list[Timing]:
     import psycopg2
     from psycopg2.errors import QueryCanceled
 
-    from pipelines.warehouse.postgres.database import MART_VIEWS_SCHEMA, PUBLISH_SETTINGS, PostgresDatabase
+    from pipelines.warehouse.destinations import open_engine
+    from pipelines.warehouse.postgres.database import MART_VIEWS_SCHEMA, PUBLISH_SETTINGS
 
-    engine = PostgresDatabase.from_dlt_config()
+    engine = open_engine(Destination.POSTGRES)
     names = Names()
     results = []
     publish_options = " ".join(f"-c {setting}={value}" for setting, value in PUBLISH_SETTINGS.items())

@@ -5,7 +5,7 @@ statement, or in a `finally` that joins a worker thread stuck in a read or an in
 minutes. So besides the handler, which raises in the main thread as Ctrl-C always did, a watcher thread wakes on the
 signal itself (`signal.set_wakeup_fd`), interrupts what can be interrupted (what registered with `interruptible`:
 DuckDB's `interrupt()`, the API session), and ends the process with `os._exit` if it is still alive after
-`settings.INTERRUPT_GRACE_S`. Safe for the data: until the publish nothing a reader sees has changed, and the next
+`INTERRUPT_GRACE_S`. Safe for the data: until the publish nothing a reader sees has changed, and the next
 load converges (as after a SIGKILL). A signal during the publish (`committing`) is held until the publish is done.
 """
 
@@ -22,10 +22,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
-from pipelines import settings
 from pipelines.errors import ExitCode
 
 EXIT_CODES = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
+# A load still running this long after the signal (a read, an insert or a thread that cannot be interrupted) is ended
+# at once; 5 s is the promise, this leaves room for the exit itself.
+INTERRUPT_GRACE_S = 3.0
 KEPT = "Interrupted; the warehouse keeps its previous contents."
 PUBLISHED = "Interrupted after publishing; the warehouse holds this load's data."
 
@@ -248,7 +250,7 @@ def _exit_at_deadline() -> None:
     with _changed:
         _changed.wait_for(lambda: not _state.committing)
         start = max(_state.signalled_at, _state.committed_at)
-    time.sleep(max(0.0, start + settings.INTERRUPT_GRACE_S - time.monotonic()))
+    time.sleep(max(0.0, start + INTERRUPT_GRACE_S - time.monotonic()))
     with _changed:
         _changed.wait_for(lambda: not _state.committing)
     record_interruption()

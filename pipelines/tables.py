@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Appended tables carry the load that brought each row: superseded and doubled rows are found by it.
 LOAD_ID_COLUMN = "_dlt_load_id"
@@ -28,12 +29,17 @@ class ColumnType(Enum):
     JSON = "json"
 
 
-ARROW_TYPES = {
-    ColumnType.BIGINT: pa.int64(),
-    ColumnType.TEXT: pa.string(),
-    ColumnType.DOUBLE: pa.float64(),
-    ColumnType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
-}
+def arrow_type(column_type: ColumnType) -> pa.DataType:
+    """The Arrow type of a column type's values (no JSON: JSON columns never travel in Arrow batches). pyarrow is
+    imported here, not with the module: a load that finds nothing changed never needs it."""
+    import pyarrow as pa
+
+    return {
+        ColumnType.BIGINT: pa.int64(),
+        ColumnType.TEXT: pa.string(),
+        ColumnType.DOUBLE: pa.float64(),
+        ColumnType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+    }[column_type]
 
 
 @dataclass(frozen=True)
@@ -79,8 +85,10 @@ class Table:
 
     def arrow_schema(self) -> pa.Schema:
         """The Arrow schema of the batches the source yields for this table."""
+        import pyarrow as pa
+
         return pa.schema(
-            [pa.field(column.name, ARROW_TYPES[column.type], nullable=column.nullable) for column in self.columns]
+            [pa.field(column.name, arrow_type(column.type), nullable=column.nullable) for column in self.columns]
         )
 
     def ddl_columns(self, type_names: dict[ColumnType, str], quote: Any) -> str:

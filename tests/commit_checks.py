@@ -10,9 +10,8 @@ from typing import Any
 
 import duckdb
 
-from pipelines import settings
 from pipelines.tables import TEST_CASE_MESSAGES, TEST_CASES
-from pipelines.warehouse import paths
+from pipelines.warehouse import paths, settings
 from pipelines.warehouse.engine import Names, quote
 from tests.warehouse_checks import RelationRows, relation_names, relations_snapshot
 

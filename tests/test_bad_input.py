@@ -10,7 +10,9 @@ disagree with their run's counts. Loaded as they are: very long messages, deeply
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
+import psutil
 import pytest
 
 from pipelines.errors import ApiDataError
@@ -71,6 +73,26 @@ def test_rejected_with_the_endpoint_named_and_nothing_changed(tmp_path, override
     assert analytics_snapshot(db) == before
 
 
+def connections_to(url: str) -> list:
+    """This process's open connections to the server at `url` (the client's side: idle keep-alive ones included)."""
+    port = urlsplit(url).port
+    return [connection for connection in psutil.Process().net_connections("tcp")
+            if connection.raddr and connection.raddr.port == port and connection.status == psutil.CONN_ESTABLISHED]
+
+
+@pytest.mark.parametrize("override", [
+    pytest.param({RUNS: (200, b"<html>maintenance</html>", "text/html")}, id="while-reading-the-lists"),
+    pytest.param({CASES: (200, b'{"id": 10, "testCases": [', None)}, id="while-fetching-test-cases"),
+])
+def test_a_load_that_fails_midway_leaves_no_connection_open(tmp_path, override):
+    """The source closes the HTTP sessions it opens, also when the extract fails in the middle (pipelines/api/source.py:
+    the lists' client when they are read, the test cases' client when their generator ends or dlt closes it)."""
+    with CraftedApi(small_world(**override)) as api:
+        with pytest.raises(ApiDataError):
+            run_load(tmp_path / "w.duckdb", base_url=api.url)
+        assert connections_to(api.url) == []
+
+
 def test_negative_and_inconsistent_counts_are_loaded_and_reported(tmp_path):
     db = tmp_path / "w.duckdb"
     world = small_world()
@@ -94,6 +116,7 @@ def test_a_package_duckdb_refuses_does_not_block_later_loads(tmp_path, monkeypat
     from pipelines.api import cases_to_arrow as test_cases
     from pipelines.errors import WarehouseError
     from pipelines.load import steps
+    from pipelines.warehouse.duckdb.configuration import DuckDbSettings
     from pipelines.warehouse.duckdb.file import DuckDbFile
 
     db = loaded_warehouse(tmp_path)
@@ -104,7 +127,8 @@ def test_a_package_duckdb_refuses_does_not_block_later_loads(tmp_path, monkeypat
         with pytest.raises(WarehouseError, match="during load"):
             run(invalid, db)
     assert analytics_snapshot(db) == before
-    assert not steps.make_pipeline(DuckDbFile(db)).has_pending_data, "the refused package was given up"
+    pipeline = steps.make_pipeline(DuckDbFile(db, DuckDbSettings()))
+    assert not pipeline.has_pending_data, "the refused package was given up"
     with CraftedApi(small_world()) as api:
         run_load(db, base_url=api.url)
     assert analytics_snapshot(db) == before

@@ -72,8 +72,8 @@ def test_a_body_flattened_on_its_own_gives_the_tables_of_the_tolerant_path(monke
     """What a large body takes (flattened alone in the worker, its bytes freed) equals the record-by-record path."""
     import orjson
 
-    from pipelines import settings
     from pipelines.api import cases_to_arrow as test_cases
+    from pipelines.api import settings
     from pipelines.api.client import Body
 
     monkeypatch.setattr(settings, "FLATTEN_ALONE_BYTES", 0)  # every body counts as large

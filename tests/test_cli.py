@@ -107,8 +107,8 @@ def test_the_key_is_written_to_no_file(tmp_path):
 
 
 def test_the_working_folder_does_not_grow_with_every_load(tmp_path):
-    from pipelines import settings
     from pipelines.load.runner import run_load
+    from pipelines.warehouse import settings
 
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:

@@ -109,11 +109,10 @@ def test_without_a_configured_log_level_a_load_logs_only_its_stages(tmp_path):
 
 
 RESOLVED_RUNTIME = """
-from pipelines.load.dlt_runtime import use_current_configuration
-use_current_configuration()
-from dlt.common.configuration.container import Container
-from dlt.common.configuration.specs import PluggableRunContext
-runtime = Container()[PluggableRunContext].context.runtime_config
+import dlt
+from pipelines.load.dlt_runtime import use_dlt_configuration
+use_dlt_configuration()
+runtime = dlt.current.run_context().runtime_config
 print(runtime.log_level, runtime.dlthub_telemetry)
 """
 

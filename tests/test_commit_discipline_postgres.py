@@ -26,7 +26,7 @@ CREDENTIALS = "DESTINATION__POSTGRES__CREDENTIALS"
 
 
 def load_into_pg(url: str, **options):  # noqa: ANN201 - a LoadResult
-    return run_load("unused.duckdb", destination="postgres", base_url=url, **options)
+    return run_load(destination="postgres", base_url=url, **options)
 
 
 def pg_snapshot(server, database: str) -> dict:  # noqa: ANN001
@@ -69,7 +69,7 @@ def assert_equals_clean_load(pg_database, worlds: PgWorlds, epoch: int, what: st
     assert_same_relations(worlds.expected[epoch], pg_snapshot(pg_database.server, pg_database.name), what=what)
     with pg_database.connect() as connection:
         assert raw_duplicates(connection) == (0, 0), what
-    assert verify_warehouse(open_engine("postgres", "unused.duckdb")) == [], what
+    assert verify_warehouse(open_engine("postgres")) == [], what
 
 
 def waiting_backend(connection, pattern: str, timeout: float = 60) -> int:  # noqa: ANN001
@@ -165,7 +165,7 @@ def test_a_postgres_warehouse_of_an_older_version_is_fetched_again_once(pg_datab
     load_into_pg(worlds.urls[0])
     with pg_database.connect() as connection:
         connection.cursor().execute("drop table benchmarks_raw.loaded_runs, benchmarks_raw.run_loads cascade")
-    change_check.forget(open_engine("postgres", "unused.duckdb"))  # as a new version's code does
+    change_check.forget(open_engine("postgres"))  # as a new version's code does
     simulator = worlds.simulators[0]
     simulator.clear_requests()
     load_into_pg(worlds.urls[0])
@@ -184,7 +184,7 @@ def test_a_load_whose_publish_failed_is_recorded_as_failed(pg_database, worlds, 
             "create trigger refuse before insert on analytics.models for each statement execute function refuse()")
     with pytest.raises(Exception, match="refused"):
         load_into_pg(worlds.urls[1])
-    assert read_attempt(open_engine("postgres", "unused.duckdb").working_dir).status == "failed"
+    assert read_attempt(open_engine("postgres").working_dir).status == "failed"
     status = run_cli("status", "--destination", "postgres", cwd=tmp_path)
     assert status.returncode == 1 and "Health: OK" not in status.stdout, status.stdout
     with pg_database.connect() as connection:

@@ -17,7 +17,7 @@ import orjson
 import pytest
 import requests
 
-from pipelines import settings
+from pipelines.api import settings
 from pipelines.api.http_body import _Inflater
 from pipelines.api.security import NO_PROXIES, origin_of, proxies_for, shown_url
 from pipelines.errors import ApiDataError, ApiUnavailableError, ConfigError

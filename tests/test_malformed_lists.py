@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipelines.api.client import ApiClient
+from pipelines.api.client import ApiClient, RequestCounter
+from pipelines.api.configuration import resolve_source_settings
 from pipelines.api.lists import ApiLists
 from pipelines.errors import ApiDataError
 from pipelines.load.runner import run_load
@@ -100,14 +101,16 @@ def test_malformed_answers_are_refused_naming_the_endpoint_and_the_record(tmp_pa
 
 
 def test_the_change_check_refuses_a_malformed_list_as_the_load_does(tmp_path):
-    """The change check reads the lists without dlt (fingerprint.py): a `null` run list must not pass there as a
-    list with no runs, and the load after it must say what a load that skips the check says."""
+    """The change check reads the lists without dlt's pipeline (change_check.py): a `null` run list must not pass
+    there as a list with no runs, and the load after it must say what a load that skips the check says."""
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
         run_load(db, base_url=api.url)
     before = analytics_snapshot(db)
     with CraftedApi(small_world(**{RUNS: (200, b"null", None)})) as api:
-        with ApiClient(api.url, "demo-key") as client, pytest.raises(ApiDataError, match="returned null") as check:
+        source_settings = resolve_source_settings(base_url=api.url)
+        with ApiClient(source_settings, counter=RequestCounter()) as client, \
+                pytest.raises(ApiDataError, match="returned null") as check:
             ApiLists(client, None, datetime.now(UTC), LoadProgress()).read_all()
         with pytest.raises(ApiDataError) as checked_load:
             run_load(db, base_url=api.url)

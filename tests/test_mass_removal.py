@@ -133,7 +133,7 @@ def test_a_fraction_outside_zero_to_one_is_a_setting_error(tmp_path):
 def test_the_guard_holds_on_postgres(pg_database):
     def load_pg(routes: dict) -> None:
         with CraftedApi(routes) as api:
-            run_load("unused.duckdb", destination="postgres", base_url=api.url)
+            run_load(destination="postgres", base_url=api.url)
 
     load_pg(small_world())
     with pg_database.connect() as connection:

@@ -12,14 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import settings
-from pipelines.api.load_context import LoadContext
-from pipelines.api.source import resolve_settings
-from pipelines.load import change_check, dlt_runtime, steps
+from pipelines.api import settings
+from pipelines.api.configuration import resolve_source_settings
+from pipelines.api.stats import SourceStats
+from pipelines.errors import ApiAuthError
+from pipelines.load import change_check, steps
+from pipelines.load.dlt_runtime import use_dlt_configuration
 from pipelines.load.runner import run_load
 from pipelines.readers.report.data import read_report_data
 from pipelines.readers.report.terminal import freshness
 from pipelines.readers.status import collect_status
+from pipelines.warehouse.destinations import engine_for_load
 from pipelines.warehouse.duckdb.file import DuckDbFile, connect
 from simulator.world import World
 from tests.commands import run_cli
@@ -94,6 +97,11 @@ def change_an_environment_setting(sim, db, tmp_path, monkeypatch):
     return run_load(db, base_url=sim.url)
 
 
+def change_an_engine_setting(sim, db, tmp_path, monkeypatch):
+    monkeypatch.setenv("WAREHOUSE__DUCKDB_MEMORY_LIMIT", "300MB")
+    return run_load(db, base_url=sim.url)
+
+
 def change_the_config_file(sim, db, tmp_path, monkeypatch):
     (tmp_path / ".dlt").mkdir(exist_ok=True)
     (tmp_path / ".dlt" / "config.toml").write_text("[sources.benchmarks]\nworkers = 3\n", encoding="utf-8")
@@ -126,6 +134,7 @@ def ask_for_a_full_refresh(sim, db, tmp_path, monkeypatch):
     [
         change_types_option,
         change_an_environment_setting,
+        change_an_engine_setting,
         change_the_config_file,
         write_to_the_published_file,
         fail_a_load_after_it_changed_the_working_file,
@@ -143,17 +152,28 @@ def test_anything_that_could_change_the_outcome_means_a_normal_load(
     assert "Loaded" in result.summary()
 
 
-def test_a_key_in_secrets_toml_serves_the_quiet_load_too(start_simulator, tmp_path):
+def test_a_key_in_secrets_toml_serves_the_quiet_load_too_and_is_read_afresh(start_simulator, tmp_path):
     sim = start_simulator(scale="tiny")
     (tmp_path / ".dlt").mkdir()
-    (tmp_path / ".dlt" / "secrets.toml").write_text('[sources.benchmarks]\napi_key = "demo-key"\n', encoding="utf-8")
+    secrets = tmp_path / ".dlt" / "secrets.toml"
+    secrets.write_text('[sources.benchmarks]\napi_key = "demo-key"\n', encoding="utf-8")
     db = tmp_path / "w.duckdb"
     first = run_cli("load", "--db", str(db), "--base-url", sim.url, cwd=tmp_path, key=None)
     assert first.returncode == 0 and first.stdout.startswith("Loaded"), first.stderr
-    second = run_cli("load", "--db", str(db), "--base-url", sim.url, cwd=tmp_path, key=None,
-                     env={"PYTHONPROFILEIMPORTTIME": "1"})
+    second = run_cli("load", "--db", str(db), "--base-url", sim.url, cwd=tmp_path, key=None)
     assert second.returncode == 0 and second.stdout.startswith("Nothing changed upstream"), second.stderr
-    assert not [line for line in second.stderr.splitlines() if line.endswith("| dlt")], "the key was found without dlt"
+    secrets.write_text('[sources.benchmarks]\napi_key = "another-key"\n', encoding="utf-8")
+    third = run_cli("load", "--db", str(db), "--base-url", sim.url, cwd=tmp_path, key=None)
+    assert third.returncode == 3 and "rejected the key" in third.stderr, "the key is resolved by dlt every load"
+
+
+def test_a_key_changed_in_the_environment_is_sent_by_the_next_quiet_load(start_simulator, tmp_path, monkeypatch):
+    sim = start_simulator(scale="tiny")
+    db = tmp_path / "benchmarks.duckdb"
+    run_load(db, base_url=sim.url)
+    monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "another-key")
+    with pytest.raises(ApiAuthError, match="rejected the key"):
+        run_load(db, base_url=sim.url)
 
 
 QUIET_LOAD = """
@@ -164,23 +184,22 @@ print(result.unchanged, *sorted(module for module in ("dlt", "duckdb") if module
 """
 
 
-def test_a_quiet_load_imports_neither_dlt_nor_duckdb(start_simulator, tmp_path):
-    """Importing them takes longer than the whole quiet load: while nothing dlt would read to resolve the settings
-    has changed, the settings it resolved last time are used (pipelines/load/settings_inputs.py)."""
+def test_a_quiet_load_resolves_its_settings_with_dlt_and_opens_no_database(start_simulator, tmp_path):
+    """dlt resolves the settings of every load, the quiet one too; finding nothing changed needs no DuckDB."""
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
     run_load(db, base_url=sim.url)
     result = subprocess.run([sys.executable, "-c", QUIET_LOAD, str(db), sim.url], cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)
-    assert result.stdout.split() == ["True"], result.stderr
+    assert result.stdout.split() == ["True", "dlt"], result.stderr
 
 
 def test_a_key_the_api_rejects_leaves_the_decision_to_the_normal_load(start_simulator, tmp_path):
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
     run_load(db, base_url=sim.url)
-    another_key = resolve_settings(base_url=sim.url, api_key="another-key")
-    check = change_check.check_unchanged(DuckDbFile(db), another_key, LoadContext())
+    another_key = resolve_source_settings(base_url=sim.url, api_key="another-key")
+    check = change_check.check_unchanged(engine_for_load("duckdb", db), another_key, SourceStats())
     assert not check.unchanged and check.prefetched is None
 
 
@@ -193,23 +212,23 @@ def test_the_fingerprint_holds_no_key_and_is_not_written_after_a_vanished_run(st
     assert "demo-key" not in text and '"base_url"' in text
 
     change_check.forget(engine)
-    settings = resolve_settings(base_url=sim.url)
-    change_check.remember(engine, settings, None, {"base_url": sim.url}, LoadContext(runs_vanished=1))
+    source_settings = resolve_source_settings(base_url=sim.url)
+    change_check.remember(engine, source_settings, SourceStats(runs_vanished=1))
     assert not change_check.fingerprint_path(engine).exists()
 
 
 def test_the_check_and_the_load_take_their_settings_from_dlts_own_configuration(tmp_path, monkeypatch):
-    """Both use resolve_settings, which asks dlt's providers in dlt's order: explicit values, the environment,
+    """Both use resolve_source_settings, which asks dlt's providers in dlt's order: explicit values, the environment,
     secrets.toml, config.toml, then the source's defaults. No lookup of our own can disagree with dlt's."""
     (tmp_path / ".dlt").mkdir()
     (tmp_path / ".dlt" / "config.toml").write_text("[sources.benchmarks]\nworkers = 3\nrequest_timeout = 7\n")
     (tmp_path / ".dlt" / "secrets.toml").write_text('[sources.benchmarks]\napi_key = "from-secrets"\nworkers = 4\n')
     monkeypatch.delenv("SOURCES__BENCHMARKS__API_KEY")
     monkeypatch.setenv("SOURCES__BENCHMARKS__REQUEST_TIMEOUT", "9")
-    dlt_runtime.use_current_configuration()  # as run_load does first
-    resolved = resolve_settings(base_url="http://127.0.0.1:9")
-    assert (resolved["api_key"], resolved["workers"], resolved["request_timeout"]) == ("from-secrets", 4, 9)
-    assert resolved["base_url"] == "http://127.0.0.1:9" and resolved["max_attempts"] == settings.DEFAULT_MAX_ATTEMPTS
+    use_dlt_configuration()  # as run_load does first
+    resolved = resolve_source_settings(base_url="http://127.0.0.1:9")
+    assert (resolved.api_key, resolved.workers, resolved.request_timeout) == ("from-secrets", 4, 9)
+    assert resolved.base_url == "http://127.0.0.1:9" and resolved.max_attempts == settings.DEFAULT_MAX_ATTEMPTS
 
 
 def test_the_report_says_when_the_api_was_last_checked(start_simulator, tmp_path):

@@ -16,6 +16,7 @@ import pytest
 
 from pipelines.load.runner import run_load
 from pipelines.warehouse import paths
+from pipelines.warehouse.duckdb.configuration import DuckDbSettings
 from pipelines.warehouse.duckdb.file import DuckDbFile, connect
 from simulator.crafted_api import CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
@@ -143,7 +144,7 @@ def test_no_duckdb_connection_fetches_or_loads_extensions(tmp_path):
     for read_only in (False, True):
         with connect(db, read_only=read_only) as connection:
             assert connection.execute(sql).fetchone() == (False, False)
-    config = DuckDbFile(db).dlt_destination().config_params["credentials"].global_config
+    config = DuckDbFile(db, DuckDbSettings()).dlt_destination().config_params["credentials"].global_config
     assert config["autoinstall_known_extensions"] is False and config["autoload_known_extensions"] is False
 
 

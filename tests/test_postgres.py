@@ -9,8 +9,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import settings
 from pipelines.load.runner import run_load
+from pipelines.warehouse import settings
 from pipelines.warehouse.engine import Names, quote
 from simulator.crafted_api import API, CraftedApi
 from simulator.world import World
@@ -57,12 +57,12 @@ def test_the_same_world_gives_the_same_analytics_in_duckdb_and_postgres(start_si
     sim = start_simulator(scale="small")
     db = tmp_path / "benchmarks.duckdb"
     run_load(db, base_url=sim.url)
-    run_load(db, destination="postgres", base_url=sim.url)
+    run_load(destination="postgres", base_url=sim.url)
     assert_same_analytics(db, pg_database)
 
     sim.set_epoch(1)
     assert not run_load(db, base_url=sim.url).unchanged
-    assert not run_load(db, destination="postgres", base_url=sim.url).unchanged
+    assert not run_load(destination="postgres", base_url=sim.url).unchanged
     assert_same_analytics(db, pg_database)
 
 
@@ -74,9 +74,9 @@ def test_postgres_fetches_only_what_changed_and_a_full_refresh_reloads_everythin
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
     run_load(db, base_url=sim.url)
-    run_load(db, destination="postgres", base_url=sim.url)
+    run_load(destination="postgres", base_url=sim.url)
     sim.clear_requests()
-    assert run_load(db, destination="postgres", base_url=sim.url).unchanged
+    assert run_load(destination="postgres", base_url=sim.url).unchanged
     assert requested_test_case_paths(sim.requests) == []
 
     sim.set_epoch(1)
@@ -84,14 +84,14 @@ def test_postgres_fetches_only_what_changed_and_a_full_refresh_reloads_everythin
     run_load(db, base_url=sim.url)
     by_duckdb = sorted(requested_test_case_paths(sim.requests))
     sim.clear_requests()
-    run_load(db, destination="postgres", base_url=sim.url)
+    run_load(destination="postgres", base_url=sim.url)
     by_postgres = sorted(requested_test_case_paths(sim.requests))
     assert by_duckdb, "epoch 1 adds and re-scores runs"
     assert by_postgres == by_duckdb
     assert_same_analytics(db, pg_database)
 
     sim.clear_requests()
-    result = run_load(db, destination="postgres", base_url=sim.url, full_refresh=True)
+    result = run_load(destination="postgres", base_url=sim.url, full_refresh=True)
     assert result.runs_fetched == result.runs_listed > len(by_duckdb)
     assert len(set(requested_test_case_paths(sim.requests))) == result.runs_listed
     fresh = tmp_path / "fresh.duckdb"
@@ -259,7 +259,7 @@ def test_empty_null_and_whitespace_text_is_kept_exactly_on_both_engines(pg_datab
     db = tmp_path / "blank.duckdb"
     with CraftedApi(blank_world()) as api:
         run_load(db, base_url=api.url)
-        run_load(db, destination="postgres", base_url=api.url)
+        run_load(destination="postgres", base_url=api.url)
     assert_same_analytics(db, pg_database)
     duck = duckdb.connect(str(db), read_only=True)
     try:

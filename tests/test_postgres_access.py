@@ -22,11 +22,11 @@ def read_as_bi(database, sql: str) -> list[tuple]:
 
 def test_a_read_only_role_keeps_reading_analytics_across_loads(pg_database, start_simulator, tmp_path):
     sim = start_simulator("tiny")
-    run_load(tmp_path / "unused.duckdb", destination="postgres", base_url=sim.url)
+    run_load(destination="postgres", base_url=sim.url)
     grant_readme_recipe(pg_database)
     before = read_as_bi(pg_database, "select count(*) from analytics.test_cases")[0][0]
     sim.set_epoch(1)
-    run_load(tmp_path / "unused.duckdb", destination="postgres", base_url=sim.url)
+    run_load(destination="postgres", base_url=sim.url)
     after = read_as_bi(pg_database, "select count(*) from analytics.test_cases")[0][0]
     assert before > 0 and after > 0 and after != before, "the grants survived a load that changed the data"
     with pytest.raises(psycopg2.errors.InsufficientPrivilege):

@@ -74,7 +74,7 @@ def clean_snapshot(postgres, monkeypatch):  # noqa: ANN201 - a function url -> s
         made.append(postgres.create_database())
         with monkeypatch.context() as patch:
             patch.setenv(CREDENTIALS, postgres.url(made[-1]))
-            run_load("unused.duckdb", destination="postgres", base_url=url)
+            run_load(destination="postgres", base_url=url)
         with postgres.connect(made[-1]) as connection:
             return pg_analytics_snapshot(connection)
 
@@ -184,7 +184,7 @@ def test_a_session_terminated_during_publish_is_named_and_the_next_load_converge
     failover would). One line, exit 6, readers keep the previous load; the next load publishes the new one."""
     sim = start_simulator("tiny")
     before = clean_snapshot(sim.url)
-    run_load("unused.duckdb", destination="postgres", base_url=sim.url)
+    run_load(destination="postgres", base_url=sim.url)
     sim.set_epoch(1)
     with loader_db.server.connect(loader_db.name) as holder:
         holder.cursor().execute("begin; lock table analytics.models in exclusive mode")
@@ -199,7 +199,7 @@ def test_a_session_terminated_during_publish_is_named_and_the_next_load_converge
     assert "the connection to the server was lost" in last or "terminated by an administrator" in last, errors
     assert "Traceback" not in errors
     assert_same_relations(before, loader_db.snapshot(), what="after the failed publish")
-    run_load("unused.duckdb", destination="postgres", base_url=sim.url)
+    run_load(destination="postgres", base_url=sim.url)
     assert_same_relations(clean_snapshot(sim.url), loader_db.snapshot(), what="after the next load")
 
 
@@ -257,7 +257,7 @@ def test_a_server_crash_during_copy_is_one_line_exit_6_and_the_next_load_converg
     sim = start_simulator("tiny")
     reference, database = own_server.create_database(), own_server.create_database()
     monkeypatch.setenv(CREDENTIALS, own_server.url(database))
-    run_load("unused.duckdb", destination="postgres", base_url=sim.url)
+    run_load(destination="postgres", base_url=sim.url)
     sim.set_epoch(1)
     load = postgres_load_process(sim.url)
     # after the commit step a load starts with (it reads both tables), before the COPYs
@@ -275,9 +275,9 @@ def test_a_server_crash_during_copy_is_one_line_exit_6_and_the_next_load_converg
     last = errors.strip().splitlines()[-1]
     assert last.startswith("error: ") and own_server.password not in errors, errors
     assert "restarted" in last or "connection to the server was lost" in last or "server closed" in last, last
-    run_load("unused.duckdb", destination="postgres", base_url=sim.url)
+    run_load(destination="postgres", base_url=sim.url)
     monkeypatch.setenv(CREDENTIALS, own_server.url(reference))
-    run_load("unused.duckdb", destination="postgres", base_url=sim.url)
+    run_load(destination="postgres", base_url=sim.url)
     with own_server.connect(reference) as clean, own_server.connect(database) as recovered:
         assert_same_relations(pg_analytics_snapshot(clean), pg_analytics_snapshot(recovered), what="after the crash")
 

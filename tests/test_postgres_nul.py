@@ -51,7 +51,7 @@ def expected_checks(*, tolerant: bool) -> set[tuple[str, str, str, str]]:
 @pytest.mark.parametrize("tolerant", [False, True], ids=["documented-shape", "tolerant-path"])
 def test_postgres_load_replaces_nul_with_u_fffd_and_reports_it(pg_database, tolerant):
     with CraftedApi(nul_world(tolerant=tolerant)) as api:
-        run_load("unused.duckdb", destination="postgres", base_url=api.url)
+        run_load(destination="postgres", base_url=api.url)
     with pg_database.connect() as connection:
         cursor = connection.cursor()
         cursor.execute("select content from analytics.test_case_messages where test_case_id = 100001")

@@ -34,7 +34,7 @@ def pg_load(url: str, *extra: str):  # noqa: ANN201 - a subprocess.Popen
 
 
 def load_into_pg(url: str, **options) -> None:
-    run_load("unused.duckdb", destination="postgres", base_url=url, **options)
+    run_load(destination="postgres", base_url=url, **options)
 
 
 def snapshot_of(database) -> dict[str, list[tuple]]:  # noqa: ANN001 - a PgDatabase or a database name and server

@@ -17,10 +17,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import settings
 from pipelines.errors import ConfigError, WarehouseError
 from pipelines.load.runner import run_load
 from pipelines.readers.query import run_query
+from pipelines.warehouse import settings
+from pipelines.warehouse.destinations import open_engine
+from pipelines.warehouse.postgres.configuration import READ_CREDENTIALS_SETTING
 from simulator.crafted_api import CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
 from tests.read_only_role import BI_PASSWORD, grant_readme_recipe
@@ -137,7 +139,7 @@ def server_writable(tmp_path):
 
 def load_postgres(pg_database, tmp_path) -> None:
     with CraftedApi(small_world()) as api:
-        run_load(tmp_path / "unused.duckdb", destination="postgres", base_url=api.url)
+        run_load(destination="postgres", base_url=api.url)
 
 
 def read_role_url(pg_database) -> str:
@@ -152,7 +154,7 @@ def test_postgres_query_as_the_read_role_cannot_copy_to_a_file(pg_database, tmp_
     target = server_writable / "x"
     # Only the read role is configured: the reading commands need nothing of the loader's.
     env = {"DESTINATION__POSTGRES__CREDENTIALS": "",
-           settings.POSTGRES_READ_CREDENTIALS_SETTING: read_role_url(pg_database)}
+           READ_CREDENTIALS_SETTING: read_role_url(pg_database)}
     copy = run_cli("query", f"copy (select 1) to '{target}'", "--destination", "postgres", cwd=tmp_path, env=env)
     assert_one_line_error(copy, 6, "Query failed")
     assert not target.exists()
@@ -175,12 +177,10 @@ def test_postgres_query_refuses_a_role_that_can_write_server_files(pg_database, 
     load_postgres(pg_database, tmp_path)
     target = server_writable / "x"
     copy = run_cli("query", f"copy (select 1) to '{target}'", "--destination", "postgres", cwd=tmp_path)
-    assert_one_line_error(copy, 2, "can write files on the database server", settings.POSTGRES_READ_CREDENTIALS_SETTING)
+    assert_one_line_error(copy, 2, "can write files on the database server", READ_CREDENTIALS_SETTING)
     assert not target.exists()
     assert pg_database.server.password not in copy.stdout + copy.stderr
     with pytest.raises(ConfigError):
-        from pipelines.warehouse.postgres.database import PostgresDatabase
-
-        run_query(PostgresDatabase.from_dlt_config(reading=True), "select 1")
+        run_query(open_engine("postgres", reading=True), "select 1")
     status = run_cli("status", "--destination", "postgres", cwd=tmp_path)
     assert status.returncode == 0, status.stdout + status.stderr

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import pytest
 
-from pipelines import settings
+from pipelines import interrupts
 from pipelines.interrupts import KEPT, PUBLISHED
 from pipelines.load.runner import run_load
 from pipelines.warehouse.attempts import read_attempt
@@ -224,10 +224,10 @@ def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(databases, t
     reference, database = databases.new(), databases.new()
     with CraftedApi(changed_world()) as api:
         databases.use(reference)
-        run_load("unused.duckdb", destination="postgres", base_url=api.url)
+        run_load(destination="postgres", base_url=api.url)
     with CraftedApi(small_world()) as api:
         databases.use(database)
-        run_load("unused.duckdb", destination="postgres", base_url=api.url)
+        run_load(destination="postgres", base_url=api.url)
     before = databases.snapshot(database)
     with CraftedApi(changed_world()) as api, databases.connect(database) as blocker:
         lock = f"begin; lock table benchmarks_raw.{table} in access exclusive mode"
@@ -247,9 +247,9 @@ def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(databases, t
         blocker.cursor().execute("rollback")
         assert_stopped(process, seconds, errors, exit_code, KEPT)
         assert databases.snapshot(database) == before
-        attempt = read_attempt(open_engine("postgres", "unused.duckdb").working_dir)
+        attempt = read_attempt(open_engine("postgres").working_dir)
         assert attempt.status == "failed" and attempt.error == KEPT
-        run_load("unused.duckdb", destination="postgres", base_url=api.url)  # not locked out by the stopped load
+        run_load(destination="postgres", base_url=api.url)  # not locked out by the stopped load
     assert databases.snapshot(database) == databases.snapshot(reference)
 
 
@@ -287,5 +287,5 @@ def test_a_long_duckdb_statement_in_the_main_thread_stops_within_5_s(tmp_path, r
         time.sleep(0.1)
     seconds, errors = stop(process, signal_number)
     assert_stopped(process, seconds, errors, exit_code, KEPT)
-    assert seconds < settings.INTERRUPT_GRACE_S  # ended by DuckDB's interrupt(), not by the deadline
+    assert seconds < interrupts.INTERRUPT_GRACE_S  # ended by DuckDB's interrupt(), not by the deadline
     assert analytics_snapshot(db) == reference["old_views"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines import settings
 from pipelines.load.runner import run_load
+from pipelines.warehouse import settings
 from pipelines.warehouse.duckdb.storage import storage_tag, tag_of_version
 from simulator.crafted_api import CraftedApi, small_world
 from tests.commands import HoldingReader, assert_one_line_error, run_cli

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import settings
 from pipelines.errors import WarehouseError
+from pipelines.warehouse import settings
 from pipelines.warehouse import views as warehouse_views
 from pipelines.warehouse.view_graph import ViewFile, cte_names, display_path, in_dependency_order, references
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from pipelines import settings
+from pipelines.warehouse import settings
 from pipelines.warehouse.engine import quote
 
 if TYPE_CHECKING:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import stat
 import sys
 from pathlib import Path
-from typing import Any
 
-from pipelines import settings
+from pipelines.api import settings
 from pipelines.errors import ApiAuthError, ConfigError
 
 READABLE_BY_OTHERS = stat.S_IRGRP | stat.S_IROTH
@@ -26,25 +25,24 @@ KEY_FILE_SETTING = "sources.benchmarks.api_key_file"
 _seen_secrets: set[str] = set()
 
 
-def with_api_key(resolved: dict[str, Any]) -> dict[str, Any]:
-    """The resolved settings with `api_key` the key to send: `api_key` itself, or the content of `api_key_file`
-    (read now, every load), stripped. Raises ApiAuthError (exit 3) or ConfigError (both set, exit 2)."""
-    value, key_file = resolved.get("api_key"), resolved.get("api_key_file")
-    if value is not None:
-        remember_secret(value)
-    if value is not None and key_file:
+def key_to_send(api_key: str | None, api_key_file: str | None) -> str:
+    """The key a load sends: `api_key` itself, or the content of `api_key_file` (read now, every load), stripped.
+    Raises ApiAuthError (exit 3), or ConfigError when both are set (exit 2)."""
+    if api_key is not None:
+        remember_secret(api_key)
+    if api_key is not None and api_key_file:
         raise ConfigError(
             f"Both {KEY_SETTING} and {KEY_FILE_SETTING} are set; keep one of them (the key is read from one place)."
         )
-    if key_file:
-        path = Path(key_file).expanduser()
-        return {**resolved, "api_key": clean_key(read_key_file(path), f"the key file {path}")}
-    if value is None:
+    if api_key_file:
+        path = Path(api_key_file).expanduser()
+        return clean_key(read_key_file(path), f"the key file {path}")
+    if api_key is None:
         raise ApiAuthError(
             f"No API key configured: set {settings.API_KEY_SETTING} (or api_key under [sources.benchmarks] in "
             f".dlt/secrets.toml), or {settings.API_KEY_FILE_SETTING} to a file that holds it."
         )
-    return {**resolved, "api_key": clean_key(value, f"{settings.API_KEY_SETTING} / {KEY_SETTING}")}
+    return clean_key(api_key, f"{settings.API_KEY_SETTING} / {KEY_SETTING}")
 
 
 def read_key_file(path: Path) -> str:
@@ -88,11 +86,11 @@ def warn_if_readable_by_others(path: Path, what: str) -> None:
         sys.stderr.flush()
 
 
-def warn_about_readable_secrets_files(files: list[str]) -> None:
-    """Every secrets.toml dlt reads (the working directory's .dlt/, dlt's global folder), warned about once."""
-    default_locations = [Path.cwd() / ".dlt" / "secrets.toml", Path.home() / ".dlt" / "secrets.toml"]
-    candidates = {Path(file).resolve() for file in files if Path(file).name == "secrets.toml"}
-    candidates |= {path.resolve() for path in default_locations}
+def warn_about_readable_secrets_files(folders: list[Path]) -> None:
+    """Every secrets.toml in dlt's settings `folders` (the project's .dlt/, dlt's global folder), and in the two
+    places users keep one (./.dlt/ and ~/.dlt/), warned about once."""
+    folders = [*folders, Path.cwd() / ".dlt", Path.home() / ".dlt"]
+    candidates = {(folder / "secrets.toml").resolve() for folder in folders}
     for path in sorted(candidates):
         warn_if_readable_by_others(path, "dlt's secrets.toml")
 

@@ -23,21 +23,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from pipelines import settings
+from pipelines.api import settings
 from pipelines.api.client import Body
 from pipelines.api.mapping import as_text, json_type, optional_timestamp, preview, require_int, require_object
 from pipelines.errors import ApiDataError
 from pipelines.tables import (
-    ARROW_TYPES,
     NUL_REPLACED_COLUMN,
     PROBE_RUNS,
     TEST_CASE_MESSAGES,
     TEST_CASES,
     ColumnType,
     Table,
+    arrow_type,
 )
 
-TIMESTAMP = ARROW_TYPES[ColumnType.TIMESTAMP]
+TIMESTAMP = arrow_type(ColumnType.TIMESTAMP)
 CASE_FIELDS = TEST_CASES.api_fields()  # e.g. redTeamer -> red_teamer
 MESSAGE_FIELDS = TEST_CASE_MESSAGES.api_fields()
 TIMESTAMP_COLUMNS = {column.name for column in TEST_CASES.columns if column.type is ColumnType.TIMESTAMP}
@@ -51,7 +51,7 @@ RUN_COLUMNS = {"probe_run_id": "id", "model_id": "model_id", "benchmark_type_id"
 
 def _api_type(type_: ColumnType) -> pa.DataType:
     """How the API sends a column: timestamps arrive as ISO-8601 strings."""
-    return pa.string() if type_ is ColumnType.TIMESTAMP else ARROW_TYPES[type_]
+    return pa.string() if type_ is ColumnType.TIMESTAMP else arrow_type(type_)
 
 
 def _api_struct(table: Table) -> list[tuple[str, pa.DataType]]:
@@ -161,7 +161,7 @@ def flatten_documented_shape(runs: list[dict[str, Any]], bodies: list[pa.Table])
     columns: dict[str, pa.Array] = {}
     for column in TEST_CASES.columns:
         if column.name in RUN_COLUMNS:
-            values = pa.array([run[RUN_COLUMNS[column.name]] for run in runs], ARROW_TYPES[column.type])
+            values = pa.array([run[RUN_COLUMNS[column.name]] for run in runs], arrow_type(column.type))
             columns[column.name] = pc.take(values, run_of_case)
         elif column.name == NUL_REPLACED_COLUMN:  # set later, if the engine needs it (nul_text.py)
             columns[column.name] = pa.nulls(len(cases), pa.string())

@@ -11,17 +11,21 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 import requests
 
-from pipelines import interrupts, settings
+from pipelines import interrupts
+from pipelines.api import settings
 from pipelines.api.http_body import ACCEPTED_ENCODINGS
 from pipelines.api.http_deadline import DeadlinedAdapter
 from pipelines.api.http_read import Answer, RequestReader, RetryPolicy, error_message
 from pipelines.api.security import ca_bundle_for, check_base_url, proxies_for
-from pipelines.errors import ApiAuthError, ApiDataError, ApiError, ConfigError
+from pipelines.errors import ApiAuthError, ApiDataError, ApiError
+
+if TYPE_CHECKING:
+    from pipelines.api.configuration import SourceSettings
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -111,38 +115,35 @@ class ApiClient:
 
     def __init__(
         self,
-        base_url: str,
-        api_key: str,
+        source_settings: SourceSettings,
         *,
-        workers: int = settings.DEFAULT_WORKERS,
-        request_timeout: float = settings.DEFAULT_REQUEST_TIMEOUT_S,
-        max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
-        backoff_factor: float = settings.DEFAULT_BACKOFF_FACTOR_S,
-        backoff_max: float = settings.DEFAULT_BACKOFF_MAX_S,
-        allow_insecure_http: bool = False,
-        max_body_mib: float = settings.DEFAULT_MAX_BODY_MIB,
-        ca_bundle: str | None = None,
-        counter: RequestCounter | None = None,
+        counter: RequestCounter,
         recorder: ListRecorder | None = None,
         prefetched: Prefetched | None = None,
     ) -> None:
+        """A client for the source's resolved settings (their `api_key` is the key to send); `counter` counts its
+        requests, `recorder` the list bodies it reads, `prefetched` bodies it need not read again."""
+        api_key = source_settings.api_key
         if not api_key:
             raise ApiAuthError(
                 f"No API key configured: set {settings.API_KEY_SETTING} or api_key under [sources.benchmarks] "
                 "in .dlt/secrets.toml."
             )
-        self.base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http).rstrip("/")
+        allow_insecure_http = source_settings.allow_insecure_http
+        self.base_url = check_base_url(source_settings.base_url, allow_insecure_http=allow_insecure_http).rstrip("/")
         self.api_root = self.base_url + settings.API_PREFIX
-        self.workers = max(1, min(int(workers), settings.MAX_WORKERS))
-        self.request_timeout = request_timeout
-        self.max_attempts = max(1, int(max_attempts))
-        self.counter = counter or RequestCounter()
+        self.workers = max(1, min(int(source_settings.workers), settings.MAX_WORKERS))
+        self.request_timeout = source_settings.request_timeout
+        self.max_attempts = max(1, int(source_settings.max_attempts))
+        self.counter = counter
         self.recorder = recorder
         self._prefetched = prefetched.bodies_for(self.base_url, api_key) if prefetched else {}
         self.session = self._make_session(api_key)
         self._reader = RequestReader(
-            self.session, self.base_url, timeout=request_timeout, max_body_bytes=_max_body_bytes(max_body_mib),
-            retry=RetryPolicy(self.max_attempts, backoff_factor, backoff_max), verify=ca_bundle_for(ca_bundle),
+            self.session, self.base_url, timeout=self.request_timeout,
+            max_body_bytes=int(source_settings.max_body_mib * 2**20),
+            retry=RetryPolicy(self.max_attempts, settings.BACKOFF_FACTOR_S, source_settings.backoff_max),
+            verify=ca_bundle_for(source_settings.ca_bundle),
             proxies=proxies_for(self.base_url, allow_insecure_http=allow_insecure_http),
         )
 
@@ -158,14 +159,6 @@ class ApiClient:
              "User-Agent": settings.USER_AGENT}
         )
         return session
-
-    @classmethod
-    def from_settings(cls, settings: dict[str, Any], **plumbing: Any) -> ApiClient:
-        """A client for a load's resolved settings (which hold more than the client's own)."""
-        names = ("workers", "request_timeout", "max_attempts", "backoff_max", "allow_insecure_http", "max_body_mib",
-                 "ca_bundle")
-        options = {name: settings[name] for name in names if name in settings}
-        return cls(settings["base_url"], settings["api_key"], **options, **plumbing)
 
     def close(self) -> None:
         self.session.close()
@@ -251,8 +244,3 @@ def describe_endpoint(path: str, params: dict[str, Any] | None = None) -> str:
     query = "&".join(f"{key}={value}" for key, value in (params or {}).items())
     return f"GET {settings.API_PREFIX}{path}" + (f"?{query}" if query else "")
 
-
-def _max_body_bytes(max_body_mib: float) -> int:
-    if not max_body_mib or max_body_mib <= 0:
-        raise ConfigError(f"{settings.MAX_BODY_SETTING} must be a positive number of MiB; got {max_body_mib!r}.")
-    return int(max_body_mib * 2**20)

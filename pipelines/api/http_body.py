@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import requests
 import urllib3
 
-from pipelines import settings
+from pipelines.api import settings
 from pipelines.api.http_deadline import Deadline
 from pipelines.errors import ApiDataError
 

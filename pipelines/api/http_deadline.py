@@ -106,6 +106,16 @@ class DeadlinedAdapter(HTTPAdapter):
             manager.pool_classes_by_scheme = _GUARDED_POOLS
         return manager
 
+    def close(self) -> None:
+        """Close every pooled connection now: urllib3 2's `PoolManager.clear` (what requests' `close` calls) only
+        forgets its pools, whose sockets then stay open until the garbage collector finds them."""
+        for manager in (self.poolmanager, *self.proxy_manager.values()):
+            for key in manager.pools.keys():  # noqa: SIM118 - the container refuses plain iteration
+                pool = manager.pools.get(key)
+                if pool is not None:
+                    pool.close()
+        super().close()
+
 
 @contextlib.contextmanager
 def attempt_deadline(seconds: float) -> Iterator[Deadline]:

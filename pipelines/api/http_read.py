@@ -17,7 +17,7 @@ import requests
 import urllib3
 from urllib3.util.retry import Retry
 
-from pipelines import settings
+from pipelines.api import settings
 from pipelines.api.http_body import Answer, TransientFailure, read_capped, root_cause
 from pipelines.api.http_deadline import Deadline, attempt_deadline
 from pipelines.api.security import origin_of, shown_url

@@ -1,22 +1,25 @@
 """The lists a load reads before any test case: benchmark types, models per scope, model details, run lists.
 
-Kept free of dlt, so a load can read the lists and find nothing changed upstream without paying for dlt's import
-(see pipelines/load/change_check.py); the dlt resources in `pipelines.api.source` map the same reads into rows.
+Kept free of dlt, so a load can read the lists and find nothing changed upstream without a dlt pipeline (see
+pipelines/load/change_check.py); the dlt resources in `pipelines.api.source` map the same reads into rows.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from pipelines import settings
-from pipelines.api import mapping
-from pipelines.api.client import GONE, ApiClient, describe_endpoint
+from pipelines.api import mapping, settings
+from pipelines.api.client import GONE, ApiClient, Prefetched, describe_endpoint
 from pipelines.api.removals import RemovalGuard
+from pipelines.api.stats import SourceStats
 from pipelines.errors import ConfigError
 from pipelines.progress import LoadProgress
+
+if TYPE_CHECKING:
+    from pipelines.api.configuration import SourceSettings
 
 
 def scope_params(scope: int) -> dict[str, int] | None:
@@ -28,7 +31,7 @@ class ApiLists:
     """The lists (types, models per scope, details, run lists) read once per load and shared by the resources.
 
     Every body is checked as it is read (a list must be a JSON array, ids and counts 64-bit integers, timestamps
-    dates), so the change check (fingerprint.py) refuses a malformed list exactly as the load does. A 404 means the
+    dates), so the change check (change_check.py) refuses a malformed list exactly as the load does. A 404 means the
     entity is gone; a body never does. `checked` reads them all and applies the mass-removal guard, if any, before
     the resources yield their first row.
     """
@@ -166,3 +169,30 @@ class ApiLists:
         body as the load does. Returns the number of runs listed."""
         self.details()
         return sum(len(page) for page in self.run_pages().values())
+
+
+class ExtractLists:
+    """The lists of one extract, read and checked (`ApiLists.checked`) once, by whichever resource needs them first.
+
+    They are read over a client opened for those reads and closed right after, whatever happens: the resources then
+    map what was read, and the test cases are fetched over a client of their own (pipelines/api/source.py).
+    """
+
+    def __init__(self, source_settings: SourceSettings, stats: SourceStats, prefetched: Prefetched | None,
+                 removal_guard: RemovalGuard | None) -> None:
+        self._settings = source_settings
+        self._stats = stats
+        self._prefetched = prefetched
+        self._removal_guard = removal_guard
+        self._lock = threading.Lock()
+        self._lists: ApiLists | None = None
+
+    def checked(self) -> ApiLists:
+        with self._lock:
+            if self._lists is None:
+                with ApiClient(self._settings, counter=self._stats.requests, recorder=self._stats.lists,
+                               prefetched=self._prefetched) as client:
+                    lists = ApiLists(client, self._settings.type_ids, datetime.now(UTC), self._stats.progress,
+                                     self._removal_guard)
+                    self._lists = lists.checked()
+            return self._lists

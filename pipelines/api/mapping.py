@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 
-from pipelines import settings, tables
+from pipelines import tables
+from pipelines.api import settings
 from pipelines.errors import ApiDataError
 
 TYPE_FIELDS = tables.BENCHMARK_TYPES.api_fields()

@@ -1,7 +1,7 @@
 """Text an engine cannot store: PostgreSQL refuses U+0000 (NUL) in text and in jsonb; DuckDB stores it.
 
-For an engine that cannot store it (`Engine.stores_nul_characters` is False, passed to the source through
-`LoadContext`), every U+0000 in text the API sent is replaced with U+FFFD (the Unicode replacement character), and
+For an engine that cannot store it (`Engine.stores_nul_characters` is False, the source's argument of that name),
+every U+0000 in text the API sent is replaced with U+FFFD (the Unicode replacement character), and
 the row records what was replaced in its `nul_replaced` column, e.g. "2 in content" or "1 in attack, 3 in config"
 (NULL when nothing was). analytics.data_quality shows one row per such row (check nul_character_replaced).
 On an engine that stores NUL nothing is touched: the text stays byte-exact and `nul_replaced` stays NULL.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pipelines import settings
+from pipelines.api import settings
 from pipelines.api.client import describe_endpoint
 from pipelines.errors import ConfigError, MassRemovalError
 
@@ -27,7 +27,7 @@ class ShownEntities:
 @dataclass(frozen=True)
 class RemovalGuard:
     shown: ShownEntities
-    max_fraction: float = settings.DEFAULT_MAX_REMOVAL_FRACTION
+    max_fraction: float
 
     def __post_init__(self) -> None:
         check_fraction(self.max_fraction)

@@ -8,8 +8,8 @@ import ipaddress
 import os
 from urllib.parse import quote, urlsplit
 
+from pipelines.api.settings import API_KEY_SETTING
 from pipelines.errors import ConfigError
-from pipelines.settings import API_KEY_SETTING
 
 LOOPBACK_NAMES = ("localhost",)
 

@@ -13,11 +13,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from pipelines import interrupts, settings
+from pipelines import interrupts
+from pipelines.api import settings
 from pipelines.errors import BenchmarksEtlError, ConfigError, ExitCode
+from pipelines.readers.formats import ExportFormat, QueryFormat
 from pipelines.safe_text import CsvFormulas, terminal_text
-from pipelines.settings import ExportFormat, QueryFormat
 from pipelines.warehouse.destinations import Destination
+from pipelines.warehouse.settings import DEFAULT_DB_FILE
 
 app = typer.Typer(
     help="Load the Benchmarks API (LLM security benchmarks) into DuckDB or PostgreSQL; keep pass-rate views over it.",
@@ -59,6 +61,10 @@ def _reports_errors(command: F) -> F:
         if verbose:
             os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
         try:
+            if kwargs.get("destination") is Destination.POSTGRES:  # dlt resolves the credentials: with our defaults
+                from pipelines.load.dlt_runtime import use_dlt_configuration
+
+                use_dlt_configuration()
             with interrupts.running(verbose=verbose), interrupts.as_interruption():
                 return command(*args, **kwargs)
         except BenchmarksEtlError as exc:
@@ -98,7 +104,7 @@ def parse_type_ids(value: str | None) -> list[int] | None:
 @app.command()
 @_reports_errors
 def load(
-    db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    db: DbOption = Path(DEFAULT_DB_FILE),
     destination: DestinationOption = Destination.DUCKDB,
     base_url: Annotated[
         str | None,
@@ -166,7 +172,7 @@ CsvFormulasOption = Annotated[
 @_reports_errors
 def query(
     sql: Annotated[str, typer.Argument(help="One SQL statement, e.g. \"select * from analytics.models\".")],
-    db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    db: DbOption = Path(DEFAULT_DB_FILE),
     destination: DestinationOption = Destination.DUCKDB,
     output_format: Annotated[QueryFormat, typer.Option("--format", help="Output format.")] = QueryFormat.TABLE,
     csv_formulas: CsvFormulasOption = CsvFormulas.ESCAPE,
@@ -190,7 +196,7 @@ def export(
     output_format: Annotated[
         ExportFormat, typer.Option("--format", help="File format.")
     ] = ExportFormat.PARQUET,
-    db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    db: DbOption = Path(DEFAULT_DB_FILE),
     destination: DestinationOption = Destination.DUCKDB,
     csv_formulas: CsvFormulasOption = CsvFormulas.ESCAPE,
     verbose: VerboseOption = False,
@@ -206,7 +212,7 @@ def export(
 @app.command()
 @_reports_errors
 def status(
-    db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    db: DbOption = Path(DEFAULT_DB_FILE),
     destination: DestinationOption = Destination.DUCKDB,
     max_age: Annotated[
         str | None, typer.Option(help="Unhealthy when the last successful load is older, e.g. 26h or 90m.")
@@ -227,7 +233,7 @@ def status(
 @app.command()
 @_reports_errors
 def report(
-    db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    db: DbOption = Path(DEFAULT_DB_FILE),
     destination: DestinationOption = Destination.DUCKDB,
     type_id: Annotated[int | None, typer.Option("--type", help="Only this benchmark type id.")] = None,
     html: Annotated[Path | None, typer.Option(help="Also write a self-contained HTML report with charts.")] = None,
@@ -248,7 +254,7 @@ def report(
 @app.command()
 @_reports_errors
 def verify(
-    db: DbOption = Path(settings.DEFAULT_DB_FILE),
+    db: DbOption = Path(DEFAULT_DB_FILE),
     destination: DestinationOption = Destination.DUCKDB,
     verbose: VerboseOption = False,
 ) -> None:

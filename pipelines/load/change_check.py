@@ -3,13 +3,15 @@
 Test cases are fetched only for runs whose counts or score changed, and those are all in the lists (types, models,
 details, run lists). So a load that reads exactly the same list bodies, with the same settings and the same code,
 as the last complete load has nothing to write. Finding that out needs only the list requests: no dlt pipeline, no
-warehouse write, no publish. That makes the hourly cron job of a quiet API cost a second instead of a full rewrite.
+warehouse write, no publish. That makes the hourly cron job of a quiet API cost a second or two instead of a full
+rewrite.
 
 After every complete load, `fingerprint.json` in the warehouse's working folder records a digest of this code
-(pipelines/ and sql/), the source's settings as dlt resolved them (the API key aside: identical lists mean
-identical data, whichever key read them) and every list body. The next load goes the short way only when the code,
-the settings and the published warehouse are exactly as recorded and the lists read the same. Any difference, or
-any doubt, means a normal load, which then reuses the list bodies already read.
+(pipelines/ and sql/), the settings dlt resolved for the load (the source's, the API key aside: identical lists mean
+identical data, whichever key read them; and the engine's) and every list body. The next load resolves its settings
+with dlt as every load does, and goes the short way only when the code, the settings and the published warehouse
+are exactly as recorded and the lists read the same. Any difference, or any doubt, means a normal load, which then
+reuses the list bodies already read.
 """
 
 from __future__ import annotations
@@ -22,17 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.api.client import ApiClient, ListRecorder, Prefetched
+from pipelines.api.configuration import SourceSettings
 from pipelines.api.lists import ApiLists
-from pipelines.api.load_context import LoadContext
+from pipelines.api.stats import SourceStats
 from pipelines.errors import ApiAuthError
-from pipelines.load.settings_inputs import SettingsInputs
 from pipelines.warehouse import paths
 from pipelines.warehouse.engine import Engine
 
-FORMAT = 2
+FORMAT = 3
 CODE_ROOT = Path(__file__).resolve().parents[2]
 CODE_GLOBS = ("pipelines/**/*.py", "sql/**/*.sql", "sql/**/*.yml")
-SECRET_SETTINGS = ("api_key",)
 
 
 @dataclass
@@ -41,8 +42,6 @@ class Fingerprint:
     settings_digest: str  # code and settings: when they differ, the lists need not even be read
     options: dict[str, Any]  # the settings, without the API key
     published: list[int]  # the published warehouse's identity (Engine.published_identity)
-    inputs: dict[str, Any] | None = None  # what dlt consulted to resolve the settings (settings_inputs.py)
-    inputs_digest: str | None = None  # ... and their state then
 
 
 @dataclass(frozen=True)
@@ -61,24 +60,20 @@ def forget(engine: Engine) -> None:
     fingerprint_path(engine).unlink(missing_ok=True)
 
 
-def remember(
-    engine: Engine, settings: dict[str, Any], inputs: SettingsInputs | None, explicit: dict[str, Any],
-    load: LoadContext,
-) -> None:
+def remember(engine: Engine, source_settings: SourceSettings, stats: SourceStats) -> None:
     """Record a complete load. Not when a run vanished before its test cases were read: the lists may not change,
     yet the next load has test cases to fetch."""
-    if load.runs_vanished:
+    if stats.runs_vanished:
         return
-    digest_of_settings = settings_digest(settings)  # hashes every code file: once
+    options = public_settings(source_settings, engine)
+    digest_of_settings = settings_digest(options)  # hashes every code file: once
     record = Fingerprint(
-        digest=lists_digest(digest_of_settings, load.lists.digests),
+        digest=lists_digest(digest_of_settings, stats.lists.digests),
         settings_digest=digest_of_settings,
-        options=public_settings(settings),
+        options=options,
         published=engine.published_identity(),
-        inputs=None if inputs is None else asdict(inputs),
-        inputs_digest=None if inputs is None else inputs.digest(explicit),
     )
-    paths.write_text_atomically(fingerprint_path(engine), json.dumps(asdict(record), indent=2))
+    paths.write_text_atomically(fingerprint_path(engine), json.dumps(asdict(record), indent=2, default=str))
 
 
 def read(engine: Engine) -> Fingerprint | None:
@@ -88,50 +83,41 @@ def read(engine: Engine) -> Fingerprint | None:
         return None
 
 
-def recorded_settings(engine: Engine, explicit: dict[str, Any]) -> tuple[dict[str, Any], SettingsInputs] | None:
-    """The settings of the last complete load, if dlt would resolve the same ones now (see settings_inputs.py)."""
-    recorded = read(engine)
-    if recorded is None or recorded.inputs is None:
-        return None
-    inputs = SettingsInputs(**recorded.inputs)
-    api_key = inputs.read_api_key(explicit)
-    if (api_key is None and inputs.key_source != ["none"]) or inputs.digest(explicit) != recorded.inputs_digest:
-        return None
-    return {**recorded.options, "api_key": api_key}, inputs
-
-
-def check_unchanged(engine: Engine, settings: dict[str, Any], load: LoadContext) -> Check:
+def check_unchanged(engine: Engine, source_settings: SourceSettings, stats: SourceStats) -> Check:
     """Read the lists as a load would and compare with the last complete load. Raises the API's errors, except a
     rejected key, which is left to the normal load to report."""
     recorded = read(engine)
-    if recorded is None or recorded.settings_digest != settings_digest(settings):
+    if recorded is None or recorded.settings_digest != settings_digest(public_settings(source_settings, engine)):
         return Check(unchanged=False)
     if not recorded.published or recorded.published != engine.published_identity():
         return Check(unchanged=False)  # the published warehouse was replaced, removed or written to since
-    load.progress.stage("check", "reading the API's lists to see whether anything changed")
+    stats.progress.stage("check", "reading the API's lists to see whether anything changed")
     recorder = ListRecorder(keep_bodies=True)
     try:
-        with ApiClient.from_settings(settings, counter=load.requests, recorder=recorder) as client:
-            runs_listed = ApiLists(client, settings.get("type_ids"), datetime.now(UTC), load.progress).read_all()
+        with ApiClient(source_settings, counter=stats.requests, recorder=recorder) as client:
+            lists = ApiLists(client, source_settings.type_ids, datetime.now(UTC), stats.progress)
+            runs_listed = lists.read_all()
     except ApiAuthError:
         return Check(unchanged=False)
     if lists_digest(recorded.settings_digest, recorder.digests) == recorded.digest:
         return Check(unchanged=True, runs_listed=runs_listed)
-    key_digest = Prefetched.key_digest_of(settings["api_key"])
+    key_digest = Prefetched.key_digest_of(source_settings.api_key)
     return Check(unchanged=False, prefetched=Prefetched(client.base_url, key_digest, recorder.bodies or {}))
 
 
-def public_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in settings.items() if name not in SECRET_SETTINGS}
+def public_settings(source_settings: SourceSettings, engine: Engine) -> dict[str, Any]:
+    """What decides what a load does besides the code and the API's data: the source's settings without the key,
+    and the engine's own."""
+    return {**source_settings.public_values(), **engine.load_settings()}
 
 
-def settings_digest(settings: dict[str, Any]) -> str:
+def settings_digest(options: dict[str, Any]) -> str:
     """Digest of everything that decides what a load does, besides the API's data: the code and the settings."""
     digest = hashlib.sha256(f"format {FORMAT}\n".encode())
     for path in sorted(p for pattern in CODE_GLOBS for p in CODE_ROOT.glob(pattern)):
         digest.update(f"{path.relative_to(CODE_ROOT)}\n".encode())
         digest.update(path.read_bytes())
-    digest.update(json.dumps(public_settings(settings), sort_keys=True, default=str).encode("utf-8"))
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode("utf-8"))
     return digest.hexdigest()
 
 

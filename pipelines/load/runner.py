@@ -1,9 +1,8 @@
-"""One load: resolve the settings, take the load lock, find out whether anything changed upstream; if so, load it
-with dlt and publish.
+"""One load: resolve the settings with dlt, take the load lock, find out whether anything changed upstream; if so,
+load it with dlt and publish.
 
-dlt is imported only when there is something to load or its configuration may have changed: finding out that
-nothing changed takes less time than importing dlt (see pipelines/load/change_check.py and
-pipelines/load/settings_inputs.py).
+dlt's pipeline is used only when there is something to load: finding out that nothing changed needs the settings
+and the lists only (pipelines/load/change_check.py).
 """
 
 from __future__ import annotations
@@ -16,17 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import interrupts
-from pipelines import settings as default_settings
 from pipelines.api import api_key
-from pipelines.api.load_context import LoadContext
-from pipelines.api.removals import check_fraction
-from pipelines.api.security import check_base_url
+from pipelines.api.configuration import resolve_source_settings
+from pipelines.api.stats import SourceStats
 from pipelines.errors import BenchmarksEtlError
-from pipelines.load import change_check, settings_inputs
+from pipelines.load import change_check
+from pipelines.load.dlt_runtime import settings_folders, use_dlt_configuration
 from pipelines.progress import LoadProgress
 from pipelines.tables import TEST_CASE_MESSAGES, TEST_CASES
 from pipelines.warehouse.attempts import LoadAttempt, now_iso, write_attempt
-from pipelines.warehouse.destinations import Destination, open_engine
+from pipelines.warehouse.destinations import Destination, engine_for_load
 from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.shown import shown_entities
 
@@ -55,7 +53,7 @@ class LoadResult:
 
 
 def run_load(
-    db: str | Path,
+    db: str | Path | None = None,
     *,
     destination: Destination | str = Destination.DUCKDB,
     base_url: str | None = None,
@@ -67,29 +65,28 @@ def run_load(
     allow_insecure_http: bool = False,
     allow_mass_removal: bool = False,
 ) -> LoadResult:
-    """Load the API into the warehouse (the DuckDB file `db`, or the PostgreSQL database dlt's credentials name)
-    and (re)create its views.
-
-    Options left as None come from dlt's configuration (environment, .dlt/config.toml) or the source's defaults.
-    Raises a `BenchmarksEtlError` with a one-line message on any failure; the published warehouse then holds
-    exactly what it held before: dlt writes where readers do not look, published only once all succeeded.
-    `allow_mass_removal` lifts the mass-removal guard (pipelines/api/removals.py) for this load.
+    """Load the API into the warehouse (the DuckDB file `db`, by default benchmarks.duckdb; or the PostgreSQL
+    database dlt's credentials name, which needs no `db`) and (re)create its views. dlt resolves the settings once:
+    these options (`source_options`: any of the source's) first, then the environment, secrets.toml and
+    config.toml, then the defaults. Raises a `BenchmarksEtlError` with a one-line message on any failure; the
+    published warehouse then holds exactly what it held before. `allow_mass_removal` lifts the mass-removal guard
+    (pipelines/api/removals.py) for this load.
     """
     started = time.monotonic()
-    engine = open_engine(destination, db)
+    run_context = use_dlt_configuration()
+    api_key.warn_about_readable_secrets_files(settings_folders(run_context))
+    engine = engine_for_load(destination, db)
     explicit = {
-        **(source_options or {}),
-        **{name: value for name, value in (("base_url", base_url), ("workers", workers)) if value is not None},
+        **(source_options or {}), **_given(base_url=base_url, workers=workers, type_ids=type_ids),
         **({"allow_insecure_http": True} if allow_insecure_http else {}),
-        **({"type_ids": list(type_ids)} if type_ids else {}),
     }
-    load = LoadContext(progress=progress or LoadProgress(), allow_mass_removal=allow_mass_removal)
+    stats = SourceStats(progress=progress or LoadProgress())
     with engine.load_lock():
         attempt = LoadAttempt(started_at=now_iso(), status="running", pid=os.getpid())
         _record(engine, attempt)
         with interrupts.recorded_by(lambda: _record_interrupted(engine.working_dir, attempt)):
             try:
-                result = _load_if_changed(engine, explicit, load, full_refresh, started)
+                result = _load_if_changed(engine, explicit, stats, full_refresh, allow_mass_removal, started)
             except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt) or interrupts.received():
                     interrupts.record_interruption()  # once, whether this or the watchdog gets there first
@@ -105,6 +102,12 @@ def run_load(
         attempt.status, attempt.finished_at, attempt.summary = "succeeded", now_iso(), result.summary()
         _record(engine, attempt)
     return result
+
+
+def _given(base_url: str | None, workers: int | None, type_ids: Sequence[int] | None) -> dict[str, Any]:
+    """The options a caller gave, as the source's settings (the others are left to dlt's configuration)."""
+    given = {name: value for name, value in (("base_url", base_url), ("workers", workers)) if value is not None}
+    return {**given, "type_ids": list(type_ids)} if type_ids else given
 
 
 def _record(engine: Engine, attempt: LoadAttempt) -> None:
@@ -136,35 +139,29 @@ def _record_interrupted(working_dir: Path, attempt: LoadAttempt) -> None:
 
 
 def _load_if_changed(
-    engine: Engine, explicit: dict[str, Any], load: LoadContext, full_refresh: bool, started: float
+    engine: Engine, explicit: dict[str, Any], stats: SourceStats, full_refresh: bool, allow_mass_removal: bool,
+    started: float,
 ) -> LoadResult:
-    # The settings dlt resolved last time when nothing dlt would read has changed since (no dlt import), else dlt's.
-    recorded = None if full_refresh else change_check.recorded_settings(engine, explicit)
-    settings, inputs = recorded or settings_inputs.resolve_with_dlt(explicit)
-    api_key.warn_about_readable_secrets_files(inputs.files if inputs else [])
-    settings = api_key.with_api_key(settings)  # read (again) from api_key_file, stripped and checked
-    # before anything (dlt's trace, the change-check record, an error) could record a URL with a password in it
-    check_base_url(settings["base_url"], allow_insecure_http=bool(settings.get("allow_insecure_http")))
-    engine.configure(settings)
-    check_fraction(settings.get("max_removal_fraction", default_settings.DEFAULT_MAX_REMOVAL_FRACTION))
-    unchecked = change_check.Check(unchanged=False)
-    check = unchecked if full_refresh else change_check.check_unchanged(engine, settings, load)
+    source_settings = resolve_source_settings(**explicit)  # every load: the key read afresh, URL and fraction checked
+    check = change_check.Check(unchanged=False)
+    if not full_refresh:
+        check = change_check.check_unchanged(engine, source_settings, stats)
     if check.unchanged:
-        return LoadResult(requests=load.requests.value, runs_listed=check.runs_listed, runs_fetched=0, test_cases=0,
+        return LoadResult(requests=stats.requests.value, runs_listed=check.runs_listed, runs_fetched=0, test_cases=0,
                           messages=0, seconds=time.monotonic() - started, unchanged=True)
     change_check.forget(engine)  # until this load completes, the next one must not take the short way
     from pipelines.load import steps  # deferred: only a load with something to do pays for dlt's pipeline
 
-    load.prefetched = check.prefetched
-    load.shown = None if load.allow_mass_removal else shown_entities(engine)  # read before dlt changes anything
-    rows = steps.load_and_publish(engine, settings, load, full_refresh)
-    change_check.remember(engine, settings, inputs, explicit, load)
+    shown = None if allow_mass_removal else shown_entities(engine)  # read before dlt changes anything
+    loaded = steps.load_and_publish(engine, source_settings, stats, prefetched=check.prefetched, shown=shown,
+                                    full_refresh=full_refresh)
+    change_check.remember(engine, source_settings, stats)
     return LoadResult(
-        requests=load.requests.value,
-        runs_listed=load.runs_listed,
-        runs_fetched=load.runs_fetched,
-        test_cases=rows.get(TEST_CASES.name, 0),
-        messages=rows.get(TEST_CASE_MESSAGES.name, 0),
+        requests=stats.requests.value,
+        runs_listed=stats.runs_listed,
+        runs_fetched=stats.runs_fetched,
+        test_cases=loaded.rows_per_table.get(TEST_CASES.name, 0),
+        messages=loaded.rows_per_table.get(TEST_CASE_MESSAGES.name, 0),
         seconds=time.monotonic() - started,
-        notices=tuple(load.notices),
+        notices=loaded.notices,
     )

@@ -10,25 +10,37 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dlt
 import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.sources import DltSource
 
-from pipelines import interrupts, settings
-from pipelines.api.load_context import LoadContext
-from pipelines.api.source import benchmarks, source_setting_names
+from pipelines import interrupts
+from pipelines.api.client import Prefetched
+from pipelines.api.configuration import SourceSettings
+from pipelines.api.removals import ShownEntities
+from pipelines.api.source import benchmarks
+from pipelines.api.stats import SourceStats
 from pipelines.errors import BenchmarksEtlError, OutOfSpaceError, WarehouseError, first_line
 from pipelines.progress import LoadProgress
+from pipelines.warehouse import settings
 from pipelines.warehouse.commit import commit_loaded_runs
 from pipelines.warehouse.duckdb.memory import MEMORY_LIMIT_SETTING
 from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.raw_tables import known_run_signatures
 from pipelines.warehouse.views import apply_views, drop_views
 
-Rows = dict[str, int]
+RowsPerTable = dict[str, int]  # table name -> rows loaded, as dlt's normalize counted them
+
+
+@dataclass(frozen=True)
+class Loaded:
+    rows_per_table: RowsPerTable
+    notices: tuple[str, ...]  # lines for the user besides the summary (e.g. a storage format converted)
 
 PIPELINE_NAME = "benchmarks_warehouse"
 
@@ -49,31 +61,39 @@ def make_pipeline(engine: Engine) -> dlt.Pipeline:
     )
 
 
-def load_and_publish(engine: Engine, load_settings: dict[str, Any], load: LoadContext, full_refresh: bool) -> Rows:
-    """Finish an interrupted load if any, run this one, re-create the views, publish. Returns the rows loaded per
+def load_and_publish(
+    engine: Engine, source_settings: SourceSettings, stats: SourceStats, *, prefetched: Prefetched | None,
+    shown: ShownEntities | None, full_refresh: bool,
+) -> Loaded:
+    """Finish an interrupted load if any, run this one, re-create the views, publish. `prefetched`: the list bodies
+    the change check read; `shown`: the mass-removal guard's baseline (None: no guard). Returns the rows loaded per
     table, as dlt counted them. Raises a `BenchmarksEtlError` with a one-line message on any failure."""
     # Arrow's default allocator (mimalloc) keeps freed batches cached; the system allocator returns them, which
     # keeps a load's memory flat (measured: about 150 MB less at the medium scale).
     pa.set_memory_pool(pa.system_memory_pool())
+    progress = stats.progress
     with _translated_errors(engine):
         notice = engine.prepare_for_load()
-        load.notices.extend([notice] if notice else [])
         pipeline = make_pipeline(engine)
         if pipeline.has_pending_data:
-            finish_interrupted_load(pipeline, load.progress)
+            finish_interrupted_load(pipeline, progress)
         if not full_refresh:  # what earlier loads left (whole, in part, or damaged since) decides what is fetched
             commit_loaded_runs(engine)
-        rows = _extract_normalize_load(pipeline, engine, load_settings, load, full_refresh)
-        load.progress.stage("commit", "recording the runs whose rows all landed")
+        source = benchmarks(
+            source_settings, known_run_signatures={} if full_refresh else known_run_signatures(engine),
+            prefetched=prefetched, shown=shown, stores_nul_characters=engine.stores_nul_characters, stats=stats,
+        )
+        rows = _extract_normalize_load(pipeline, engine, source, stats, full_refresh)
+        progress.stage("commit", "recording the runs whose rows all landed")
         commit_loaded_runs(engine)
         engine.refresh_statistics()  # after the commit: loaded_runs and the pruned tables as the views will read them
-        load.progress.stage("views", "re-creating the analytics views")
+        progress.stage("views", "re-creating the analytics views")
         apply_views(engine)
         with interrupts.committing():  # a signal from here on lets the publish finish
-            load.progress.stage("publish", engine.location)
+            progress.stage("publish", engine.location)
             engine.publish()
         forget_old_packages(pipeline)
-        return rows
+        return Loaded(rows, (notice,) if notice else ())
 
 
 def finish_interrupted_load(pipeline: dlt.Pipeline, progress: LoadProgress) -> None:
@@ -91,28 +111,23 @@ def finish_interrupted_load(pipeline: dlt.Pipeline, progress: LoadProgress) -> N
 
 
 def _extract_normalize_load(
-    pipeline: dlt.Pipeline, engine: Engine, load_settings: dict[str, Any], load: LoadContext, full_refresh: bool
-) -> Rows:
-    load.progress.stage("extract", "reading the API")
+    pipeline: dlt.Pipeline, engine: Engine, source: DltSource, stats: SourceStats, full_refresh: bool
+) -> RowsPerTable:
+    stats.progress.stage("extract", "reading the API")
     if full_refresh:
         drop_views(engine)  # dlt drops the raw tables; the views over them are re-created after the load
-    load.known_run_signatures = {} if full_refresh else known_run_signatures(engine)
-    load.stores_nul_characters = engine.stores_nul_characters
-    with load.active():
-        # A file format for every table (parquet on DuckDB, CSV through COPY on PostgreSQL): dlt would send the small
-        # lists as one INSERT ... VALUES statement per table, and DuckDB parsing 8,000 rows of VALUES briefly takes
-        # ~300 MB (measured at the large scale).
-        source_only = {name: value for name, value in load_settings.items() if name in source_setting_names()}
-        pipeline.extract(
-            benchmarks(**source_only), refresh="drop_sources" if full_refresh else None,
-            loader_file_format=engine.loader_file_format,
-        )
-    load.progress.stage("normalize", f"{load.requests.value:,} requests made")
+    # A file format for every table (parquet on DuckDB, CSV through COPY on PostgreSQL): dlt would send the small
+    # lists as one INSERT ... VALUES statement per table, and DuckDB parsing 8,000 rows of VALUES briefly takes
+    # ~300 MB (measured at the large scale).
+    pipeline.extract(
+        source, refresh="drop_sources" if full_refresh else None, loader_file_format=engine.loader_file_format,
+    )
+    stats.progress.stage("normalize", f"{stats.requests.value:,} requests made")
     try:
         rows = pipeline.normalize().row_counts
-        load.progress.stage("load", f"writing to {engine.name}")
+        stats.progress.stage("load", f"writing to {engine.name}")
         return_freed_memory()
-        engine.fit_memory_to(load.largest_rows.bytes)
+        engine.fit_memory_to(stats.largest_rows.bytes)
         pipeline.load()
     except PipelineStepFailed:
         if not interrupts.received():  # an interrupted package is finished by the next load, as after a kill

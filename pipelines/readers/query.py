@@ -15,8 +15,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from pipelines.errors import ConfigError, WarehouseError
+from pipelines.readers.formats import ExportFormat, QueryFormat
 from pipelines.safe_text import CsvFormulas, csv_batch, csv_cell, json_text, rich_text
-from pipelines.settings import ExportFormat, QueryFormat
 from pipelines.warehouse import introspect, paths
 from pipelines.warehouse.destinations import READ_CREDENTIALS_SETTING, Warehouse, as_engine
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipelines import settings
 from pipelines.errors import first_line
 from pipelines.readers.durations import duration_text
 from pipelines.readers.published import open_read_only
 from pipelines.safe_text import terminal_text
+from pipelines.warehouse import settings
 from pipelines.warehouse.attempts import LoadAttempt, read_attempt
 from pipelines.warehouse.destinations import Warehouse, as_engine
 from pipelines.warehouse.introspect import table_exists, view_row_counts

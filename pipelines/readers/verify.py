@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines import settings
 from pipelines.load import change_check
 from pipelines.readers.published import open_read_only
 from pipelines.tables import (
@@ -26,6 +25,7 @@ from pipelines.tables import (
     TEST_CASE_MESSAGES,
     TEST_CASES,
 )
+from pipelines.warehouse import settings
 from pipelines.warehouse.commit import rows_per_run_load
 from pipelines.warehouse.destinations import Warehouse, as_engine
 from pipelines.warehouse.engine import Names, quote

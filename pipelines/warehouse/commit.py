@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines import settings
 from pipelines.tables import (
     LOAD_ID_COLUMN,
     LOADED_RUNS,
@@ -34,6 +33,7 @@ from pipelines.tables import (
     TEST_CASE_MESSAGES,
     TEST_CASES,
 )
+from pipelines.warehouse import settings
 from pipelines.warehouse.engine import Engine, Names, quote
 from pipelines.warehouse.introspect import table_exists
 from pipelines.warehouse.raw_tables import ensure_raw_tables

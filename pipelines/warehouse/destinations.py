@@ -1,5 +1,5 @@
 """Which engine a command works on: `--destination duckdb` (a file, `--db`) or `--destination postgres` (a database
-named by dlt's credentials). The one place that constructs an `Engine`."""
+named by dlt's credentials). The one place that constructs an `Engine`, already configured."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Union
 
-from pipelines import settings
 from pipelines.warehouse import paths
 from pipelines.warehouse.engine import Engine
+from pipelines.warehouse.postgres.configuration import READ_CREDENTIALS_SETTING
+from pipelines.warehouse.settings import DEFAULT_DB_FILE
 
-READ_CREDENTIALS_SETTING = settings.POSTGRES_READ_CREDENTIALS_SETTING
+__all__ = ["READ_CREDENTIALS_SETTING", "Destination", "Warehouse", "as_engine", "engine_for_load", "open_engine"]
 
 
 class Destination(StrEnum):
@@ -21,17 +22,30 @@ class Destination(StrEnum):
     POSTGRES = "postgres"
 
 
-def open_engine(destination: Destination | str, db: str | Path, *, reading: bool = False) -> Engine:
-    """The engine for `destination`; `db` (the DuckDB file) is ignored for PostgreSQL. `reading`: for the commands
-    that only read (query, report, export, status), which connect as the read role on PostgreSQL when one is set."""
+def open_engine(destination: Destination | str, db: str | Path | None = None, *, reading: bool = False) -> Engine:
+    """The engine for `destination`, to read or verify; `db` (the DuckDB file) is ignored for PostgreSQL. `reading`:
+    for the commands that only read (query, report, export, status), which connect as the read role on PostgreSQL
+    when one is set. A load's engine: `engine_for_load`."""
     if Destination(destination) is Destination.POSTGRES:
+        from pipelines.warehouse.postgres.configuration import resolve_credentials
         from pipelines.warehouse.postgres.database import PostgresDatabase
 
-        return PostgresDatabase.from_dlt_config(reading=reading)
+        return PostgresDatabase(resolve_credentials(reading=reading))
     from pipelines.warehouse.duckdb.file import DuckDbFile
 
-    db_path = paths.resolve_db_path(db)
-    return DuckDbFile(db_path)
+    return DuckDbFile(paths.resolve_db_path(db if db is not None else DEFAULT_DB_FILE))
+
+
+def engine_for_load(destination: Destination | str, db: str | Path | None = None) -> Engine:
+    """The engine a load writes, with its settings as dlt resolves them now: the loader's credentials on
+    PostgreSQL; the storage format and memory limit of the DuckDB file `db`."""
+    if Destination(destination) is Destination.POSTGRES:
+        return open_engine(destination)
+    from pipelines.warehouse.duckdb.configuration import resolve_duckdb_settings
+    from pipelines.warehouse.duckdb.file import DuckDbFile
+
+    db_path = paths.resolve_db_path(db if db is not None else DEFAULT_DB_FILE)
+    return DuckDbFile(db_path, resolve_duckdb_settings())
 
 
 # What the reading commands take: an engine, or the path of a DuckDB file.

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines import settings
 from pipelines.tables import ColumnType
+from pipelines.warehouse import settings
 
 
 def quote(identifier: str) -> str:
@@ -74,8 +74,9 @@ class Engine(Protocol):
         """(the last attempt, when the last successful load finished, whether the last is still running) as the
         warehouse records them, or None where it records none (then the working folder's record counts)."""
 
-    def configure(self, load_settings: dict[str, Any]) -> None:
-        """Take the engine's own settings (e.g. duckdb_storage_version) from a load's resolved settings."""
+    def load_settings(self) -> dict[str, Any]:
+        """The engine's own settings a load runs with (resolved by dlt when the engine was built), secrets left out:
+        the change check records them beside the source's."""
 
     def prepare_for_load(self) -> str | None:
         """Make the state a load writes ready, before dlt writes to it; returns a line for the user, if any."""

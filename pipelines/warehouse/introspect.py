@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines import settings
+from pipelines.warehouse import settings
 from pipelines.warehouse.engine import Names
 
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines import settings
 from pipelines.errors import ConfigError, OutOfSpaceError, WarehouseError
+from pipelines.warehouse import settings
 
 # Paths dlt may put in its own SQL unquoted (DuckDB's `read_parquet('<file>')`); any other character makes dlt's
 # folder move (`dlt_folder_for`).

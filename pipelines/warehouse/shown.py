@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pipelines import settings
 from pipelines.api.removals import ShownEntities
 from pipelines.errors import WarehouseError
+from pipelines.warehouse import settings
 from pipelines.warehouse.engine import Engine
 from pipelines.warehouse.introspect import table_exists
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from pipelines import settings
 from pipelines.errors import WarehouseError
+from pipelines.warehouse import settings
 from pipelines.warehouse.engine import Engine, Names, literal, quote
 from pipelines.warehouse.introspect import view_names
 from pipelines.warehouse.raw_tables import ensure_raw_tables

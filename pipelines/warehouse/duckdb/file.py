@@ -14,10 +14,10 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines import interrupts, settings
+from pipelines import interrupts
 from pipelines.errors import WarehouseError
 from pipelines.tables import ColumnType
-from pipelines.warehouse import paths
+from pipelines.warehouse import paths, settings
 from pipelines.warehouse.duckdb import memory as duckdb_memory
 from pipelines.warehouse.duckdb import ownership as duckdb_ownership
 from pipelines.warehouse.duckdb import storage as duckdb_storage
@@ -26,6 +26,8 @@ from pipelines.warehouse.file_lock import exclusive_load_lock
 
 if TYPE_CHECKING:
     import duckdb
+
+    from pipelines.warehouse.duckdb.configuration import DuckDbSettings
 
 TYPE_NAMES = {
     ColumnType.BIGINT: "bigint",
@@ -47,20 +49,24 @@ class DuckDbFile:
     mart_views_schema = settings.ANALYTICS_SCHEMA  # readers read the views themselves: the file is swapped whole
     stores_nul_characters = True  # text stays byte-exact, U+0000 included
 
-    def __init__(self, db_path: Path, storage_version: str = settings.DEFAULT_DUCKDB_STORAGE_VERSION) -> None:
+    def __init__(self, db_path: Path, load_settings: DuckDbSettings | None = None) -> None:
+        """`load_settings`: a load's (storage format, memory limit), as dlt resolved them (duckdb/configuration.py);
+        an engine opened to read or verify needs none."""
         self.db_path = db_path
         self.working_dir = paths.working_dir_for(db_path)
         self.working_db = paths.working_db_for(db_path)
         self.location = str(db_path)
-        self.storage_version = storage_version
         self.dlt_dir = paths.dlt_folder_for(self.working_dir)  # dlt's pipeline: in working_dir unless its path is odd
-        self.memory_limit = settings.DEFAULT_DUCKDB_MEMORY_LIMIT
+        self.duckdb_settings = load_settings
         self._dlt_config: dict[str, Any] = {}
 
-    def configure(self, load_settings: dict[str, Any]) -> None:
-        self.storage_version = load_settings.get("duckdb_storage_version", self.storage_version)
-        self.memory_limit = load_settings.get("duckdb_memory_limit", self.memory_limit)
-        duckdb_memory.memory_limit_bytes(self.memory_limit)  # a ConfigError now rather than a DuckDB error later
+    def _settings_for_load(self) -> DuckDbSettings:
+        if self.duckdb_settings is None:
+            raise WarehouseError(f"{self.db_path} was opened to read, not to load: no load settings were given.")
+        return self.duckdb_settings
+
+    def load_settings(self) -> dict[str, Any]:
+        return dict(self._settings_for_load())
 
     @property
     def driver_error(self) -> type[Exception]:
@@ -108,16 +114,17 @@ class DuckDbFile:
             self.working_db.unlink()  # ours, but not a database (seeded by an earlier version from a foreign file)
         if not self.working_db.exists():
             if not self.db_path.exists():
-                duckdb_storage.create_empty(self.working_db, self.storage_version)
+                duckdb_storage.create_empty(self.working_db, self._settings_for_load().duckdb_storage_version)
                 return None
             _copy_atomically(self.db_path, self.working_db)
         found = duckdb_storage.storage_tag(self.working_db)
-        if found == duckdb_storage.tag_of_version(self.storage_version, self.working_dir):
+        storage_version = self._settings_for_load().duckdb_storage_version
+        if found == duckdb_storage.tag_of_version(storage_version, self.working_dir):
             return None
         paths.ensure_room(self.working_dir, self.working_db.stat().st_size, "convert the warehouse's storage format")
-        duckdb_storage.convert(self.working_db, self.storage_version)
+        duckdb_storage.convert(self.working_db, storage_version)
         return (
-            f"Converted the warehouse from DuckDB storage format {found} to {self.storage_version}; readers that "
+            f"Converted the warehouse from DuckDB storage format {found} to {storage_version}; readers that "
             "have the old file open keep reading it until they reopen it."
         )
 
@@ -126,13 +133,14 @@ class DuckDbFile:
         from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
         # dlt applies this dict to each connection it opens, when it opens it: fit_memory_to can still raise the limit
-        self._dlt_config = duckdb_memory.load_config(self.memory_limit)
+        self._dlt_config = duckdb_memory.load_config(self._settings_for_load().duckdb_memory_limit)
         credentials = DuckDbCredentials(str(self.working_db), global_config=self._dlt_config)
         return dlt.destinations.duckdb(credentials=credentials)
 
     def fit_memory_to(self, largest_rows_bytes: int) -> None:
         """Give dlt's insert the memory rows with this much text need (huge messages), if more than configured."""
-        self._dlt_config["memory_limit"] = duckdb_memory.limit_for(self.memory_limit, largest_rows_bytes)
+        configured = self._settings_for_load().duckdb_memory_limit
+        self._dlt_config["memory_limit"] = duckdb_memory.limit_for(configured, largest_rows_bytes)
 
     def connect_for_load(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         return connect(self.working_db)

@@ -13,8 +13,8 @@ import re
 import threading
 from typing import TYPE_CHECKING
 
-from pipelines import settings
 from pipelines.errors import ConfigError
+from pipelines.warehouse import settings
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -12,7 +12,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from pipelines import settings
+from pipelines.api.settings import SOURCE_NAME
+from pipelines.warehouse import settings
 from pipelines.warehouse.engine import quote
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file, all storage formats
@@ -57,7 +58,7 @@ def not_ours(path: Path) -> str | None:
         with duckdb.connect(config={"threads": 1, **settings.DUCKDB_NO_EXTENSION_LOADING}) as connection:
             connection.execute(f"attach {path_literal(path)} as {PROBE_ALIAS} (read_only)")
             return None if _holds_our_dlt_tables(connection) else refusal(
-                path, f"holds no dlt tables of the '{settings.SOURCE_NAME}' source in {settings.RAW_SCHEMA}, so this "
+                path, f"holds no dlt tables of the '{SOURCE_NAME}' source in {settings.RAW_SCHEMA}, so this "
                 "project did not create it"
             )
     except duckdb.Error as exc:
@@ -73,6 +74,6 @@ def _holds_our_dlt_tables(connection: object) -> bool:
         return False
     version_table = f"{quote(PROBE_ALIAS)}.{quote(settings.RAW_SCHEMA)}.{quote('_dlt_version')}"
     found = connection.execute(  # type: ignore[attr-defined]
-        f"select count(*) from {version_table} where schema_name = ?", [settings.SOURCE_NAME]
+        f"select count(*) from {version_table} where schema_name = ?", [SOURCE_NAME]
     ).fetchone()[0]
     return found > 0

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipelines import settings
 from pipelines.errors import ConfigError
+from pipelines.warehouse import settings
 from pipelines.warehouse.engine import literal, quote
 
 STORAGE_TAG = "storage_version"

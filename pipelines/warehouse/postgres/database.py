@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
-from pipelines import settings
-from pipelines.errors import ConfigError, WarehouseError
+from pipelines.errors import WarehouseError
 from pipelines.tables import ColumnType
+from pipelines.warehouse import settings
 from pipelines.warehouse.attempts import LoadAttempt
 from pipelines.warehouse.engine import Names
 from pipelines.warehouse.introspect import table_exists, view_names
@@ -36,10 +36,6 @@ TYPE_NAMES = {
 # The views behind analytics' tables; internal, like benchmarks_stg (their rows change while a load runs).
 MART_VIEWS_SCHEMA = "benchmarks_marts"
 __all__ = ["MART_VIEWS_SCHEMA", "PUBLISH_SETTINGS", "PostgresDatabase"]
-CREDENTIALS_HELP = (
-    "set DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:port/database, or `credentials` under "
-    "[destination.postgres] in .dlt/secrets.toml"
-)
 
 
 class PostgresDatabase:
@@ -55,6 +51,7 @@ class PostgresDatabase:
     stores_nul_characters = False  # text and jsonb refuse U+0000: the source replaces it (nul_text.py)
 
     def __init__(self, credentials: Any) -> None:
+        """`credentials`: dlt's PostgresCredentials, resolved for the command (postgres/configuration.py)."""
         self.credentials = credentials  # dlt's PostgresCredentials; never printed (location has no password)
         self.location = (
             f"postgresql://{credentials.username}@{credentials.host}:{credentials.port}/{credentials.database}"
@@ -62,27 +59,15 @@ class PostgresDatabase:
         self.working_dir = state_home() / f"postgres-{_slug(credentials.host)}-{credentials.port}-" \
                                           f"{_slug(credentials.database)}"
 
-    @classmethod
-    def from_dlt_config(cls, *, reading: bool = False) -> PostgresDatabase:
-        """Credentials the dlt way: DESTINATION__POSTGRES__CREDENTIALS or [destination.postgres] in secrets.toml.
-        `reading`: the read role's (`read_credentials`, same places) when set, never the loader's then."""
-        from pipelines.load.dlt_runtime import use_current_configuration
-
-        use_current_configuration()
-        if reading:
-            read_credentials = _resolve_credentials("read_credentials", required=False)
-            if read_credentials is not None:
-                return cls(read_credentials)
-        return cls(_resolve_credentials("credentials", required=True))
-
     @property
     def driver_error(self) -> type[Exception]:
         import psycopg2
 
         return psycopg2.Error
 
-    def configure(self, load_settings: dict[str, Any]) -> None:
-        """No settings of its own beyond the credentials."""
+    def load_settings(self) -> dict[str, Any]:
+        """Nothing beyond the credentials, which name the database and so its working folder."""
+        return {}
 
     @contextmanager
     def load_lock(self) -> Iterator[None]:
@@ -201,24 +186,6 @@ class PostgresDatabase:
         return raw_connection(self.credentials, self.location, **parameters)
 
 
-def _resolve_credentials(key: str, *, required: bool) -> Any:
-    """dlt's PostgresCredentials under destination.postgres.<key> (a URL or a table of fields); None when that key
-    is not set and not required. The loader's are resolved by dlt's section lookup, as dlt itself does."""
-    import dlt
-    from dlt.common.configuration import resolve_configuration
-    from dlt.common.configuration.exceptions import ConfigurationException
-    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
-
-    try:
-        if required:
-            return resolve_configuration(PostgresCredentials(), sections=("destination", "postgres", key))
-        value = dlt.secrets.get(f"destination.postgres.{key}")  # no fallback to the loader's credentials
-        return None if value is None else resolve_configuration(PostgresCredentials(), explicit_value=value)
-    except ConfigurationException:
-        help_text = CREDENTIALS_HELP if required else (
-            f"set {settings.POSTGRES_READ_CREDENTIALS_SETTING}=postgresql://user:password@host:port/database"
-        )
-        raise ConfigError(f"No usable PostgreSQL {key.replace('_', ' ')}: {help_text}.") from None
 
 
 def _table_names(connection: PgConnection, schema: str) -> list[str]:

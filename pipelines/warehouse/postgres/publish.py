@@ -9,8 +9,8 @@ alone; one that has the name of one of our views blocks the publish, named in th
 
 from __future__ import annotations
 
-from pipelines import settings
 from pipelines.errors import WarehouseError
+from pipelines.warehouse import settings
 from pipelines.warehouse.engine import Names
 from pipelines.warehouse.postgres import lock as pg_lock
 from pipelines.warehouse.postgres.connection import PgConnection
