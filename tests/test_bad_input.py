@@ -113,7 +113,7 @@ def test_huge_message_and_deep_config_load_exactly(tmp_path):
 
 def test_a_package_duckdb_refuses_does_not_block_later_loads(tmp_path, monkeypatch):
     """Were invalid UTF-8 to slip through to DuckDB, the failed package is given up and the next load works."""
-    from pipelines.api import cases_to_arrow as test_cases
+    from pipelines.api import cases_documented as test_cases
     from pipelines.errors import WarehouseError
     from pipelines.load import steps
     from pipelines.warehouse.duckdb.configuration import DuckDbSettings

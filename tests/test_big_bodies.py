@@ -74,6 +74,7 @@ def test_a_body_flattened_on_its_own_gives_the_tables_of_the_tolerant_path(monke
 
     from pipelines.api import cases_to_arrow as test_cases
     from pipelines.api import settings
+    from pipelines.api.cases_tolerant import TolerantTestCases
     from pipelines.api.client import Body
 
     monkeypatch.setattr(settings, "FLATTEN_ALONE_BYTES", 0)  # every body counts as large
@@ -81,7 +82,7 @@ def test_a_body_flattened_on_its_own_gives_the_tables_of_the_tolerant_path(monke
     served = big_body("many", 0.05)
     read = test_cases.read_test_cases(run, Body("GET /test-cases", served.content, "application/json"))
     assert read.body is None and read.flattened is not None  # the bytes are not kept
-    fast, tolerant = test_cases.TestCaseBatch(), test_cases.TolerantTestCases()
+    fast, tolerant = test_cases.CaseBatch(), TolerantTestCases()
     assert fast.add_run(run, read) == served.test_cases
     tolerant.add_run(run, orjson.loads(served.content), "GET /test-cases")
     for fast_table, tolerant_table in zip(fast.to_tables(), tolerant.to_tables(), strict=True):

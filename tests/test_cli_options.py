@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from pipelines.cli.app import SIMULATOR_SCALES
+from pipelines.cli.options import SIMULATOR_SCALES
 from pipelines.readers.query import EXPORT_FORMATS, QUERY_FORMATS
 from simulator.crafted_api import CraftedApi, small_world
 from simulator.scales import SCALES

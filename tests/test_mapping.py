@@ -8,8 +8,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pipelines.api import cases_to_arrow as test_cases
+from pipelines.api import cases_tolerant as test_cases
 from pipelines.api import mapping
+from pipelines.api.cases_documented import read_documented_shape
+from pipelines.api.cases_to_arrow import CaseBatch, read_test_cases
 from pipelines.errors import ApiDataError
 
 SEEN_AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -168,7 +170,7 @@ def test_arrow_fast_path_and_tolerant_path_give_identical_tables(runs):
 
     from pipelines.api.client import Body
 
-    fast, tolerant = test_cases.TestCaseBatch(), test_cases.TolerantTestCases()
+    fast, tolerant = CaseBatch(), test_cases.TolerantTestCases()
     for run_index, cases in enumerate(runs):
         run = make_run(id=run_index + 1)
         numbered = [{**case, "id": (run_index + 1) * 10_000 + i} for i, case in enumerate(cases)]
@@ -177,7 +179,7 @@ def test_arrow_fast_path_and_tolerant_path_give_identical_tables(runs):
         except TypeError:  # integers beyond 64 bits: not JSON an API would send; covered by the test above
             assume(False)
         body = Body(ENDPOINT, content, "application/json")
-        fast.add_run(run, test_cases.read_test_cases(run, body))
+        fast.add_run(run, read_test_cases(run, body))
         tolerant.add_run(run, orjson.loads(content), ENDPOINT)
     def rows(table):
         return sorted(table.to_pylist(), key=lambda row: (row.get("id") or row["test_case_id"], row.get("position")))
@@ -198,6 +200,6 @@ def test_arrow_fast_path_takes_the_documented_shape():
            "probeCategoryId": 2, "probeCategoryName": "Security", "score": 50.0, "totalCount": 1, "passedCount": 1,
            "failedCount": 0}
     body = Body(ENDPOINT, orjson.dumps({**run, "testCases": [case]}), "application/json")
-    assert test_cases.read_documented_shape(body) is not None
+    assert read_documented_shape(body) is not None
     unknown = Body(ENDPOINT, orjson.dumps({"id": 7, "testCases": [{**case, "severity": 1}]}), "application/json")
-    assert test_cases.read_documented_shape(unknown) is None
+    assert read_documented_shape(unknown) is None

@@ -7,7 +7,8 @@ import duckdb
 import orjson
 
 from pipelines import tables
-from pipelines.api.cases_to_arrow import TestCaseBatch, read_documented_shape, read_test_cases
+from pipelines.api.cases_documented import read_documented_shape
+from pipelines.api.cases_to_arrow import CaseBatch, read_test_cases
 from pipelines.api.client import Body
 from pipelines.load.runner import run_load
 from pipelines.warehouse.duckdb.file import TYPE_NAMES
@@ -48,7 +49,7 @@ def test_test_case_batches_have_the_declared_arrow_schema_on_both_paths():
     documented = Body(f"GET {API}/test", orjson.dumps({"id": 10, "testCases": [case]}), "application/json")
     other_shape = Body(f"GET {API}/test", orjson.dumps([{**case, "id": 2}]), "application/json")  # a bare array
     for body in (documented, other_shape):
-        batch = TestCaseBatch()
+        batch = CaseBatch()
         batch.add_run(run, read_test_cases(run, body))
         cases, messages = batch.to_tables()
         assert cases.schema == tables.TEST_CASES.arrow_schema()

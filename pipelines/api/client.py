@@ -215,7 +215,7 @@ class ApiClient:
 
         The window is bounded so memory holds a few responses, not all of them. The first failure cancels the
         remaining work and is re-raised. A Ctrl-C / SIGTERM closes the session and does not wait for the requests
-        in flight: a read may hang until its timeout (pipelines/interrupts.py ends the process).
+        in flight: a read may hang until its timeout (pipelines/interrupts/watchdog.py ends the process).
         """
         pending: dict[Future[R], T] = {}
         source = iter(items)

@@ -12,7 +12,7 @@ from dlt.sources import DltResource
 
 from pipelines import tables
 from pipelines.api import mapping
-from pipelines.api.cases_to_arrow import ReadRun, TestCaseBatch, read_test_cases
+from pipelines.api.cases_to_arrow import CaseBatch, ReadRun, read_test_cases
 from pipelines.api.client import ApiClient, Prefetched, describe_endpoint
 from pipelines.api.configuration import SourceSettings
 from pipelines.api.lists import ExtractLists, scope_params
@@ -134,7 +134,7 @@ def test_cases(
             body = client.get_body(f"/models/{run['model_id']}/runs/{run['id']}/test-cases", missing_ok=True)
             return None if body is None else read_test_cases(run, body)
 
-        batch, batch_runs = TestCaseBatch(), []
+        batch, batch_runs = CaseBatch(), []
         for run, read in client.map_concurrent(fetch, changed):
             stats.progress.advance("runs")
             if read is None:  # removed between listing and fetching; it is flagged removed next load
@@ -145,7 +145,7 @@ def test_cases(
             batch_runs.append(run)
             if len(batch) >= TEST_CASE_BATCH_SIZE:
                 yield from _tables_of(batch, batch_runs, stats, stores_nul_characters)
-                batch, batch_runs = TestCaseBatch(), []
+                batch, batch_runs = CaseBatch(), []
         if batch_runs:
             yield from _tables_of(batch, batch_runs, stats, stores_nul_characters)
 
@@ -163,7 +163,7 @@ def with_messages_table(resource: DltResource) -> DltResource:
 
 
 def _tables_of(
-    batch: TestCaseBatch, runs: list[dict[str, Any]], stats: SourceStats, stores_nul_characters: bool
+    batch: CaseBatch, runs: list[dict[str, Any]], stats: SourceStats, stores_nul_characters: bool
 ) -> Iterator[Any]:
     """The batch's test cases and messages, then one claim per run: the rows it produced, which the commit step
     finds all there before it counts the run as loaded (pipelines/warehouse/commit.py)."""

@@ -51,7 +51,7 @@ def make_pipeline(engine: Engine) -> dlt.Pipeline:
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     # Loaded data files are deleted once loaded: the warehouse has the data, the working folder must not grow.
     dlt.config["load.delete_completed_jobs"] = True
-    # dlt's own handler would hold Ctrl-C / SIGTERM until its running jobs drain; ours stops at once (interrupts.py).
+    # dlt's own handler would hold Ctrl-C / SIGTERM until its running jobs drain; ours stops at once (interrupts/).
     dlt.config["runtime.intercept_signals"] = False
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,

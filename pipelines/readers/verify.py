@@ -18,13 +18,13 @@ from typing import Any
 from pipelines.load import change_check
 from pipelines.readers.published import open_read_only
 from pipelines.tables import (
-    LOAD_ID_COLUMN,
     LOADED_RUNS,
     NATURAL_KEYS,
     RUN_LOADS,
     TEST_CASE_MESSAGES,
     TEST_CASES,
 )
+from pipelines.tables.declaration import LOAD_ID_COLUMN
 from pipelines.warehouse import settings
 from pipelines.warehouse.commit import rows_per_run_load
 from pipelines.warehouse.destinations import Warehouse, as_engine

@@ -26,13 +26,13 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.tables import (
-    LOAD_ID_COLUMN,
     LOADED_RUNS,
     RUN_LOADS,
     RUN_ROW_TABLES,
     TEST_CASE_MESSAGES,
     TEST_CASES,
 )
+from pipelines.tables.declaration import LOAD_ID_COLUMN
 from pipelines.warehouse import settings
 from pipelines.warehouse.engine import Engine, Names, quote
 from pipelines.warehouse.introspect import table_exists

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines.tables import ColumnType
+from pipelines.tables.declaration import ColumnType
 from pipelines.warehouse import settings
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.tables import LOADED_RUNS, RAW_TABLES, Table
+from pipelines.tables import LOADED_RUNS, RAW_TABLES
+from pipelines.tables.declaration import Table
 from pipelines.warehouse import settings
 from pipelines.warehouse.engine import Engine, Names, quote
 from pipelines.warehouse.introspect import table_exists

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.tables import (
-    LOAD_ID_COLUMN,
     LOADED_RUNS,
     RECOPY_KEYS,
     RUN_LOADS,
@@ -21,6 +20,7 @@ from pipelines.tables import (
     TEST_CASE_MESSAGES,
     TEST_CASES,
 )
+from pipelines.tables.declaration import LOAD_ID_COLUMN
 from pipelines.warehouse.engine import Names, quote
 
 # The claim's count of each table's rows (pipelines/api/source.py run_claims).

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines import interrupts
 from pipelines.errors import WarehouseError
-from pipelines.tables import ColumnType
+from pipelines.tables.declaration import ColumnType
 from pipelines.warehouse import paths, settings
 from pipelines.warehouse.duckdb import memory as duckdb_memory
 from pipelines.warehouse.duckdb import ownership as duckdb_ownership

@@ -125,7 +125,7 @@ def connected(credentials: Any, location: str, *, read_only: bool = False,
               application_name: str = "benchmarks-etl") -> Iterator[PgConnection]:
     """A connection of the load (server failures inside become one-line WarehouseErrors) or, read_only, a session
     whose every transaction is read-only. Ctrl-C / SIGTERM cancel the statement the server is running for us
-    (pipelines/interrupts.py)."""
+    (pipelines/interrupts/)."""
     options = "-c default_transaction_read_only=on" if read_only else ""
     with raw_connection(credentials, location, application_name=application_name, options=options) as raw, \
             interrupts.interruptible(raw.cancel):

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
 from pipelines.errors import WarehouseError
-from pipelines.tables import ColumnType
+from pipelines.tables.declaration import ColumnType
 from pipelines.warehouse import settings
 from pipelines.warehouse.attempts import LoadAttempt
 from pipelines.warehouse.engine import Names
