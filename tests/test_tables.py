@@ -1,4 +1,4 @@
-"""The raw tables are declared once (pipelines/tables.py): what dlt creates from the derived hints, what
+"""The raw tables are declared once (pipelines/tables/): what dlt creates from the derived hints, what
 the derived DDL creates, and the Arrow batches the source yields must all agree with that declaration."""
 
 from __future__ import annotations
