@@ -276,7 +276,7 @@ def _arrow_array(values: tuple, arrow_type: Any) -> Any:
     if pa.types.is_floating(arrow_type):  # numeric arrives as Decimal
         values = tuple(None if value is None else float(value) for value in values)
     elif pa.types.is_string(arrow_type):  # json as dicts and lists, anything unmapped as its text
-        values = tuple(None if value is None or isinstance(value, str) else _as_text(value) for value in values)
+        values = tuple(value if value is None or isinstance(value, str) else _as_text(value) for value in values)
     return pa.array(values, type=arrow_type)
 
 
