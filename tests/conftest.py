@@ -11,6 +11,7 @@ import pytest
 
 from simulator.server import Simulator
 from tests.postgres import PostgresUnavailable, ThrowawayPostgres
+from tests.prebuilt import Prebuilt
 from tests.warehouses import CREDENTIALS, ENGINES, Warehouse, Warehouses
 
 
@@ -83,6 +84,22 @@ def warehouse(warehouses, monkeypatch) -> Warehouse:
     """An empty warehouse on the test's engine; on PostgreSQL, DESTINATION__POSTGRES__CREDENTIALS names it (as a
     user would), so that commands without options reach it."""
     made = warehouses.new()
+    for name, value in made.env.items():
+        monkeypatch.setenv(name, value)
+    return made
+
+
+@pytest.fixture(scope="session")
+def prebuilt(tmp_path_factory) -> Prebuilt:
+    """Warehouses loaded once for the session (tests/prebuilt.py), for tests to copy."""
+    return Prebuilt(tmp_path_factory.mktemp("prebuilt"))
+
+
+@pytest.fixture()
+def loaded_warehouse(warehouses, prebuilt, monkeypatch) -> Warehouse:
+    """The test's warehouse, holding the tiny world at epoch 0 as a clean load makes it (a copy of one loaded once
+    per engine); on PostgreSQL named by DESTINATION__POSTGRES__CREDENTIALS, as `warehouse` is."""
+    made = warehouses.copy(prebuilt.world(warehouses, (0,)))
     for name, value in made.env.items():
         monkeypatch.setenv(name, value)
     return made

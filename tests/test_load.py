@@ -31,9 +31,9 @@ def test_full_load_equals_the_simulator_data_whatever_the_file_is_called(start_s
     assert_a_full_load_equals_the_simulator_data(start_simulator(scale="tiny"), tmp_path / db_name)
 
 
-def test_world_change_fetches_exactly_new_and_rescored_runs(start_simulator, warehouse):
+def test_world_change_fetches_exactly_new_and_rescored_runs(start_simulator, loaded_warehouse):
+    warehouse = loaded_warehouse  # the tiny world at epoch 0
     sim = start_simulator(scale="tiny")
-    load(warehouse, sim.url)
     old_runs = {run["id"]: run for _, _, run in World(scale="tiny").iter_runs()}
 
     sim.set_epoch(1)
@@ -70,10 +70,10 @@ def test_unknown_type_id_is_a_config_error(start_simulator, warehouse):
         load(warehouse, sim.url, type_ids=[9999])
 
 
-def test_full_refresh_reloads_everything(start_simulator, warehouse):
+def test_full_refresh_reloads_everything(start_simulator, loaded_warehouse):
     """On PostgreSQL dlt's drop_sources drops the raw tables, which the server refuses while views read them."""
+    warehouse = loaded_warehouse  # the tiny world at epoch 0
     sim = start_simulator(scale="tiny")
-    load(warehouse, sim.url)
     before = snapshot(warehouse)
     sim.clear_requests()
     result = load(warehouse, sim.url, full_refresh=True)
@@ -93,9 +93,9 @@ def test_full_refresh_reloads_everything(start_simulator, warehouse):
     ],
     ids=["bad-key", "wrong-base-url", "unreachable"],
 )
-def test_failures_leave_the_warehouse_as_it_was(start_simulator, warehouse, make_target, error, message):
+def test_failures_leave_the_warehouse_as_it_was(start_simulator, loaded_warehouse, make_target, error, message):
+    warehouse = loaded_warehouse  # the tiny world at epoch 0
     sim = start_simulator(scale="tiny")
-    load(warehouse, sim.url)
     before = snapshot(warehouse)
     sim.set_epoch(1)  # there would be something to load
     with pytest.raises(error, match=message) as raised:
