@@ -13,6 +13,7 @@ import duckdb
 from pipelines import paths, settings
 from pipelines.warehouse.engine import Names, quote
 
+
 @contextmanager
 def duckdb_file(path: Path, read_only: bool = False):  # noqa: ANN201 - (connection, names)
     connection = duckdb.connect(str(path), read_only=read_only)

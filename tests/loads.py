@@ -45,7 +45,9 @@ def load_with_key(target: Warehouse | Path | str, base_url: str, **options: Any)
     return load(target, base_url, source_options=source_options, **options)
 
 
-def load_process(target: Warehouse | Path | str, base_url: str, *extra: str, env: dict | None = None) -> subprocess.Popen:
+def load_process(
+    target: Warehouse | Path | str, base_url: str, *extra: str, env: dict | None = None
+) -> subprocess.Popen:
     """`benchmarks-etl load` into `target` as a process of its own (stdout and stderr piped, as text); `extra` are
     further arguments (e.g. "--full-refresh")."""
     warehouse = as_warehouse(target)

@@ -40,7 +40,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@dataclass
+@dataclass(eq=False)  # one server is one server: hashable by identity
 class ThrowawayPostgres:
     directory: Path
     port: int = field(default_factory=free_port)

@@ -5,13 +5,15 @@ the convergence tests."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from simulator.server import Simulator
-from tests.loads import DEMO_KEY, load
+from tests.loads import DEMO_KEY, load, load_routes
 from tests.warehouses import RelationRows, Warehouse, Warehouses, snapshot, working_dir
 
 
@@ -40,24 +42,46 @@ class Prebuilt:
             self.built[key] = self._build(warehouses, scale, epochs)
         return self.built[key]
 
+    def crafted(self, warehouses: Warehouses, name: str, routes: dict) -> Built:
+        """A warehouse holding a clean load of a crafted API (tests/crafted_api.py) serving `routes`; `name` says
+        which routes (the cache's key)."""
+        key = (warehouses.engine_name, "crafted", name)
+        if key not in self.built:
+            with self._environment():
+                warehouse = self._keeper(warehouses).new(f"{warehouses.engine_name}-crafted-{name}")
+                load_routes(warehouse, routes)
+                self.built[key] = Built(warehouse, working_dir(warehouse))
+        return self.built[key]
+
     def expected(self, warehouses: Warehouses, epochs: tuple[int, ...] = (0,), scale: str = "tiny",
                  raw: bool = True) -> dict[str, RelationRows]:
         """The snapshot (tests/warehouses.py) of `world(...)`: what a clean load of those epochs makes."""
-        key = (warehouses.engine_name, scale, epochs, raw)
+        return self.snapshot_of(self.world(warehouses, epochs, scale), raw=raw)
+
+    def snapshot_of(self, built: Built, raw: bool = True) -> dict[str, RelationRows]:
+        key = (built.warehouse, raw)
         if key not in self.snapshots:
-            self.snapshots[key] = snapshot(self.world(warehouses, epochs, scale).warehouse, raw=raw)
+            self.snapshots[key] = snapshot(built.warehouse, raw=raw)
         return self.snapshots[key]
 
     def _build(self, warehouses: Warehouses, scale: str, epochs: tuple[int, ...]) -> Built:
-        name = f"{warehouses.engine_name}-{scale}-epochs-{'-'.join(map(str, epochs))}"
-        # Kept for the whole session: on the session's server, or in the session's folder.
-        keeper = Warehouses(warehouses.engine_name, self.folder, warehouses.server)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("SOURCES__BENCHMARKS__API_KEY", DEMO_KEY)
-            patch.setenv("XDG_STATE_HOME", str(self.folder / "state"))
-            warehouse = keeper.new(name)
+        with self._environment():
+            warehouse = self._keeper(warehouses).new(f"{warehouses.engine_name}-{scale}-epochs-"
+                                                     f"{'-'.join(map(str, epochs))}")
             with Simulator(scale=scale) as simulator:
                 for epoch in epochs:
                     simulator.set_epoch(epoch)
                     load(warehouse, simulator.url)
             return Built(warehouse, working_dir(warehouse))
+
+    def _keeper(self, warehouses: Warehouses) -> Warehouses:
+        """Kept for the whole session: on the session's server, or in the session's folder."""
+        return Warehouses(warehouses.engine_name, self.folder, warehouses.server)
+
+    @contextmanager
+    def _environment(self) -> Iterator[None]:
+        """The key, and working state of the session's own (XDG_STATE_HOME), whatever test builds it."""
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("SOURCES__BENCHMARKS__API_KEY", DEMO_KEY)
+            patch.setenv("XDG_STATE_HOME", str(self.folder / "state"))
+            yield
