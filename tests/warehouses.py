@@ -59,15 +59,20 @@ class DuckDbWarehouse:
 @dataclass(frozen=True)
 class PostgresWarehouse:
     """A database on the throwaway server, named to the product by DESTINATION__POSTGRES__CREDENTIALS (as a user
-    names it); `selected()` sets that variable for what runs in this process."""
+    names it); `selected()` sets that variable for what runs in this process. The product logs in as `login` (user,
+    password) when given, else as the superuser; `connect()` is always the superuser's."""
 
     server: ThrowawayPostgres
     name: str
+    login: tuple[str, str] | None = None
     engine_name: ClassVar[str] = "postgres"
 
     @property
     def url(self) -> str:
-        return self.server.url(self.name)
+        if self.login is None:
+            return self.server.url(self.name)
+        user, password = self.login
+        return f"postgresql://{user}:{password}@127.0.0.1:{self.server.port}/{self.name}"
 
     @property
     def cli_args(self) -> tuple[str, ...]:
