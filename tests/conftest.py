@@ -45,6 +45,13 @@ def simulator(start_simulator) -> Simulator:
     return start_simulator("tiny")
 
 
+@pytest.fixture()
+def worlds(start_simulator) -> list[Simulator]:
+    """The simulator's tiny world at epoch 0 and, in a second simulator, at epoch 1 (what tests/prebuilt.py's
+    warehouses hold)."""
+    return [start_simulator("tiny"), start_simulator("tiny", epoch=1)]
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[ThrowawayPostgres]:
     """One throwaway PostgreSQL server for the whole session (tests/postgres.py); each test makes its own database.

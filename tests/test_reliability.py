@@ -21,19 +21,13 @@ from simulator.world import World
 from tests.commands import STAGE_LINE, HoldingReader
 from tests.crafted_api import CASES, SlowApi, changed_world
 from tests.loads import kill_during, load, load_process, wait_for_stage
-from tests.warehouses import assert_same_relations, on_engines, rows, snapshot, values
+from tests.warehouse_checks import raw_duplicates
+from tests.warehouses import assert_same_relations, on_engines, rows, snapshot
 
 FAST_RETRIES = {"max_attempts": 10, "backoff_max": 0.2}
 STAGES = ("extract", "normalize", "load", "views", "publish")
 # Every stage on a new and on an existing warehouse, twice on DuckDB; every stage at least once on PostgreSQL.
 CRASH_TRIALS = {"duckdb": 20, "postgres": 8}
-
-
-def raw_duplicates(target) -> list[tuple]:  # noqa: ANN001 - a warehouse
-    """Keys found more than once in the bulk raw tables: [(test_cases by id, test_case_messages by position)]."""
-    return values(target, "select (select count(*) from (select id from {raw}.test_cases group by id having "
-                          "count(*) > 1) as c), (select count(*) from (select test_case_id, position from "
-                          "{raw}.test_case_messages group by test_case_id, position having count(*) > 1) as m)")
 
 
 def test_load_through_twenty_percent_faults_equals_a_clean_load(start_simulator, warehouse, warehouses, prebuilt):
@@ -56,11 +50,10 @@ def test_api_that_stays_down_gives_up_in_bounded_time_and_changes_nothing(start_
     assert snapshot(loaded_warehouse) == before
 
 
-def test_crash_at_random_moments_then_the_next_load_converges(start_simulator, warehouses, prebuilt):
+def test_crash_at_random_moments_then_the_next_load_converges(worlds, warehouses, prebuilt):
     """SIGKILL a real load process at a random moment of each stage, on a new and on an existing warehouse (a copy
     of a clean load of epoch 0, loading epoch 1); the next load must make what clean loads make, nothing doubled."""
     rng = random.Random(7)
-    worlds = [start_simulator("tiny"), start_simulator("tiny", epoch=1)]
     expected = [prebuilt.expected(warehouses, (0,)), prebuilt.expected(warehouses, (0, 1))]
     assert expected[0]["test_cases"].rows and expected[0] != expected[1]
     trials = CRASH_TRIALS[warehouses.engine_name]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.warehouses import Warehouse, normalised, snapshot
+from tests.warehouses import Warehouse, normalised, snapshot, values
 
 if TYPE_CHECKING:
     from simulator.world import World
@@ -86,3 +86,10 @@ def assert_warehouse_matches(target: Warehouse | Path, world: World, type_ids: l
 
 def requested_test_case_paths(requests: list[dict]) -> list[str]:
     return [r["path"] for r in requests if r["path"].endswith("/test-cases")]
+
+
+def raw_duplicates(target: Warehouse | Path) -> list[tuple]:
+    """Keys found more than once in the bulk raw tables: [(test_cases by id, test_case_messages by position)]."""
+    return values(target, "select (select count(*) from (select id from {raw}.test_cases group by id having "
+                          "count(*) > 1) as c), (select count(*) from (select test_case_id, position from "
+                          "{raw}.test_case_messages group by test_case_id, position having count(*) > 1) as m)")
