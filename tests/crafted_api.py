@@ -174,3 +174,40 @@ def changed_world(cases: int = 3) -> dict[str, Any]:
         for i in range(cases)
     ]
     return small_world(**{RUNS: [run], CASES: {**run, "testCases": test_cases}})
+
+
+# "" is not NULL, and neither is whitespace: a world with all three in every text field the API sends.
+BLANKS = ("", None, " \t ")
+
+
+def blank_world() -> dict[str, Any]:
+    """small_world's routes, rebuilt with three types, three models, a run per (model, type) and three test cases
+    per run: every text field takes "", None and whitespace in turn, at every level (types, models, details,
+    score categories, runs, test cases, messages)."""
+    def blank(index: int) -> str | None:
+        return BLANKS[index % len(BLANKS)]
+
+    types = [{"id": t, "name": blank(t), "description": blank(t + 1)} for t in (1, 2, 3)]
+    models = [{"id": m, "name": blank(m), "provider": blank(m + 1), "benchmarkDate": "2025-03-01T10:00:00.000Z",
+               "url": blank(m + 2), "scores": {"": 10.0 * m, " \t ": None, "Jailbreak": 5.0}} for m in (1, 2, 3)]
+    routes: dict[str, Any] = {f"{API}/types": types, f"{API}/models": models}
+    for model in models:
+        m = model["id"]
+        details = {**model, "description": blank(m), "totalCount": 9, "passedCount": 3, "failedCount": 3,
+                   "config": {"note": blank(m) if blank(m) is not None else "none"}, "metadata": {},
+                   "ranks": {"": 1, " \t ": 2}}
+        routes[f"{API}/models/{m}"] = details
+        for t in (1, 2, 3):
+            routes[f"{API}/models?benchmarkTypeId={t}"] = models
+            routes[f"{API}/models/{m}?benchmarkTypeId={t}"] = details
+            run = {"id": 10 * m + t, "createdAt": "2025-03-01T10:00:00.000Z", "probeId": 100 + t,
+                   "probeName": blank(t), "probeCategoryId": 1000 + t, "probeCategoryName": blank(t + m),
+                   "score": 50.0, "totalCount": 3, "passedCount": 1, "failedCount": 1}
+            cases = [{"id": 1000 * run["id"] + c, "result": ("PASSED", "FAILED", "ERROR")[c], "attack": blank(c),
+                      "strategy": blank(c + 1), "redTeamer": blank(c + 2), "variation": blank(c + t),
+                      "detectionTime": None,
+                      "conversation": [{"role": blank(c + p), "content": blank(c + p + 1)} for p in range(3)]}
+                     for c in range(3)]
+            routes[f"{API}/models/{m}/runs?benchmarkTypeId={t}"] = [run]
+            routes[f"{API}/models/{m}/runs/{run['id']}/test-cases"] = {**run, "testCases": cases}
+    return routes

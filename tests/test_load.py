@@ -7,9 +7,10 @@ import pytest
 
 from pipelines.errors import ApiAuthError, ApiError, ApiUnavailableError, ConfigError
 from simulator.world import World
-from tests.loads import load
+from tests.crafted_api import BLANKS, blank_world
+from tests.loads import load, load_routes
 from tests.warehouse_checks import assert_warehouse_matches, requested_test_case_paths
-from tests.warehouses import assert_same_relations, on_engines, rows, snapshot
+from tests.warehouses import Warehouses, assert_same_relations, on_engines, rows, snapshot, values
 
 
 def assert_a_full_load_equals_the_simulator_data(sim, target) -> None:  # noqa: ANN001
@@ -132,3 +133,25 @@ def test_every_table_reaches_duckdb_as_parquet(start_simulator, warehouse, monke
     tables = {name.split(".")[0] for name in data_jobs}
     assert {"probe_runs", "models", "test_cases", "test_case_messages"} <= tables
     assert [name for name in data_jobs if not name.endswith(".parquet")] == []
+
+
+BLANK_COLUMNS = {
+    "benchmark_types": ("name", "description"), "models": ("name", "provider", "url", "description"),
+    "probe_runs": ("probe_name", "probe_category_name"),
+    "test_cases": ("attack", "strategy", "red_teamer", "variation"), "test_case_messages": ("role", "content"),
+}
+
+
+def test_empty_null_and_whitespace_text_is_kept_exactly(warehouse, prebuilt, tmp_path):
+    """PostgreSQL used to store "" as NULL (dlt's COPY has FORCE_NULL on every nullable column). Each text column
+    holds exactly the three values the API sent, and every view equals DuckDB's."""
+    load_routes(warehouse, blank_world())
+    for table, columns in BLANK_COLUMNS.items():
+        for column in columns:
+            found = values(warehouse, f'select distinct "{column}" from {{analytics}}."{table}"')
+            assert sorted(repr(value) for (value,) in found) == sorted(map(repr, BLANKS)), f"{table}.{column}"
+    categories = {value for (value,) in values(warehouse, "select distinct category from {analytics}.model_scores")}
+    assert categories >= {"", " \t "}
+    on_duckdb = prebuilt.crafted(Warehouses("duckdb", tmp_path), "blank_world", blank_world())
+    assert_same_relations(prebuilt.snapshot_of(on_duckdb, raw=False), snapshot(warehouse),
+                          what=f"{warehouse.engine_name} against DuckDB")
