@@ -46,8 +46,9 @@ class DuckDbWarehouse:
     def selected(self) -> Iterator[None]:
         yield
 
-    def engine(self) -> Any:
-        return open_engine("duckdb", self.db)
+    def engine(self, reading: bool = False) -> Any:
+        """The product's Engine for this file (`reading`: as the reading commands open it)."""
+        return open_engine("duckdb", self.db, reading=reading)
 
     def connect(self) -> Any:
         """A writable connection to the published file (to damage or inspect it as no reader may)."""
@@ -94,9 +95,11 @@ class PostgresWarehouse:
             else:
                 os.environ[CREDENTIALS] = before
 
-    def engine(self) -> Any:
+    def engine(self, reading: bool = False) -> Any:
+        """The product's Engine for this database (`reading`: as the reading commands open it, with the read role
+        when one is set)."""
         with self.selected():
-            return open_engine("postgres", "unused.duckdb")
+            return open_engine("postgres", "unused.duckdb", reading=reading)
 
     def connect(self):  # noqa: ANN201 - a context manager of a psycopg2 connection (autocommit, the superuser)
         return self.server.connect(self.name)
