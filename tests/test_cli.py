@@ -6,7 +6,7 @@ import pytest
 
 from tests.commands import SECRET, STAGE_LINE, assert_one_line_error, run_cli
 from tests.crafted_api import API, CraftedApi, small_world
-from tests.warehouse_checks import snapshot
+from tests.warehouses import snapshot
 
 
 def test_load_prints_one_summary_line_and_works_from_any_directory(tmp_path):
@@ -108,12 +108,12 @@ def test_the_key_is_written_to_no_file(tmp_path):
 
 def test_the_working_folder_does_not_grow_with_every_load(tmp_path):
     from pipelines import settings
-    from pipelines.load.runner import run_load
+    from tests.loads import load
 
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
         for _ in range(settings.LOADED_PACKAGES_KEPT + 3):
-            run_load(db, base_url=api.url, full_refresh=True)  # without it, nothing changed: nothing is written
+            load(db, api.url, full_refresh=True)  # without it, nothing changed: nothing is written
     loaded = list((tmp_path / ".w.duckdb.dlt" / "benchmarks_warehouse" / "load" / "loaded").iterdir())
     assert len(loaded) == settings.LOADED_PACKAGES_KEPT
     assert not list(tmp_path.rglob("*.parquet")), "loaded data files are deleted"

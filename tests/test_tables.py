@@ -9,10 +9,10 @@ import orjson
 from pipelines import tables
 from pipelines.api.client import Body
 from pipelines.api.test_case_bodies import TestCaseBatch, read_documented_shape, read_test_cases
-from pipelines.load.runner import run_load
 from pipelines.warehouse.duckdb.file import TYPE_NAMES
 from pipelines.warehouse.engine import quote
 from tests.crafted_api import API, CraftedApi, small_world
+from tests.loads import load
 
 
 def column_types(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
@@ -26,7 +26,7 @@ def column_types(connection: duckdb.DuckDBPyConnection, schema: str, table: str)
 def test_dlt_and_the_ddl_create_every_declared_column_with_its_declared_type(tmp_path):
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
-        run_load(db, base_url=api.url)
+        load(db, api.url)
     scratch = duckdb.connect()
     connection = duckdb.connect(str(db), read_only=True)
     try:

@@ -10,9 +10,8 @@ import pytest
 import yaml
 
 from pipelines.warehouse import views as warehouse_views
-from simulator.server import Simulator
 from simulator.world import World
-from tests.loads import load, load_with_key
+from tests.loads import load
 from tests.warehouses import ENGINES, Warehouses, as_warehouse, assert_same_relations, on_engines, values
 from tests.warehouses import rows as view_rows
 
@@ -69,13 +68,10 @@ class Expected:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    """One small world loaded once (epoch 0); the tests only read it."""
-    directory = tmp_path_factory.mktemp("views")
-    db = directory / "benchmarks.duckdb"
-    with Simulator(scale=SCALE) as simulator:
-        load_with_key(db, simulator.url)
-    return db, Expected(World(scale=SCALE))
+def loaded(tmp_path_factory, prebuilt):
+    """One small world loaded once (epoch 0; tests/prebuilt.py); the tests only read it."""
+    built = prebuilt.world(Warehouses("duckdb", tmp_path_factory.mktemp("views")), (0,), SCALE)
+    return built.warehouse.db, Expected(World(scale=SCALE))
 
 
 def test_model_pass_rates(loaded):
