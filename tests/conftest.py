@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from simulator.server import Simulator
+from tests.crafted_api import small_world
 from tests.postgres import PostgresUnavailable, ThrowawayPostgres
 from tests.prebuilt import Prebuilt
-from tests.warehouses import CREDENTIALS, ENGINES, Warehouse, Warehouses
+from tests.warehouses import CREDENTIALS, ENGINES, Warehouse, Warehouses, copy_file
 
 
 @pytest.fixture(autouse=True)
@@ -110,6 +111,13 @@ def loaded_warehouse(warehouses, prebuilt, monkeypatch) -> Warehouse:
     for name, value in made.env.items():
         monkeypatch.setenv(name, value)
     return made
+
+
+@pytest.fixture()
+def crafted_file(tmp_path, prebuilt) -> Warehouse:
+    """A DuckDB file holding small_world() (tests/crafted_api.py) as a load makes it: a copy of one loaded once."""
+    return copy_file(prebuilt.crafted(Warehouses("duckdb", tmp_path), "small_world", small_world()),
+                     tmp_path / "w.duckdb")
 
 
 @pytest.fixture(scope="module")

@@ -74,10 +74,8 @@ def test_verbose_shows_the_traceback(tmp_path):
     ],
     ids=["html-200", "run-without-id", "case-without-result", "string-id", "duplicate-ids"],
 )
-def test_bad_responses_fail_clearly_and_leave_the_warehouse_as_it_was(tmp_path, override, fragment):
-    db = tmp_path / "w.duckdb"
-    with CraftedApi(small_world()) as api:
-        assert run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path).returncode == 0
+def test_bad_responses_fail_clearly_and_leave_the_warehouse_as_it_was(crafted_file, tmp_path, override, fragment):
+    db = crafted_file.db  # small_world() as a load makes it
     before = snapshot(db)
     with CraftedApi(small_world(**override)) as api:
         result = run_cli("load", "--db", str(db), "--base-url", api.url, "--full-refresh", cwd=tmp_path)

@@ -99,12 +99,10 @@ def test_malformed_answers_are_refused_naming_the_endpoint_and_the_record(tmp_pa
     assert not db.exists(), "nothing is published"
 
 
-def test_the_change_check_refuses_a_malformed_list_as_the_load_does(tmp_path):
+def test_the_change_check_refuses_a_malformed_list_as_the_load_does(crafted_file):
     """The change check reads the lists without dlt (fingerprint.py): a `null` run list must not pass there as a
     list with no runs, and the load after it must say what a load that skips the check says."""
-    db = tmp_path / "w.duckdb"
-    with CraftedApi(small_world()) as api:
-        load(db, api.url)
+    db = crafted_file.db  # small_world() as a load makes it
     before = snapshot(db)
     with CraftedApi(small_world(**{RUNS: (200, b"null", None)})) as api:
         with ApiClient(api.url, "demo-key") as client, pytest.raises(ApiDataError, match="returned null") as check:
@@ -117,10 +115,8 @@ def test_the_change_check_refuses_a_malformed_list_as_the_load_does(tmp_path):
     assert snapshot(db) == before
 
 
-def test_a_null_run_list_is_one_line_and_exit_5_for_the_user(tmp_path):
-    db = tmp_path / "w.duckdb"
-    with CraftedApi(small_world()) as api:
-        assert run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path).returncode == 0
+def test_a_null_run_list_is_one_line_and_exit_5_for_the_user(crafted_file, tmp_path):
+    db = crafted_file.db  # small_world() as a load makes it
     before = snapshot(db)
     with CraftedApi(small_world(**{RUNS: (200, b"null", None)})) as api:
         result = run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path)

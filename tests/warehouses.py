@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -135,23 +136,30 @@ class Warehouses:
     def copy(self, built: Any, name: str = "w") -> Warehouse:
         """A new warehouse holding what `built` (a tests/prebuilt.py Built) holds, its working state included (dlt's
         state, the load records): the next load finds an existing warehouse, as if it had loaded it itself."""
-        import shutil
-
-        source = built.warehouse
-        if isinstance(source, DuckDbWarehouse):
-            made = self.new(name)
-            shutil.copyfile(source.db, made.db)
+        if isinstance(built.warehouse, DuckDbWarehouse):
+            made: Warehouse = copy_file(built, self.folder / name / "w.duckdb")
         else:
             assert self.server is not None
-            made = PostgresWarehouse(self.server, self.server.create_database(template=source.name))
-            self.made.append(made)
-        shutil.copytree(built.working_dir, working_dir(made), symlinks=True)
+            made = PostgresWarehouse(self.server, self.server.create_database(template=built.warehouse.name))
+            shutil.copytree(built.working_dir, working_dir(made), symlinks=True)
+        self.made.append(made)
         return made
 
     def drop(self) -> None:
         for made in self.made:
             if isinstance(made, PostgresWarehouse):
                 made.server.drop_database(made.name)
+
+
+def copy_file(built: Any, db: Path) -> DuckDbWarehouse:
+    """A copy of a pre-built DuckDB warehouse (tests/prebuilt.py) at `db`, its working folder beside it. The file's
+    stem must be the original's ("w"): DuckDB names the catalog after it."""
+    assert db.stem == built.warehouse.db.stem, "the catalog is named after the file's stem"
+    made = DuckDbWarehouse(db)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(built.warehouse.db, db)
+    shutil.copytree(built.working_dir, working_dir(made), symlinks=True)
+    return made
 
 
 def working_dir(target: Warehouse | Path) -> Path:
