@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socketserver
 import threading
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -81,6 +82,44 @@ class CraftedApi(LoopbackServer):
         return Handler
 
 
+class SlowApi(CraftedApi):
+    """A CraftedApi whose `slow_path` sends its headers, then stalls ("stall") or sends its body one byte every
+    0.2 s ("drip"), until `release` is set, then sends the rest; from then on it answers normally. `reached` is set
+    when the slow answer begins: a load is then under way, holding its lock, whatever the speed of the machine."""
+
+    def __init__(self, routes: dict[str, Any], slow_path: str, mode: str = "stall") -> None:
+        self.slow_path, self.mode = slow_path, mode
+        self.reached, self.release = threading.Event(), threading.Event()
+        super().__init__(routes)
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        super().__exit__(*exc)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        api, base = self, super()._handler()
+
+        class SlowHandler(base):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                if self.path != api.slow_path or api.release.is_set():
+                    return super().do_GET()
+                data = orjson.dumps(api.routes[self.path])
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                api.reached.set()
+                sent = 0
+                while sent < len(data) and not api.release.wait(0.2 if api.mode == "drip" else None):
+                    self.wfile.write(data[sent:sent + 1])
+                    sent += 1
+                with suppress(OSError):  # released: the rest at once (the client may have gone)
+                    self.wfile.write(data[sent:])
+                return None
+
+        return SlowHandler
+
+
 def small_world(**overrides: Any) -> dict[str, Any]:
     """Routes of a consistent one-type, one-model, one-run API; `overrides` replace or add routes."""
     model = {"id": 1, "name": "gpt-test", "provider": "OpenAI", "benchmarkDate": "2025-03-01T10:00:00.000Z",
@@ -124,3 +163,52 @@ def huge_and_deep_overrides() -> tuple[dict[str, Any], str, dict[str, Any], int]
         deep = {f"level{level}": deep}
     details = {**world[f"{API}/models/1"], "config": deep}
     return {CASES: {**world[CASES], "testCases": cases}, f"{API}/models/1": details}, huge, deep, cases[0]["id"]
+
+
+def changed_world(cases: int = 3) -> dict[str, Any]:
+    """small_world() one upstream change later: run 10 re-scored with `cases` test cases, all passed."""
+    run = {**small_world()[RUNS][0], "score": 100.0, "totalCount": cases, "passedCount": cases, "failedCount": 0}
+    template = small_world()[CASES]["testCases"][0]
+    test_cases = [
+        {**template, "id": 300_000 + i, "attack": f"A-{i}", "conversation": [
+            {"role": "user", "content": f"prompt {i} " * 8}, {"role": "assistant", "content": f"answer {i}"}]}
+        for i in range(cases)
+    ]
+    return small_world(**{RUNS: [run], CASES: {**run, "testCases": test_cases}})
+
+
+# "" is not NULL, and neither is whitespace: a world with all three in every text field the API sends.
+BLANKS = ("", None, " \t ")
+
+
+def blank_world() -> dict[str, Any]:
+    """small_world's routes, rebuilt with three types, three models, a run per (model, type) and three test cases
+    per run: every text field takes "", None and whitespace in turn, at every level (types, models, details,
+    score categories, runs, test cases, messages)."""
+    def blank(index: int) -> str | None:
+        return BLANKS[index % len(BLANKS)]
+
+    types = [{"id": t, "name": blank(t), "description": blank(t + 1)} for t in (1, 2, 3)]
+    models = [{"id": m, "name": blank(m), "provider": blank(m + 1), "benchmarkDate": "2025-03-01T10:00:00.000Z",
+               "url": blank(m + 2), "scores": {"": 10.0 * m, " \t ": None, "Jailbreak": 5.0}} for m in (1, 2, 3)]
+    routes: dict[str, Any] = {f"{API}/types": types, f"{API}/models": models}
+    for model in models:
+        m = model["id"]
+        details = {**model, "description": blank(m), "totalCount": 9, "passedCount": 3, "failedCount": 3,
+                   "config": {"note": blank(m) if blank(m) is not None else "none"}, "metadata": {},
+                   "ranks": {"": 1, " \t ": 2}}
+        routes[f"{API}/models/{m}"] = details
+        for t in (1, 2, 3):
+            routes[f"{API}/models?benchmarkTypeId={t}"] = models
+            routes[f"{API}/models/{m}?benchmarkTypeId={t}"] = details
+            run = {"id": 10 * m + t, "createdAt": "2025-03-01T10:00:00.000Z", "probeId": 100 + t,
+                   "probeName": blank(t), "probeCategoryId": 1000 + t, "probeCategoryName": blank(t + m),
+                   "score": 50.0, "totalCount": 3, "passedCount": 1, "failedCount": 1}
+            cases = [{"id": 1000 * run["id"] + c, "result": ("PASSED", "FAILED", "ERROR")[c], "attack": blank(c),
+                      "strategy": blank(c + 1), "redTeamer": blank(c + 2), "variation": blank(c + t),
+                      "detectionTime": None,
+                      "conversation": [{"role": blank(c + p), "content": blank(c + p + 1)} for p in range(3)]}
+                     for c in range(3)]
+            routes[f"{API}/models/{m}/runs?benchmarkTypeId={t}"] = [run]
+            routes[f"{API}/models/{m}/runs/{run['id']}/test-cases"] = {**run, "testCases": cases}
+    return routes

@@ -40,7 +40,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@dataclass
+@dataclass(eq=False)  # one server is one server: hashable by identity
 class ThrowawayPostgres:
     directory: Path
     port: int = field(default_factory=free_port)
@@ -82,11 +82,13 @@ class ThrowawayPostgres:
             detail = log.read_text()[-1500:] if log.exists() else ""
             raise PostgresUnavailable(f"{command.split()[0]} failed: {result.stderr.strip()[-1500:]} {detail}")
 
-    def create_database(self) -> str:
-        """A new, empty database with a unique name; returns the name."""
+    def create_database(self, template: str | None = None) -> str:
+        """A new database with a unique name, empty or a copy of `template` (which no session may be using);
+        returns the name."""
         name = f"warehouse_{uuid.uuid4().hex[:12]}"
+        copying = f' template "{template}"' if template else ""
         with self.connect() as connection:
-            connection.cursor().execute(f'create database "{name}"')
+            connection.cursor().execute(f'create database "{name}"{copying}')
         return name
 
     def drop_database(self, name: str) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 SECRET = "s3cr3t-key-for-tests"
@@ -40,48 +38,6 @@ def assert_one_line_error(result: subprocess.CompletedProcess, exit_code: int, *
     for fragment in fragments:
         assert fragment in last
     assert SECRET not in result.stdout + result.stderr
-
-
-def load_process(db: Path | None, url: str, *extra: str, env: dict | None = None) -> subprocess.Popen:
-    """`benchmarks-etl load` as a subprocess; `extra` are further arguments (e.g. "--destination", "postgres", with
-    `db` None: no --db)."""
-    environment = {**os.environ, "SOURCES__BENCHMARKS__API_KEY": "demo-key", **(env or {})}
-    target = [] if db is None else ["--db", str(db)]
-    return subprocess.Popen([sys.executable, "-m", "pipelines", "load", *target, "--base-url", url, *extra],
-                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def postgres_load_process(url: str, *extra: str, env: dict | None = None) -> subprocess.Popen:
-    """`load --destination postgres` into the database DESTINATION__POSTGRES__CREDENTIALS names (the environment's)."""
-    environment = {**os.environ, "SOURCES__BENCHMARKS__API_KEY": "demo-key", **(env or {})}
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipelines", "load", "--destination", "postgres", "--base-url", url, *extra],
-        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
-def wait_for_stage(process: subprocess.Popen, stage: str, timeout: float = 60) -> bool:
-    """Read the load's stage lines until `stage` begins; False if the process ended first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            return False
-        match = STAGE_LINE.match(line)
-        if match and match.group(0).split()[-1] == stage:
-            return True
-    return False
-
-
-def kill_during(process: subprocess.Popen, stage: str, delay: float) -> tuple[str, bool, int]:
-    """SIGKILL a load `delay` seconds into `stage`; returns (stage, whether it reached it, its exit code)."""
-    reached = wait_for_stage(process, stage)
-    time.sleep(delay)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    process.stderr.close()
-    process.stdout.close()
-    return stage, reached, process.returncode
 
 
 HOLDING_READER = """

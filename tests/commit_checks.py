@@ -1,5 +1,5 @@
-"""Helpers of the commit-discipline tests (tests/test_commit_discipline*.py): whole-warehouse snapshots on either
-engine (every analytics relation and the raw test cases and messages, load ids aside), and real faults to inject."""
+"""Helpers of the commit-discipline tests (tests/test_commit_discipline*.py): real faults to inject into a DuckDB
+file, doubled copies on either engine."""
 
 from __future__ import annotations
 
@@ -10,24 +10,8 @@ from typing import Any
 
 import duckdb
 
-from pipelines.tables import TEST_CASE_MESSAGES, TEST_CASES
 from pipelines.warehouse import paths, settings
 from pipelines.warehouse.engine import Names, quote
-from tests.warehouse_checks import RelationRows, relation_names, relations_snapshot
-
-RAW_CONTENT = {table.name: ", ".join(quote(column.name) for column in table.columns)
-               for table in (TEST_CASES, TEST_CASE_MESSAGES)}
-
-
-def whole_snapshot(connection: Any, names: Names) -> dict[str, RelationRows]:
-    """Every analytics relation but load_history (its timestamps differ by nature), and the raw test cases and
-    messages row for row without their load ids (which differ from one warehouse to another)."""
-    views = [name for name in relation_names(connection, settings.ANALYTICS_SCHEMA) if name != "load_history"]
-    snapshot = relations_snapshot(connection, views, names.analytics)
-    raw = relations_snapshot(
-        connection, RAW_CONTENT, lambda table: f"(select {RAW_CONTENT[table]} from {names.raw(table)}) as content"
-    )
-    return {**snapshot, **{f"raw {table}": rows for table, rows in raw.items()}}
 
 
 @contextmanager
@@ -38,11 +22,6 @@ def duckdb_file(path: Path, read_only: bool = False):  # noqa: ANN201 - (connect
         yield connection, Names(prefix=f"{quote(catalog)}.")
     finally:
         connection.close()
-
-
-def duckdb_snapshot(db: Path) -> dict[str, RelationRows]:
-    with duckdb_file(db, read_only=True) as (connection, names):
-        return whole_snapshot(connection, names)
 
 
 def working_copy(db: Path) -> Path:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from simulator.crafted_api import small_world
 from simulator.server import Simulator
 from simulator.throwaway_postgres import PostgresUnavailable, ThrowawayPostgres
-from tests.warehouse_checks import pg_analytics_snapshot
+from tests.prebuilt import Prebuilt
+from tests.warehouses import CREDENTIALS, ENGINES, Warehouse, Warehouses, copy_file
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +46,13 @@ def simulator(start_simulator) -> Simulator:
     return start_simulator("tiny")
 
 
+@pytest.fixture()
+def worlds(start_simulator) -> list[Simulator]:
+    """The simulator's tiny world at epoch 0 and, in a second simulator, at epoch 1 (what tests/prebuilt.py's
+    warehouses hold)."""
+    return [start_simulator("tiny"), start_simulator("tiny", epoch=1)]
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[ThrowawayPostgres]:
     """One throwaway PostgreSQL server for the whole session (simulator/throwaway_postgres.py); each test makes its
@@ -63,53 +71,64 @@ def postgres() -> Iterator[ThrowawayPostgres]:
     server.stop()
 
 
-@dataclass(frozen=True)
-class PgDatabase:
-    server: ThrowawayPostgres
-    name: str
+# Warehouses on every engine: a test that takes `warehouse` (or `warehouses`) runs once per engine, as
+# test_x[duckdb] and test_x[postgres]; `@on_engines("duckdb")` (tests/warehouses.py) narrows it.
 
-    @property
-    def url(self) -> str:
-        return self.server.url(self.name)
-
-    def connect(self):  # noqa: ANN201 - a context manager of a psycopg2 connection (autocommit)
-        return self.server.connect(self.name)
+@pytest.fixture(params=ENGINES)
+def engine_name(request) -> str:
+    return request.param
 
 
 @pytest.fixture()
-def pg_database(postgres, monkeypatch) -> Iterator[PgDatabase]:
-    """A fresh database on the session's PostgreSQL server, named by DESTINATION__POSTGRES__CREDENTIALS as a user
-    would (subprocesses inherit it); dropped after the test."""
-    database = PgDatabase(postgres, postgres.create_database())
-    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", database.url)
-    yield database
-    postgres.drop_database(database.name)
-
-
-class Databases:
-    """Fresh databases on the session's server; DESTINATION__POSTGRES__CREDENTIALS is pointed at one by `use`."""
-
-    def __init__(self, server, monkeypatch) -> None:  # noqa: ANN001
-        self.server, self.monkeypatch, self.created = server, monkeypatch, []
-
-    def new(self) -> str:
-        self.created.append(self.server.create_database())
-        return self.created[-1]
-
-    def use(self, name: str) -> None:
-        self.monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", self.server.url(name))
-
-    def snapshot(self, name: str) -> dict[str, list[tuple]]:
-        with self.server.connect(name) as connection:
-            return pg_analytics_snapshot(connection)
-
-    def connect(self, name: str):  # noqa: ANN201
-        return self.server.connect(name)
-
-
-@pytest.fixture()
-def databases(postgres, monkeypatch) -> Iterator[Databases]:
-    made = Databases(postgres, monkeypatch)
+def warehouses(engine_name, request, tmp_path) -> Iterator[Warehouses]:
+    """Empty warehouses on the test's engine, as many as it asks for (`new()`); PostgreSQL's dropped after."""
+    server = request.getfixturevalue("postgres") if engine_name == "postgres" else None
+    made = Warehouses(engine_name, tmp_path, server)
     yield made
-    for name in made.created:
-        postgres.drop_database(name)
+    made.drop()
+
+
+@pytest.fixture()
+def warehouse(warehouses, monkeypatch) -> Warehouse:
+    """An empty warehouse on the test's engine; on PostgreSQL, DESTINATION__POSTGRES__CREDENTIALS names it (as a
+    user would), so that commands without options reach it."""
+    made = warehouses.new()
+    for name, value in made.env.items():
+        monkeypatch.setenv(name, value)
+    return made
+
+
+@pytest.fixture(scope="session")
+def prebuilt(tmp_path_factory) -> Prebuilt:
+    """Warehouses loaded once for the session (tests/prebuilt.py), for tests to copy."""
+    return Prebuilt(tmp_path_factory.mktemp("prebuilt"))
+
+
+@pytest.fixture()
+def loaded_warehouse(warehouses, prebuilt, monkeypatch) -> Warehouse:
+    """The test's warehouse, holding the tiny world at epoch 0 as a clean load makes it (a copy of one loaded once
+    per engine); on PostgreSQL named by DESTINATION__POSTGRES__CREDENTIALS, as `warehouse` is."""
+    made = warehouses.copy(prebuilt.world(warehouses, (0,)))
+    for name, value in made.env.items():
+        monkeypatch.setenv(name, value)
+    return made
+
+
+@pytest.fixture()
+def crafted_file(tmp_path, prebuilt) -> Warehouse:
+    """A DuckDB file holding small_world() (tests/crafted_api.py) as a load makes it: a copy of one loaded once."""
+    return copy_file(prebuilt.crafted(Warehouses("duckdb", tmp_path), "small_world", small_world()),
+                     tmp_path / "w.duckdb")
+
+
+@pytest.fixture(scope="module")
+def module_environment(tmp_path_factory) -> Iterator[Path]:
+    """What conftest's per-test environment gives, for a module's shared fixtures (they start before it): the
+    simulator's key, a state folder, a working directory of the module's own (yielded)."""
+    folder = tmp_path_factory.mktemp("module")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
+        patch.setenv("XDG_STATE_HOME", str(folder / "state"))
+        patch.delenv(CREDENTIALS, raising=False)
+        patch.chdir(folder)
+        yield folder

@@ -6,7 +6,7 @@ import pytest
 
 from simulator.crafted_api import API, CraftedApi, small_world
 from tests.commands import SECRET, STAGE_LINE, assert_one_line_error, run_cli
-from tests.warehouse_checks import snapshot
+from tests.warehouses import snapshot
 
 
 def test_load_prints_one_summary_line_and_works_from_any_directory(tmp_path):
@@ -74,10 +74,8 @@ def test_verbose_shows_the_traceback(tmp_path):
     ],
     ids=["html-200", "run-without-id", "case-without-result", "string-id", "duplicate-ids"],
 )
-def test_bad_responses_fail_clearly_and_leave_the_warehouse_as_it_was(tmp_path, override, fragment):
-    db = tmp_path / "w.duckdb"
-    with CraftedApi(small_world()) as api:
-        assert run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path).returncode == 0
+def test_bad_responses_fail_clearly_and_leave_the_warehouse_as_it_was(crafted_file, tmp_path, override, fragment):
+    db = crafted_file.db  # small_world() as a load makes it
     before = snapshot(db)
     with CraftedApi(small_world(**override)) as api:
         result = run_cli("load", "--db", str(db), "--base-url", api.url, "--full-refresh", cwd=tmp_path)
@@ -107,13 +105,13 @@ def test_the_key_is_written_to_no_file(tmp_path):
 
 
 def test_the_working_folder_does_not_grow_with_every_load(tmp_path):
-    from pipelines.load.runner import run_load
     from pipelines.warehouse import settings
+    from tests.loads import load
 
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
         for _ in range(settings.LOADED_PACKAGES_KEPT + 3):
-            run_load(db, base_url=api.url, full_refresh=True)  # without it, nothing changed: nothing is written
+            load(db, api.url, full_refresh=True)  # without it, nothing changed: nothing is written
     loaded = list((tmp_path / ".w.duckdb.dlt" / "benchmarks_warehouse" / "load" / "loaded").iterdir())
     assert len(loaded) == settings.LOADED_PACKAGES_KEPT
     assert not list(tmp_path.rglob("*.parquet")), "loaded data files are deleted"

@@ -14,7 +14,7 @@ import pytest
 
 from simulator.crafted_api import CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
-from tests.warehouse_checks import analytics_snapshot
+from tests.warehouses import copy_file, on_engines, snapshot
 
 SIZE_MB = 24  # room for the warehouse (about 6 MB), its working copy and a little more
 
@@ -48,12 +48,14 @@ def fill(directory: Path, leave_free: int, name: str) -> Path:
     return filler
 
 
-def test_a_full_disk_stops_the_load_with_one_line_and_the_next_load_converges(small_file_system, tmp_path):
+@on_engines("duckdb")
+def test_a_full_disk_stops_the_load_with_one_line_and_the_next_load_converges(small_file_system, tmp_path,
+                                                                              warehouses, prebuilt):
     db = small_file_system / "w.duckdb"
     working = small_file_system / ".w.duckdb.dlt" / "working.duckdb"
+    copy_file(prebuilt.crafted(warehouses, "small_world", small_world()), db)  # as a load makes it
     with CraftedApi(small_world()) as api:
-        assert run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path).returncode == 0
-        published = analytics_snapshot(db)
+        published = snapshot(db)
         size_mb = db.stat().st_size / 2**20
         half = int(db.stat().st_size / 2)
         fillers = [fill(small_file_system, leave_free=half, name="filler")]
@@ -61,7 +63,7 @@ def test_a_full_disk_stops_the_load_with_one_line_and_the_next_load_converges(sm
         # A load with data to write: the disk fills up during it, or the copy for publishing is refused beforehand.
         during = run_cli("load", "--db", str(db), "--base-url", api.url, "--full-refresh", cwd=tmp_path)
         assert_one_line_error(during, 6, str(small_file_system), "needed", "free", "Free some space")
-        assert analytics_snapshot(db) == published
+        assert snapshot(db) == published
 
         # The working copy has to be made again from the published file: refused before a byte is written.
         working.unlink()
@@ -71,10 +73,10 @@ def test_a_full_disk_stops_the_load_with_one_line_and_the_next_load_converges(sm
         assert_one_line_error(before_copy, 6, f"about {size_mb:,.0f} MB needed", "working.duckdb")
         assert shutil.disk_usage(small_file_system).used <= used
         assert not list(small_file_system.rglob("*.tmp"))
-        assert analytics_snapshot(db) == published
+        assert snapshot(db) == published
 
         for filler in fillers:
             filler.unlink()
         after = run_cli("load", "--db", str(db), "--base-url", api.url, "--full-refresh", cwd=tmp_path)
     assert after.returncode == 0, after.stderr
-    assert analytics_snapshot(db) == published
+    assert snapshot(db) == published

@@ -21,7 +21,6 @@ from pipelines.api import settings
 from pipelines.api.http_body import _Inflater
 from pipelines.api.security import NO_PROXIES, origin_of, proxies_for, shown_url
 from pipelines.errors import ApiDataError, ApiUnavailableError, ConfigError
-from pipelines.load.runner import run_load
 from simulator.crafted_api import API, CASES, CraftedApi, huge_and_deep_overrides, small_world
 from tests.commands import SECRET, assert_one_line_error, run_cli
 from tests.hostile_http import (
@@ -38,7 +37,8 @@ from tests.hostile_http import (
     redirect,
     stall,
 )
-from tests.warehouse_checks import analytics_snapshot
+from tests.loads import load
+from tests.warehouses import snapshot
 
 MODELS = f"{API}/models"
 FAST = {"max_attempts": 1}
@@ -66,8 +66,8 @@ def clean_snapshot(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch, CraftedApi(small_world()) as api:
         patch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
         patch.chdir(directory)
-        run_load(directory / "w.duckdb", base_url=api.url)
-    return analytics_snapshot(directory / "w.duckdb")
+        load(directory / "w.duckdb", api.url)
+    return snapshot(directory / "w.duckdb")
 
 
 def assert_one_line(exc: BaseException, *fragments: str, absent: tuple[str, ...] = ()) -> str:
@@ -93,7 +93,7 @@ def test_a_redirect_to_another_origin_is_refused_and_the_key_stays_home(tmp_path
     location = f"http://intruder:hunter2@127.0.0.1:{port}{path}?token=t0psecret"
     api = HostileApi(small_world(**{path: redirect(location, status)}))
     with elsewhere, api, pytest.raises(ApiUnavailableError) as refused:
-        run_load(db, base_url=api.url)
+        load(db, api.url)
     assert_one_line(refused.value, f"GET {path}", f"HTTP {status}", f"http://127.0.0.1:{port}{path}?...",
                     absent=("hunter2", "intruder", "t0psecret"))
     assert elsewhere.seen == []  # the key, and the request, never reached the other server
@@ -105,7 +105,7 @@ def test_another_host_name_or_port_of_the_same_machine_is_another_origin(tmp_pat
     port = elsewhere.url.rsplit(":", 1)[1]
     api = HostileApi(small_world(**{CASES: redirect(f"http://localhost:{port}{CASES}", 307)}))
     with elsewhere, api, pytest.raises(ApiUnavailableError, match="redirect to http://localhost:"):
-        run_load(tmp_path / "w.duckdb", base_url=api.url)
+        load(tmp_path / "w.duckdb", api.url)
     assert elsewhere.seen == []
     assert origin_of("https://API.example:443/x") == origin_of("https://api.example/y")
     assert origin_of("https://api.example") != origin_of("http://api.example")
@@ -118,7 +118,7 @@ def test_a_redirect_from_https_to_http_is_refused(tmp_path, private_ca, no_proxy
     plain = HostileApi(small_world())
     api = HostileApi(small_world(**{MODELS: redirect(plain.url + MODELS, 301)}), tls=(cert, key))
     with plain, api, pytest.raises(ApiUnavailableError) as refused:
-        run_load(tmp_path / "w.duckdb", base_url=api.url)
+        load(tmp_path / "w.duckdb", api.url)
     assert_one_line(refused.value, f"redirect to {plain.url}{MODELS}", f"origin {api.url}")
     assert plain.seen == []
 
@@ -129,13 +129,13 @@ def test_same_origin_redirects_are_followed_and_a_loop_is_not(tmp_path, clean_sn
     with HostileApi(world | moved) as api:
         moved[CASES] = redirect(f"{api.url}{CASES}-moved", 307)
         api.routes[CASES], api.routes[f"{CASES}-moved"] = moved[CASES], world[CASES]
-        run_load(tmp_path / "w.duckdb", base_url=api.url)
-        assert analytics_snapshot(tmp_path / "w.duckdb") == clean_snapshot
+        load(tmp_path / "w.duckdb", api.url)
+        assert snapshot(tmp_path / "w.duckdb") == clean_snapshot
         keys = {path: headers.get("x-api-key") for path, headers in api.seen}
         assert keys[f"{API}/models-moved"] == keys[f"{CASES}-moved"] == "demo-key"
     looping = HostileApi(small_world(**{MODELS: redirect(MODELS, 302)}))
     with looping, pytest.raises(ApiUnavailableError, match=f"redirected more than {settings.MAX_REDIRECTS} times"):
-        run_load(tmp_path / "loop.duckdb", base_url=looping.url)
+        load(tmp_path / "loop.duckdb", looping.url)
 
 
 def test_a_refused_redirect_is_one_line_and_exit_4(tmp_path):
@@ -156,10 +156,10 @@ def test_https_through_a_connect_proxy_with_a_private_ca(tmp_path, private_ca, n
     with ConnectProxy() as proxy, HostileApi(small_world(), tls=(cert, key)) as api:
         no_proxy_environment.setenv("HTTPS_PROXY", proxy.url)
         no_proxy_environment.setenv("REQUESTS_CA_BUNDLE", str(ca))
-        run_load(tmp_path / "w.duckdb", base_url=api.url)
+        load(tmp_path / "w.duckdb", api.url)
     assert proxy.tunnels and set(proxy.tunnels) == {api.url.removeprefix("https://")}
     assert proxy.forwarded == []
-    assert analytics_snapshot(tmp_path / "w.duckdb") == clean_snapshot
+    assert snapshot(tmp_path / "w.duckdb") == clean_snapshot
 
 
 def test_the_ca_bundle_setting_verifies_a_private_ca_and_nothing_else_does(tmp_path, private_ca,
@@ -168,14 +168,14 @@ def test_the_ca_bundle_setting_verifies_a_private_ca_and_nothing_else_does(tmp_p
     with HostileApi(small_world(), tls=(cert, key)) as api:
         started = time.monotonic()
         with pytest.raises(ApiUnavailableError) as untrusted:
-            run_load(tmp_path / "untrusted.duckdb", base_url=api.url)
+            load(tmp_path / "untrusted.duckdb", api.url)
         assert time.monotonic() - started < 10  # a certificate that does not verify is not retried for minutes
         assert api.seen == []
-        run_load(tmp_path / "w.duckdb", base_url=api.url, source_options={"ca_bundle": str(ca)})
+        load(tmp_path / "w.duckdb", api.url, source_options={"ca_bundle": str(ca)})
     assert_one_line(untrusted.value, "TLS", "sources.benchmarks.ca_bundle", "REQUESTS_CA_BUNDLE")
-    assert analytics_snapshot(tmp_path / "w.duckdb") == clean_snapshot
+    assert snapshot(tmp_path / "w.duckdb") == clean_snapshot
     with pytest.raises(ConfigError, match="sources.benchmarks.ca_bundle"):
-        run_load(tmp_path / "w.duckdb", base_url=api.url, source_options={"ca_bundle": str(tmp_path / "none.pem")})
+        load(tmp_path / "w.duckdb", api.url, source_options={"ca_bundle": str(tmp_path / "none.pem")})
 
 
 def test_plain_http_never_goes_through_a_proxy(tmp_path, no_proxy_environment, clean_snapshot):
@@ -183,9 +183,9 @@ def test_plain_http_never_goes_through_a_proxy(tmp_path, no_proxy_environment, c
     with ConnectProxy() as proxy, HostileApi(small_world()) as api:
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
             no_proxy_environment.setenv(name, proxy.url)
-        run_load(tmp_path / "w.duckdb", base_url=api.url)
+        load(tmp_path / "w.duckdb", api.url)
     assert proxy.forwarded == [] and proxy.tunnels == []
-    assert analytics_snapshot(tmp_path / "w.duckdb") == clean_snapshot
+    assert snapshot(tmp_path / "w.duckdb") == clean_snapshot
     # The same for a proxy on another host (checked without connecting: what requests would use).
     no_proxy_environment.setenv("HTTP_PROXY", "http://proxy.example:3128")
     no_proxy_environment.setenv("ALL_PROXY", "http://proxy.example:3128")
@@ -202,7 +202,7 @@ def test_allow_insecure_http_lets_the_environment_proxy_plain_http(tmp_path, no_
     with ConnectProxy() as proxy, HostileApi(small_world()) as api:
         no_proxy_environment.setenv("HTTP_PROXY", proxy.url)
         with pytest.raises(ApiUnavailableError):  # the test proxy answers 502 to plain-http forwarding
-            run_load(tmp_path / "w.duckdb", base_url=api.url, allow_insecure_http=True, source_options=FAST)
+            load(tmp_path / "w.duckdb", api.url, allow_insecure_http=True, source_options=FAST)
     assert [line.split(" ")[1] for line, _ in proxy.forwarded] == [api.url + f"{API}/types"]
 
 
@@ -256,24 +256,24 @@ OVER_THE_CAP = [
 def test_a_body_past_the_cap_is_refused_and_nothing_is_written(tmp_path, overrides, how):
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
-        run_load(db, base_url=api.url)
-    before = analytics_snapshot(db)
+        load(db, api.url)
+    before = snapshot(db)
     with HostileApi(small_world(**overrides)) as api, pytest.raises(ApiDataError) as refused:
-        run_load(db, base_url=api.url, full_refresh=True, source_options={"max_body_mib": 1})
+        load(db, api.url, full_refresh=True, source_options={"max_body_mib": 1})
     endpoint = next(iter(overrides))
     assert_one_line(refused.value, f"GET {endpoint}", "sources.benchmarks.max_body_mib = 1 MiB", how)
-    assert analytics_snapshot(db) == before
+    assert snapshot(db) == before
 
 
 def test_bodies_under_the_cap_load_exactly_gzip_or_not(tmp_path):
     overrides, *_ = huge_and_deep_overrides()
     with CraftedApi(small_world(**overrides)) as plain:
-        run_load(tmp_path / "plain.duckdb", base_url=plain.url)
+        load(tmp_path / "plain.duckdb", plain.url)
     with HostileApi(small_world(**overrides), gzip_all=True) as api:
-        run_load(tmp_path / "gzip.duckdb", base_url=api.url, source_options={"max_body_mib": 8})
-    assert analytics_snapshot(tmp_path / "gzip.duckdb") == analytics_snapshot(tmp_path / "plain.duckdb")
+        load(tmp_path / "gzip.duckdb", api.url, source_options={"max_body_mib": 8})
+    assert snapshot(tmp_path / "gzip.duckdb") == snapshot(tmp_path / "plain.duckdb")
     with pytest.raises(ConfigError, match="max_body_mib"):
-        run_load(tmp_path / "gzip.duckdb", base_url=api.url, source_options={"max_body_mib": 0})
+        load(tmp_path / "gzip.duckdb", api.url, source_options={"max_body_mib": 0})
 
 
 @pytest.mark.parametrize("answer", [
@@ -284,7 +284,7 @@ def test_error_bodies_are_read_bounded(tmp_path, answer):
     with HostileApi(small_world(**{MODELS: answer})) as api:
         started = time.monotonic()
         with pytest.raises(ApiUnavailableError) as failed:
-            run_load(tmp_path / "w.duckdb", base_url=api.url, source_options=FAST)
+            load(tmp_path / "w.duckdb", api.url, source_options=FAST)
     assert time.monotonic() - started < 30  # the endless body is not read to its end (there is none)
     text = assert_one_line(failed.value, f"GET {MODELS}")
     assert len(text) < 200 + settings.ERROR_MESSAGE_MAX_CHARS
@@ -303,7 +303,7 @@ def test_a_slow_body_fails_at_request_timeout_and_is_retried(tmp_path, slow):
     with HostileApi(small_world(**{CASES: answer})) as api:
         started = time.monotonic()
         with pytest.raises(ApiUnavailableError) as timed_out:
-            run_load(tmp_path / "w.duckdb", base_url=api.url, source_options=SLOW)
+            load(tmp_path / "w.duckdb", api.url, source_options=SLOW)
         elapsed = time.monotonic() - started
     assert_one_line(timed_out.value, f"GET {CASES}", "request_timeout = 1 s", "after 2 attempts")
     assert [path for path, _ in api.seen].count(CASES) == 2

@@ -16,11 +16,11 @@ from pipelines.api.client import ApiClient, RequestCounter
 from pipelines.api.configuration import resolve_source_settings
 from pipelines.api.lists import ApiLists
 from pipelines.errors import ApiDataError
-from pipelines.load.runner import run_load
 from pipelines.progress import LoadProgress
 from simulator.crafted_api import API, CASES, RUNS, CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
-from tests.warehouse_checks import analytics_snapshot
+from tests.loads import load
+from tests.warehouses import snapshot
 
 WORLD = small_world()
 RUN = WORLD[RUNS][0]
@@ -92,7 +92,7 @@ MALFORMED = [
 def test_malformed_answers_are_refused_naming_the_endpoint_and_the_record(tmp_path, override, message, path):
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world(**override)) as api, pytest.raises(ApiDataError) as error:
-        run_load(db, base_url=api.url)
+        load(db, api.url)
     text = str(error.value)
     assert error.value.exit_code == 5
     assert message in text and f"GET {path}" in text, text
@@ -100,32 +100,28 @@ def test_malformed_answers_are_refused_naming_the_endpoint_and_the_record(tmp_pa
     assert not db.exists(), "nothing is published"
 
 
-def test_the_change_check_refuses_a_malformed_list_as_the_load_does(tmp_path):
+def test_the_change_check_refuses_a_malformed_list_as_the_load_does(crafted_file):
     """The change check reads the lists without dlt's pipeline (change_check.py): a `null` run list must not pass
     there as a list with no runs, and the load after it must say what a load that skips the check says."""
-    db = tmp_path / "w.duckdb"
-    with CraftedApi(small_world()) as api:
-        run_load(db, base_url=api.url)
-    before = analytics_snapshot(db)
+    db = crafted_file.db  # small_world() as a load makes it
+    before = snapshot(db)
     with CraftedApi(small_world(**{RUNS: (200, b"null", None)})) as api:
         source_settings = resolve_source_settings(base_url=api.url)
         with ApiClient(source_settings, counter=RequestCounter()) as client, \
                 pytest.raises(ApiDataError, match="returned null") as check:
             ApiLists(client, None, datetime.now(UTC), LoadProgress()).read_all()
         with pytest.raises(ApiDataError) as checked_load:
-            run_load(db, base_url=api.url)
+            load(db, api.url)
         with pytest.raises(ApiDataError) as full_load:
-            run_load(db, base_url=api.url, full_refresh=True)
+            load(db, api.url, full_refresh=True)
     assert str(check.value) == str(checked_load.value) == str(full_load.value)
-    assert analytics_snapshot(db) == before
+    assert snapshot(db) == before
 
 
-def test_a_null_run_list_is_one_line_and_exit_5_for_the_user(tmp_path):
-    db = tmp_path / "w.duckdb"
-    with CraftedApi(small_world()) as api:
-        assert run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path).returncode == 0
-    before = analytics_snapshot(db)
+def test_a_null_run_list_is_one_line_and_exit_5_for_the_user(crafted_file, tmp_path):
+    db = crafted_file.db  # small_world() as a load makes it
+    before = snapshot(db)
     with CraftedApi(small_world(**{RUNS: (200, b"null", None)})) as api:
         result = run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path)
     assert_one_line_error(result, 5, f"GET {RUNS}", "returned null where a JSON array was expected")
-    assert analytics_snapshot(db) == before
+    assert snapshot(db) == before

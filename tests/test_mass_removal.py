@@ -9,70 +9,66 @@ from __future__ import annotations
 import pytest
 
 from pipelines.errors import MassRemovalError
-from pipelines.load.runner import run_load
 from simulator.crafted_api import API, RUNS, CraftedApi, small_world
 from simulator.world import World
 from tests.commands import assert_one_line_error, run_cli
-from tests.warehouse_checks import analytics_snapshot, assert_warehouse_matches, pg_analytics_snapshot, view_rows
+from tests.loads import load
+from tests.loads import load_routes as load_crafted
+from tests.warehouse_checks import assert_warehouse_matches
+from tests.warehouses import on_engines, rows, snapshot
 
 FRACTION = "SOURCES__BENCHMARKS__MAX_REMOVAL_FRACTION"
 NO_RUNS = {RUNS: []}  # model 1 is still listed, its runs are not
 
 
-def load(db, routes: dict, **options) -> None:
-    with CraftedApi(routes) as api:
-        run_load(db, base_url=api.url, **options)
-
-
-def test_a_model_listed_without_its_runs_is_refused_and_allowed_for_one_load_only(tmp_path, monkeypatch):
+def test_a_model_listed_without_its_runs_is_refused_and_allowed_for_one_load_only(warehouse, monkeypatch):
     monkeypatch.setenv(FRACTION, "0")  # any removal is too many
-    db = tmp_path / "w.duckdb"
-    load(db, small_world())  # a first load is never refused
-    before = analytics_snapshot(db)
+    db = warehouse
+    load_crafted(db, small_world())  # a first load is never refused
+    before = snapshot(db)
     with pytest.raises(MassRemovalError) as error:
-        load(db, small_world(**NO_RUNS))
+        load_crafted(db, small_world(**NO_RUNS))
     assert error.value.exit_code == 5
     message = str(error.value)
     assert "1 of the 1 runs" in message and "--allow-mass-removal" in message and f"GET {API}/models/" in message
-    assert analytics_snapshot(db) == before, "nothing was written"
+    assert snapshot(db) == before, "nothing was written"
 
-    load(db, small_world(**NO_RUNS), allow_mass_removal=True)
-    assert view_rows(db, "probe_runs") == []
-    load(db, small_world())  # the run is back (nothing shown was removed)
-    assert len(view_rows(db, "probe_runs")) == 1
+    load_crafted(db, small_world(**NO_RUNS), allow_mass_removal=True)
+    assert rows(db, "probe_runs") == []
+    load_crafted(db, small_world())  # the run is back (nothing shown was removed)
+    assert len(rows(db, "probe_runs")) == 1
     with pytest.raises(MassRemovalError):  # the allowance was for one load
-        load(db, small_world(**NO_RUNS))
+        load_crafted(db, small_world(**NO_RUNS))
 
 
-def test_models_gone_from_the_model_list_are_counted(tmp_path):
-    db = tmp_path / "w.duckdb"
-    load(db, small_world())
-    before = analytics_snapshot(db)
+def test_models_gone_from_the_model_list_are_counted(warehouses, prebuilt):
+    db = warehouses.copy(prebuilt.crafted(warehouses, "small_world", small_world()))
+    before = snapshot(db)
     with pytest.raises(MassRemovalError, match=f"GET {API}/models would flag 1 of the 1 models") as error:
-        load(db, small_world(**{f"{API}/models": []}))  # the model is still listed under its type, with its run
+        load_crafted(db, small_world(**{f"{API}/models": []}))  # the model is still listed under its type, with its run
     assert "--allow-mass-removal" in str(error.value)
-    assert analytics_snapshot(db) == before
+    assert snapshot(db) == before
 
 
-def test_the_fraction_counts_every_run_of_the_warehouse_at_once(tmp_path, start_simulator, monkeypatch):
+@on_engines("duckdb")
+def test_the_fraction_counts_every_run_of_the_warehouse_at_once(loaded_warehouse, start_simulator, monkeypatch):
     """Epoch 1 removes one model of four and some runs of the others: a scope can lose all its runs, the warehouse
     loses a known fraction. Just under that fraction is refused, exactly at it loads."""
     sim = start_simulator("tiny")
-    db = tmp_path / "w.duckdb"
-    run_load(db, base_url=sim.url)
+    db = loaded_warehouse  # the tiny world at epoch 0
     before, after = World(scale="tiny"), World(scale="tiny", epoch=1)
     shown = {run["id"] for _, _, run in before.iter_runs()}
     removed = shown - {run["id"] for _, _, run in after.iter_runs()}
     fraction = len(removed) / len(shown)
     assert 1 / 4 < fraction < 1 / 2, "more than the models' fraction (one of four), less than the default"
     sim.set_epoch(1)
-    snapshot = analytics_snapshot(db)
+    before_change = snapshot(db)
     monkeypatch.setenv(FRACTION, repr(fraction - 0.01))
     with pytest.raises(MassRemovalError, match=f"would flag {len(removed)} of the {len(shown)} runs"):
-        run_load(db, base_url=sim.url)
-    assert analytics_snapshot(db) == snapshot
+        load(db, sim.url)
+    assert snapshot(db) == before_change
     monkeypatch.setenv(FRACTION, repr(fraction))
-    run_load(db, base_url=sim.url)
+    load(db, sim.url)
     assert_warehouse_matches(db, after)
 
 
@@ -95,20 +91,19 @@ def test_types_not_read_because_of_types_do_not_count(tmp_path):
     """Type 1 has 2 of the warehouse's 8 runs. Losing them is 25% of the warehouse but all of what a --types 1 load
     reads: refused. A --types 2 load does not read type 1, so type 1's missing runs are neither flagged nor counted."""
     db = tmp_path / "w.duckdb"
-    load(db, two_types(2, 6))
-    assert len(view_rows(db, "probe_runs")) == 8
-    before = analytics_snapshot(db)
+    load_crafted(db, two_types(2, 6))
+    assert len(rows(db, "probe_runs")) == 8
+    before = snapshot(db)
     with pytest.raises(MassRemovalError, match="2 of the 2 runs"):
-        load(db, two_types(0, 6), type_ids=[1])
-    assert analytics_snapshot(db) == before
-    load(db, two_types(0, 6), type_ids=[2])
-    assert len(view_rows(db, "probe_runs")) == 8
+        load_crafted(db, two_types(0, 6), type_ids=[1])
+    assert snapshot(db) == before
+    load_crafted(db, two_types(0, 6), type_ids=[2])
+    assert len(rows(db, "probe_runs")) == 8
 
 
-def test_status_shows_the_refusal_as_the_last_attempt(tmp_path):
-    db = tmp_path / "w.duckdb"
-    with CraftedApi(small_world()) as api:
-        assert run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path).returncode == 0
+@on_engines("duckdb")
+def test_status_shows_the_refusal_as_the_last_attempt(warehouses, prebuilt, tmp_path):
+    db = warehouses.copy(prebuilt.crafted(warehouses, "small_world", small_world())).db
     with CraftedApi(small_world(**NO_RUNS)) as api:
         refused = run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path)
         assert_one_line_error(refused, 5, "1 of the 1 runs", "--allow-mass-removal")
@@ -128,17 +123,3 @@ def test_a_fraction_outside_zero_to_one_is_a_setting_error(tmp_path):
                          env={FRACTION: "1.5"})
         assert api.requests == []
     assert_one_line_error(result, 2, "sources.benchmarks.max_removal_fraction", "between 0 and 1")
-
-
-def test_the_guard_holds_on_postgres(pg_database):
-    def load_pg(routes: dict) -> None:
-        with CraftedApi(routes) as api:
-            run_load(destination="postgres", base_url=api.url)
-
-    load_pg(small_world())
-    with pg_database.connect() as connection:
-        before = pg_analytics_snapshot(connection)
-    with pytest.raises(MassRemovalError, match="1 of the 1 runs"):
-        load_pg(small_world(**NO_RUNS))
-    with pg_database.connect() as connection:
-        assert pg_analytics_snapshot(connection) == before

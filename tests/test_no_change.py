@@ -4,6 +4,7 @@ the warehouse alone (pipelines/load/change_check.py). Anything that could change
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -26,7 +27,9 @@ from pipelines.warehouse.destinations import engine_for_load
 from pipelines.warehouse.duckdb.file import DuckDbFile, connect
 from simulator.world import World
 from tests.commands import run_cli
-from tests.warehouse_checks import assert_warehouse_matches, requested_test_case_paths, snapshot
+from tests.loads import load
+from tests.warehouse_checks import assert_warehouse_matches, requested_test_case_paths
+from tests.warehouses import snapshot
 
 
 def list_requests(requests: list[dict]) -> Counter:
@@ -38,15 +41,16 @@ def file_state(path: Path) -> tuple[int, int, int]:
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
-def test_nothing_changed_reads_the_same_lists_and_leaves_the_warehouse_untouched(start_simulator, tmp_path):
+def test_nothing_changed_reads_the_same_lists_and_leaves_the_warehouse_untouched(start_simulator, warehouse):
     sim = start_simulator(scale="tiny")
-    db = tmp_path / "benchmarks.duckdb"
-    run_load(db, base_url=sim.url)
+    db = warehouse
+    load(db, sim.url)
     first_lists = list_requests(sim.requests)
-    published, before = file_state(db), snapshot(db)
+    published, before = db.engine().published_identity(), snapshot(db)
+    assert published, "a published warehouse has an identity"
     sim.clear_requests()
 
-    result = run_load(db, base_url=sim.url)
+    result = load(db, sim.url)
 
     assert result.unchanged and result.test_cases == 0
     assert result.runs_listed == sum(1 for _ in World(scale="tiny").iter_runs())
@@ -54,34 +58,34 @@ def test_nothing_changed_reads_the_same_lists_and_leaves_the_warehouse_untouched
     assert list_requests(sim.requests) == first_lists, "the same list requests as a normal load, each once"
     assert requested_test_case_paths(sim.requests) == []
     assert result.requests == len(sim.requests)
-    assert file_state(db) == published, "the published file is not rewritten"
+    assert db.engine().published_identity() == published, "the published warehouse is not written to"
     assert snapshot(db) == before
 
 
-def test_a_change_after_a_quiet_load_is_loaded_without_reading_the_lists_twice(start_simulator, tmp_path):
-    sim = start_simulator(scale="small")
-    db = tmp_path / "benchmarks.duckdb"
-    run_load(db, base_url=sim.url)
-    assert run_load(db, base_url=sim.url).unchanged
+def test_a_change_after_a_quiet_load_is_loaded_without_reading_the_lists_twice(start_simulator, warehouse):
+    sim = start_simulator(scale="tiny")
+    db = warehouse
+    load(db, sim.url)
+    assert load(db, sim.url).unchanged
 
     sim.set_epoch(1)
     sim.clear_requests()
-    result = run_load(db, base_url=sim.url)
+    result = load(db, sim.url)
 
     assert not result.unchanged and result.runs_fetched > 0
-    assert result.runs_listed == sum(1 for _ in World(scale="small", epoch=1).iter_runs())
+    assert result.runs_listed == sum(1 for _ in World(scale="tiny", epoch=1).iter_runs())
     assert max(list_requests(sim.requests).values()) == 1, "bodies read by the check are reused, not re-read"
     assert result.requests == len(sim.requests)
-    assert_warehouse_matches(db, World(scale="small", epoch=1))
-    assert run_load(db, base_url=sim.url).unchanged
+    assert_warehouse_matches(db, World(scale="tiny", epoch=1))
+    assert load(db, sim.url).unchanged
 
 
 def test_status_counts_a_quiet_load_as_a_success(start_simulator, tmp_path):
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
-    run_load(db, base_url=sim.url)
+    load(db, sim.url)
     after_first = collect_status(db).last_success_at
-    assert run_load(db, base_url=sim.url).unchanged
+    assert load(db, sim.url).unchanged
     status = collect_status(db)
     assert status.problems == []
     assert status.last_attempt.status == "succeeded" and "Nothing changed" in status.last_attempt.summary
@@ -89,12 +93,12 @@ def test_status_counts_a_quiet_load_as_a_success(start_simulator, tmp_path):
 
 
 def change_types_option(sim, db, tmp_path, monkeypatch):
-    return run_load(db, base_url=sim.url, type_ids=[1])
+    return load(db, sim.url, type_ids=[1])
 
 
 def change_an_environment_setting(sim, db, tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCES__BENCHMARKS__REQUEST_TIMEOUT", "30")
-    return run_load(db, base_url=sim.url)
+    return load(db, sim.url)
 
 
 def change_an_engine_setting(sim, db, tmp_path, monkeypatch):
@@ -105,13 +109,13 @@ def change_an_engine_setting(sim, db, tmp_path, monkeypatch):
 def change_the_config_file(sim, db, tmp_path, monkeypatch):
     (tmp_path / ".dlt").mkdir(exist_ok=True)
     (tmp_path / ".dlt" / "config.toml").write_text("[sources.benchmarks]\nworkers = 3\n", encoding="utf-8")
-    return run_load(db, base_url=sim.url)
+    return load(db, sim.url)
 
 
 def write_to_the_published_file(sim, db, tmp_path, monkeypatch):
     with connect(db) as connection:
         connection.execute("create table main.notes (text varchar)")
-    return run_load(db, base_url=sim.url)
+    return load(db, sim.url)
 
 
 def fail_a_load_after_it_changed_the_working_file(sim, db, tmp_path, monkeypatch):
@@ -121,12 +125,12 @@ def fail_a_load_after_it_changed_the_working_file(sim, db, tmp_path, monkeypatch
     with monkeypatch.context() as patched:
         patched.setattr(steps, "apply_views", broken_views)
         with pytest.raises(RuntimeError):
-            run_load(db, base_url=sim.url, full_refresh=True)
-    return run_load(db, base_url=sim.url)
+            load(db, sim.url, full_refresh=True)
+    return load(db, sim.url)
 
 
 def ask_for_a_full_refresh(sim, db, tmp_path, monkeypatch):
-    return run_load(db, base_url=sim.url, full_refresh=True)
+    return load(db, sim.url, full_refresh=True)
 
 
 @pytest.mark.parametrize(
@@ -146,7 +150,7 @@ def test_anything_that_could_change_the_outcome_means_a_normal_load(
 ):
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
-    run_load(db, base_url=sim.url)
+    load(db, sim.url)
     result = change(sim, db, tmp_path, monkeypatch)
     assert not result.unchanged
     assert "Loaded" in result.summary()
@@ -178,26 +182,27 @@ def test_a_key_changed_in_the_environment_is_sent_by_the_next_quiet_load(start_s
 
 QUIET_LOAD = """
 import sys
-from pipelines.load.runner import run_load
-result = run_load(sys.argv[1], base_url=sys.argv[2])
+from tests.loads import load
+result = load(sys.argv[1], sys.argv[2])
 print(result.unchanged, *sorted(module for module in ("dlt", "duckdb") if module in sys.modules))
 """
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 def test_a_quiet_load_resolves_its_settings_with_dlt_and_opens_no_database(start_simulator, tmp_path):
     """dlt resolves the settings of every load, the quiet one too; finding nothing changed needs no DuckDB."""
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
-    run_load(db, base_url=sim.url)
+    load(db, sim.url)
     result = subprocess.run([sys.executable, "-c", QUIET_LOAD, str(db), sim.url], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=60)
+                            text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPOSITORY)})
     assert result.stdout.split() == ["True", "dlt"], result.stderr
 
 
 def test_a_key_the_api_rejects_leaves_the_decision_to_the_normal_load(start_simulator, tmp_path):
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
-    run_load(db, base_url=sim.url)
+    load(db, sim.url)
     another_key = resolve_source_settings(base_url=sim.url, api_key="another-key")
     check = change_check.check_unchanged(engine_for_load("duckdb", db), another_key, SourceStats())
     assert not check.unchanged and check.prefetched is None
@@ -206,7 +211,7 @@ def test_a_key_the_api_rejects_leaves_the_decision_to_the_normal_load(start_simu
 def test_the_fingerprint_holds_no_key_and_is_not_written_after_a_vanished_run(start_simulator, tmp_path):
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
-    run_load(db, base_url=sim.url)
+    load(db, sim.url)
     engine = DuckDbFile(db)
     text = change_check.fingerprint_path(engine).read_text(encoding="utf-8")
     assert "demo-key" not in text and '"base_url"' in text
@@ -234,8 +239,8 @@ def test_the_check_and_the_load_take_their_settings_from_dlts_own_configuration(
 def test_the_report_says_when_the_api_was_last_checked(start_simulator, tmp_path):
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
-    run_load(db, base_url=sim.url)
-    assert run_load(db, base_url=sim.url).unchanged
+    load(db, sim.url)
+    assert load(db, sim.url).unchanged
     data = read_report_data(db)
     assert data.checked_at is not None and data.checked_at >= data.last_load_at.replace(microsecond=0)
 
@@ -254,11 +259,11 @@ def test_an_api_down_during_the_check_fails_cleanly_and_the_next_quiet_load_stil
     sim = start_simulator(scale="tiny")
     db = tmp_path / "benchmarks.duckdb"
     options = {"max_attempts": 2, "backoff_max": 0.1}
-    run_load(db, base_url=sim.url, source_options=options)
+    load(db, sim.url, source_options=options)
     published = file_state(db)
     sim.set_fail_rate(1.0)
     with pytest.raises(ApiUnavailableError, match="after 2 attempts"):
-        run_load(db, base_url=sim.url, source_options=options)
+        load(db, sim.url, source_options=options)
     assert file_state(db) == published
     sim.set_fail_rate(0.0)
-    assert run_load(db, base_url=sim.url, source_options=options).unchanged
+    assert load(db, sim.url, source_options=options).unchanged

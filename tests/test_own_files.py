@@ -14,12 +14,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.load.runner import run_load
 from pipelines.warehouse import paths
 from pipelines.warehouse.duckdb.configuration import DuckDbSettings
 from pipelines.warehouse.duckdb.file import DuckDbFile, connect
 from simulator.crafted_api import CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
+from tests.loads import load
 
 ODD_NAMES = ["it's", 'say "hi"', "two words", "semi;colon", "ünïcødé €", "$HOME", "new\nline", "-leading"]
 
@@ -94,7 +94,7 @@ def test_a_foreign_file_put_over_the_published_warehouse_is_refused(tmp_path):
     """A working copy from an earlier load does not make someone else's file at --db ours."""
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
-        run_load(db, base_url=api.url)
+        load(db, api.url)
         assert paths.working_db_for(db).exists()
         with duckdb.connect(str(db), read_only=True) as connection:  # what marks a warehouse as ours
             names = connection.execute("select distinct schema_name from benchmarks_raw._dlt_version").fetchall()
@@ -134,7 +134,7 @@ def test_no_duckdb_connection_fetches_or_loads_extensions(tmp_path):
     """By default DuckDB downloads sqlite_scanner to open a SQLite file (or httpfs for a URL)."""
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
-        run_load(db, base_url=api.url)
+        load(db, api.url)
     sql = "select current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions')"
     result = run_cli("query", "--db", str(db), "--format", "csv", sql, cwd=tmp_path)
     assert result.returncode == 0, result.stderr

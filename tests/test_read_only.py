@@ -1,7 +1,7 @@
-"""Read-only means read-only: `query` (and every reader) can read the warehouse and change nothing on disk.
+"""Read-only means read-only: `query` (and every reader) can read the loaded_file and change nothing on disk.
 
 DuckDB: its own switches (no external access, locked configuration, no extension install or autoload), not SQL
-parsing; spill files in a private folder, never beside the warehouse. PostgreSQL: the reading commands connect as
+parsing; spill files in a private folder, never beside the loaded_file. PostgreSQL: the reading commands connect as
 the read role when one is set, and `query` refuses a role that can write the server's files.
 """
 
@@ -18,21 +18,21 @@ import duckdb
 import pytest
 
 from pipelines.errors import ConfigError, WarehouseError
-from pipelines.load.runner import run_load
 from pipelines.readers.query import run_query
 from pipelines.warehouse import settings
-from pipelines.warehouse.destinations import open_engine
 from pipelines.warehouse.postgres.configuration import READ_CREDENTIALS_SETTING
-from simulator.crafted_api import CraftedApi, small_world
+from simulator.crafted_api import small_world
 from tests.commands import assert_one_line_error, run_cli
+from tests.loads import load_routes
 from tests.read_only_role import BI_PASSWORD, grant_readme_recipe
+from tests.warehouses import on_engines
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
+def loaded_file(tmp_path_factory):
+    """small_world() loaded once into a DuckDB file of the module's own: the tests only read it."""
     db = tmp_path_factory.mktemp("read-only") / "w.duckdb"
-    with CraftedApi(small_world()) as api:
-        run_load(db, base_url=api.url, source_options={"api_key": "demo-key"})
+    load_routes(db, small_world(), source_options={"api_key": "demo-key"})
     return db
 
 
@@ -40,7 +40,7 @@ def files_under(directory) -> set[str]:
     return {str(path.relative_to(directory)) for path in directory.rglob("*")}
 
 
-# Each would read or write outside the warehouse, or switch the guards off again.
+# Each would read or write outside the loaded_file, or switch the guards off again.
 ESCAPES = [
     "copy (select 1) to '{target}'",
     "copy analytics.models to '{target}' (format parquet)",
@@ -60,19 +60,19 @@ ESCAPES = [
 
 
 @pytest.mark.parametrize("sql", ESCAPES)
-def test_statements_that_reach_outside_the_warehouse_fail_and_write_nothing(warehouse, tmp_path, sql):
+def test_statements_that_reach_outside_the_warehouse_fail_and_write_nothing(loaded_file, tmp_path, sql):
     target = tmp_path / "written"
-    before = files_under(warehouse.parent)
+    before = files_under(loaded_file.parent)
     with pytest.raises(WarehouseError, match="Query failed"):
-        run_query(warehouse, sql.format(target=target))
+        run_query(loaded_file, sql.format(target=target))
     assert not target.exists()
-    assert files_under(warehouse.parent) == before
-    assert run_query(warehouse, "select count(*) from analytics.models")[1] == [(1,)]  # reading still works
+    assert files_under(loaded_file.parent) == before
+    assert run_query(loaded_file, "select count(*) from analytics.models")[1] == [(1,)]  # reading still works
 
 
-def test_query_copy_to_from_the_command_line_fails_with_one_line(warehouse, tmp_path):
+def test_query_copy_to_from_the_command_line_fails_with_one_line(loaded_file, tmp_path):
     target = tmp_path / "x.csv"
-    result = run_cli("query", f"copy (select 1) to '{target}'", "--db", str(warehouse), cwd=tmp_path)
+    result = run_cli("query", f"copy (select 1) to '{target}'", "--db", str(loaded_file), cwd=tmp_path)
     assert_one_line_error(result, 6, "Query failed", "disabled by configuration")
     assert not target.exists()
 
@@ -93,16 +93,16 @@ def files_seen_while(run, directories) -> set[str]:
     return seen
 
 
-def test_a_query_that_spills_writes_nothing_beside_the_warehouse(warehouse, tmp_path, monkeypatch):
+def test_a_query_that_spills_writes_nothing_beside_the_warehouse(loaded_file, tmp_path, monkeypatch):
     """Control first: a plain read-only DuckDB connection with little memory spills into `w.duckdb.tmp/` beside the
     file. The reader's connection, with the same memory, spills into its private folder, which is removed after."""
     memory = {"memory_limit": "40MB", "threads": 1}
 
     def plain_reader() -> None:
-        with duckdb.connect(str(warehouse), read_only=True, config=memory) as connection:
+        with duckdb.connect(str(loaded_file), read_only=True, config=memory) as connection:
             connection.execute(SPILLING_QUERY).fetchall()
 
-    beside = warehouse.parent
+    beside = loaded_file.parent
     already = {f"{beside.name}/{name}" for name in os.listdir(beside)}
     assert f"{beside.name}/w.duckdb.tmp" in files_seen_while(plain_reader, [beside]) - already
 
@@ -111,15 +111,16 @@ def test_a_query_that_spills_writes_nothing_beside_the_warehouse(warehouse, tmp_
     monkeypatch.setattr(tempfile, "tempdir", str(private))
     monkeypatch.setattr(settings, "DUCKDB_READ_CONFIG", {**settings.DUCKDB_READ_CONFIG, **memory})
     results = []
-    seen = files_seen_while(lambda: results.append(run_query(warehouse, SPILLING_QUERY)), [beside, private])
+    seen = files_seen_while(lambda: results.append(run_query(loaded_file, SPILLING_QUERY)), [beside, private])
     assert results and results[0][1] == [(4_000_000,)]
     assert {name for name in seen if name.startswith(f"{beside.name}/")} == already
     assert any(name.startswith("private-tmp/benchmarks-etl-reader-") for name in seen), "it spilled, privately"
     assert list(private.iterdir()) == []
 
 
-def test_export_still_writes_its_files_through_pyarrow(warehouse, tmp_path):
-    result = run_cli("export", "--out", str(tmp_path / "out"), "--format", "csv", "--db", str(warehouse), cwd=tmp_path)
+def test_export_still_writes_its_files_through_pyarrow(loaded_file, tmp_path):
+    result = run_cli("export", "--out", str(tmp_path / "out"), "--format", "csv", "--db", str(loaded_file),
+                     cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "models.csv").read_text(encoding="utf-8").startswith("\"model_id\",")
 
@@ -137,19 +138,22 @@ def server_writable(tmp_path):
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def load_postgres(pg_database, tmp_path) -> None:
-    with CraftedApi(small_world()) as api:
-        run_load(destination="postgres", base_url=api.url)
+@pytest.fixture()
+def loaded_database(warehouses, prebuilt, monkeypatch):  # noqa: ANN201 - a PostgresWarehouse
+    """small_world() as a load makes it (a copy), named by DESTINATION__POSTGRES__CREDENTIALS."""
+    made = warehouses.copy(prebuilt.crafted(warehouses, "small_world", small_world()))
+    for name, value in made.env.items():
+        monkeypatch.setenv(name, value)
+    return made
 
 
-def read_role_url(pg_database) -> str:
-    from tests.test_postgres_access import BI_PASSWORD
-
-    return f"postgresql://bi:{BI_PASSWORD}@127.0.0.1:{pg_database.server.port}/{pg_database.name}"
+def read_role_url(database) -> str:  # noqa: ANN001
+    return f"postgresql://bi:{BI_PASSWORD}@127.0.0.1:{database.server.port}/{database.name}"
 
 
-def test_postgres_query_as_the_read_role_cannot_copy_to_a_file(pg_database, tmp_path, server_writable):
-    load_postgres(pg_database, tmp_path)
+@on_engines("postgres")
+def test_postgres_query_as_the_read_role_cannot_copy_to_a_file(loaded_database, tmp_path, server_writable):
+    pg_database = loaded_database
     grant_readme_recipe(pg_database)
     target = server_writable / "x"
     # Only the read role is configured: the reading commands need nothing of the loader's.
@@ -171,16 +175,17 @@ def test_postgres_query_as_the_read_role_cannot_copy_to_a_file(pg_database, tmp_
         assert pg_database.server.password not in result.stdout + result.stderr
 
 
-def test_postgres_query_refuses_a_role_that_can_write_server_files(pg_database, tmp_path, server_writable):
+@on_engines("postgres")
+def test_postgres_query_refuses_a_role_that_can_write_server_files(loaded_database, tmp_path, server_writable):
     """No read role set and the loader is a superuser (as in the tests): `query` says what to set and runs nothing;
     report, export and status, which run only this project's SQL, still work as the loader."""
-    load_postgres(pg_database, tmp_path)
+    pg_database = loaded_database
     target = server_writable / "x"
     copy = run_cli("query", f"copy (select 1) to '{target}'", "--destination", "postgres", cwd=tmp_path)
     assert_one_line_error(copy, 2, "can write files on the database server", READ_CREDENTIALS_SETTING)
     assert not target.exists()
     assert pg_database.server.password not in copy.stdout + copy.stderr
     with pytest.raises(ConfigError):
-        run_query(open_engine("postgres", reading=True), "select 1")
+        run_query(pg_database.engine(reading=True), "select 1")
     status = run_cli("status", "--destination", "postgres", cwd=tmp_path)
     assert status.returncode == 0, status.stdout + status.stderr

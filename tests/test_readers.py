@@ -23,10 +23,9 @@ from typing import Any
 
 import pytest
 
-from pipelines.load.runner import run_load
-from simulator.server import Simulator
 from tests import readers
 from tests.reader_scripts import read_views
+from tests.warehouses import Warehouses
 
 FLOAT_TOLERANCE = 1e-9
 UNDER_CI = os.environ.get("CI") == "true"
@@ -38,14 +37,10 @@ READERS: dict[str, Callable[[], readers.Reader]] = {
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> Path:
-    """The tiny world loaded at epoch 0, then epoch 1 on top; every view but data_quality has rows."""
-    db = tmp_path_factory.mktemp("readers") / "benchmarks.duckdb"
-    with Simulator(scale="tiny") as simulator:
-        run_load(db, base_url=simulator.url, source_options={"api_key": "demo-key"})
-        simulator.set_epoch(1)
-        run_load(db, base_url=simulator.url, source_options={"api_key": "demo-key"})
-    return db
+def warehouse(tmp_path_factory, prebuilt) -> Path:
+    """The tiny world loaded at epoch 0, then epoch 1 on top (tests/prebuilt.py; only read here); every view but
+    data_quality has rows."""
+    return prebuilt.world(Warehouses("duckdb", tmp_path_factory.mktemp("readers")), (0, 1)).warehouse.db
 
 
 @pytest.fixture(scope="module")

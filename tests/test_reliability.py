@@ -1,6 +1,9 @@
-"""Reliability: faults, an API that stays down, crashes at random moments, overlapping loads, readers, signals.
+"""Reliability, on every engine: faults, an API that stays down, crashes at random moments, overlapping loads,
+readers, signals.
 
-Every check compares whole warehouses: all analytics views (load_history aside, as its timestamps differ by nature).
+Every check compares whole warehouses (tests/warehouses.py's snapshot: every analytics relation, load_history aside
+as its timestamps differ by nature; with the raw test cases and messages where a crash could double them) with what
+a clean load makes (tests/prebuilt.py).
 """
 
 from __future__ import annotations
@@ -10,121 +13,125 @@ import signal
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.api.security import check_base_url
 from pipelines.errors import ApiUnavailableError, ConfigError
-from pipelines.load.runner import run_load
-from simulator.server import Simulator
+from simulator.crafted_api import CASES, SlowApi, changed_world
 from simulator.world import World
-from tests.commands import HoldingReader, kill_during, load_process, wait_for_stage
-from tests.warehouse_checks import analytics_snapshot, raw_rows
+from tests.commands import STAGE_LINE, HoldingReader
+from tests.loads import kill_during, load, load_process, wait_for_stage
+from tests.warehouse_checks import raw_duplicates
+from tests.warehouses import assert_same_relations, on_engines, rows, snapshot
 
 FAST_RETRIES = {"max_attempts": 10, "backoff_max": 0.2}
 STAGES = ("extract", "normalize", "load", "views", "publish")
-CRASH_TRIALS = 20
+# Every stage on a new and on an existing warehouse, twice on DuckDB; every stage at least once on PostgreSQL.
+CRASH_TRIALS = {"duckdb": 20, "postgres": 8}
 
 
-def test_load_through_twenty_percent_faults_equals_a_clean_load(start_simulator, tmp_path):
-    clean = start_simulator("small")
-    faulty = start_simulator("small", fail_rate=0.2, retry_after=1)
-    run_load(tmp_path / "clean.duckdb", base_url=clean.url)
-    run_load(tmp_path / "faulty.duckdb", base_url=faulty.url, source_options=FAST_RETRIES)
+def test_load_through_twenty_percent_faults_equals_a_clean_load(start_simulator, warehouse, warehouses, prebuilt):
+    faulty = start_simulator("tiny", fail_rate=0.2, retry_after=1)
+    load(warehouse, faulty.url, source_options=FAST_RETRIES)
     statuses = [r["status"] for r in faulty.requests]
     assert statuses.count(None) and statuses.count(429) and statuses.count(500) and statuses.count(503)
-    assert analytics_snapshot(tmp_path / "faulty.duckdb") == analytics_snapshot(tmp_path / "clean.duckdb")
+    assert_same_relations(prebuilt.expected(warehouses), snapshot(warehouse, raw=True), what="faulty vs clean")
 
 
-def test_api_that_stays_down_gives_up_in_bounded_time_and_changes_nothing(start_simulator, tmp_path):
+def test_api_that_stays_down_gives_up_in_bounded_time_and_changes_nothing(start_simulator, loaded_warehouse):
     sim = start_simulator("tiny")
-    db = tmp_path / "benchmarks.duckdb"
-    run_load(db, base_url=sim.url)
-    before = analytics_snapshot(db)
+    before = snapshot(loaded_warehouse)
     sim.set_epoch(1)
     sim.set_fail_rate(1.0)
     started = time.monotonic()
     with pytest.raises(ApiUnavailableError, match="after 3 attempts"):
-        run_load(db, base_url=sim.url, source_options={"max_attempts": 3, "backoff_max": 0.2})
+        load(loaded_warehouse, sim.url, source_options={"max_attempts": 3, "backoff_max": 0.2})
     assert time.monotonic() - started < 10
-    assert analytics_snapshot(db) == before
+    assert snapshot(loaded_warehouse) == before
 
 
-def test_crash_at_random_moments_then_the_next_load_converges(tmp_path):
-    """SIGKILL a real load process in every stage, on a new and on an existing warehouse, CRASH_TRIALS times."""
+def test_crash_at_random_moments_then_the_next_load_converges(worlds, warehouses, prebuilt):
+    """SIGKILL a real load process at a random moment of each stage, on a new and on an existing warehouse (a copy
+    of a clean load of epoch 0, loading epoch 1); the next load must make what clean loads make, nothing doubled."""
     rng = random.Random(7)
-    with Simulator(scale="small", epoch=0) as world0, Simulator(scale="small", epoch=1) as world1:
-        reference0, reference1 = tmp_path / "ref0" / "w.duckdb", tmp_path / "ref1" / "w.duckdb"
-        run_load(reference0, base_url=world0.url)
-        run_load(reference1, base_url=world0.url)
-        run_load(reference1, base_url=world1.url)
-        expected = {0: analytics_snapshot(reference0), 1: analytics_snapshot(reference1)}
-        killed_in = []
-        for trial in range(CRASH_TRIALS):
-            changed_world = trial % 2  # 0: first load into a new warehouse; 1: a world change on an existing one
-            stage = STAGES[(trial // 2) % len(STAGES)]
-            db = tmp_path / f"trial{trial}" / "w.duckdb"
-            if changed_world:
-                run_load(db, base_url=world0.url)
-            url = (world0, world1)[changed_world].url
-            killed_in.append(kill_during(load_process(db, url), stage, rng.uniform(0, 0.25)))
-            recovery = load_process(db, url)
-            _, errors = recovery.communicate(timeout=120)
-            assert recovery.returncode == 0, errors
-            assert analytics_snapshot(db) == expected[changed_world], f"trial {trial} killed in {stage}"
-            duplicates = raw_rows(
-                db, "select count(*) from (select id from benchmarks_raw.test_cases group by id having count(*) > 1)"
-            )
-            assert duplicates == [(0,)]
-    assert sum(1 for _, reached, code in killed_in if reached and code == -signal.SIGKILL) >= CRASH_TRIALS // 2
+    expected = [prebuilt.expected(warehouses, (0,)), prebuilt.expected(warehouses, (0, 1))]
+    assert expected[0]["test_cases"].rows and expected[0] != expected[1]
+    trials = CRASH_TRIALS[warehouses.engine_name]
+    killed_in = []
+    for trial in range(trials):
+        changed_world, stage = trial % 2, STAGES[trial % len(STAGES)]
+        if changed_world:
+            target = warehouses.copy(prebuilt.world(warehouses, (0,)), f"trial{trial}")
+        else:
+            target = warehouses.new(f"trial{trial}")
+        url = worlds[changed_world].url
+        killed_in.append(kill_during(load_process(target, url), stage, rng.uniform(0, 0.25)))
+        what = f"trial {trial}: killed in {stage} ({'reached' if killed_in[-1][1] else 'not reached'})"
+        load(target, url)  # the next load
+        assert_same_relations(expected[changed_world], snapshot(target, raw=True), what=what)
+        assert raw_duplicates(target) == [(0, 0)], what
+    print(f"killed loads (stage, reached, exit code): {killed_in}")
+    assert sum(1 for _, reached, code in killed_in if reached and code == -signal.SIGKILL) >= trials // 2, killed_in
 
 
-def test_second_overlapping_load_exits_75_and_the_first_is_unaffected(start_simulator, tmp_path):
-    sim = start_simulator("small", latency_ms=40)
-    db = tmp_path / "w.duckdb"
-    first = load_process(db, sim.url)
-    assert wait_for_stage(first, "extract")
-    started = time.monotonic()
-    second = load_process(db, sim.url)
-    _, second_errors = second.communicate(timeout=30)
-    assert second.returncode == 75 and "Another load of this warehouse is running" in second_errors
-    assert time.monotonic() - started < 10
-    first.communicate(timeout=120)
-    assert first.returncode == 0
-    assert analytics_snapshot(db)["test_cases"]
+# What the second load says, and how soon at most (a PostgreSQL load resolves its credentials first, which imports
+# dlt: about 1.5 s alone, slower on a busy machine).
+OVERLAP = {"duckdb": ("error: Another load of this warehouse is running", 10),
+           "postgres": ("error: Another load into postgresql://", 30)}
 
 
-def test_a_reader_holding_the_file_open_neither_blocks_nor_sees_half_a_load(start_simulator, tmp_path):
-    sim = start_simulator("small")
-    db = tmp_path / "w.duckdb"
-    run_load(db, base_url=sim.url)
+def test_second_overlapping_load_exits_75_at_once_and_the_first_completes(warehouse):
+    """The first load stalls in its extract (one answer of the API waits) until the second has tried: the overlap
+    does not depend on how fast this machine is."""
+    first_words, within = OVERLAP[warehouse.engine_name]
+    world = changed_world()
+    with SlowApi(world, CASES) as api:
+        first = load_process(warehouse, api.url)
+        assert api.reached.wait(60), "the first load reached its extract"
+        started = time.monotonic()
+        second = load_process(warehouse, api.url)
+        _, second_errors = second.communicate(timeout=60)
+        assert time.monotonic() - started < within
+        assert first.poll() is None, "the first load ended before the second tried: no overlap was tested"
+        api.release.set()
+        _, first_errors = first.communicate(timeout=120)
+    lines = second_errors.strip().splitlines()
+    assert second.returncode == 75 and len(lines) == 1, second_errors
+    assert lines[0].startswith(first_words), lines
+    assert "Traceback" not in second_errors
+    if warehouse.engine_name == "postgres":
+        assert "server pid" in lines[0] and warehouse.server.password not in second_errors, lines
+    assert first.returncode == 0, first_errors
+    assert all(STAGE_LINE.match(line) for line in first_errors.strip().splitlines()), first_errors
+    assert len(rows(warehouse, "test_cases")) == len(world[CASES]["testCases"])
+
+
+@on_engines("duckdb")
+def test_a_reader_holding_the_file_open_neither_blocks_nor_sees_half_a_load(start_simulator, loaded_warehouse):
+    db = loaded_warehouse.db  # the tiny world at epoch 0
+    sim = start_simulator("tiny", epoch=1)
     reader = HoldingReader(db, "test_cases")
     before = reader.first_count
-    sim.set_epoch(1)
-    run_load(db, base_url=sim.url)  # must not fail although another process has the file open
+    load(db, sim.url)  # must not fail although another process has the file open
     still = reader.count_again()
-    assert before == still == World(scale="small").counts()["test_cases"]
-    connection = duckdb.connect(str(db), read_only=True)
-    after = connection.execute("select count(*) from w.analytics.test_cases").fetchall()[0][0]
-    connection.close()
-    assert after == World(scale="small", epoch=1).counts()["test_cases"]
+    assert before == still == World(scale="tiny").counts()["test_cases"]
+    assert len(rows(db, "test_cases")) == World(scale="tiny", epoch=1).counts()["test_cases"]
 
 
+@on_engines("duckdb")
 @pytest.mark.parametrize("signal_number, exit_code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_sigterm_and_ctrl_c_stop_cleanly(start_simulator, tmp_path, signal_number, exit_code):
+def test_sigterm_and_ctrl_c_stop_cleanly(start_simulator, loaded_warehouse, signal_number, exit_code):
+    """Half a second into a full refresh's extract (the small world, read slowly, is not read by then)."""
     sim = start_simulator("small", latency_ms=40)
-    db = tmp_path / "w.duckdb"
-    run_load(db, base_url=sim.url)
-    before = analytics_snapshot(db)
-    sim.set_epoch(1)
-    process = load_process(db, sim.url, "--full-refresh")
+    before = snapshot(loaded_warehouse)
+    process = load_process(loaded_warehouse, sim.url, "--full-refresh")
     assert wait_for_stage(process, "extract")
     time.sleep(0.5)
     process.send_signal(signal_number)
     _, errors = process.communicate(timeout=60)
     assert process.returncode == exit_code
     assert "Interrupted; the warehouse keeps its previous contents." in errors and "Traceback" not in errors
-    assert analytics_snapshot(db) == before
+    assert snapshot(loaded_warehouse) == before
 
 
 @pytest.mark.parametrize(
@@ -141,10 +148,10 @@ def test_sigterm_and_ctrl_c_stop_cleanly(start_simulator, tmp_path, signal_numbe
 def test_plain_http_only_to_loopback(tmp_path, url, allowed):
     if allowed:
         with pytest.raises(ApiUnavailableError):  # allowed, then nothing listens there
-            run_load(tmp_path / "w.duckdb", base_url=url, source_options={"max_attempts": 1})
+            load(tmp_path / "w.duckdb", url, source_options={"max_attempts": 1})
     else:
         with pytest.raises(ConfigError, match="Refusing plain http|must be an http"):
-            run_load(tmp_path / "w.duckdb", base_url=url)
+            load(tmp_path / "w.duckdb", url)
 
 
 def test_insecure_http_can_be_allowed_explicitly():

@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from pipelines.load.runner import run_load
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.commands import run_cli
-from tests.warehouse_checks import rows_as_dicts
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+from tests.warehouses import Warehouses, rows
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    from simulator.server import Simulator
-
-    directory = tmp_path_factory.mktemp("report")
-    db = directory / "benchmarks.duckdb"
-    with Simulator(scale="small") as simulator:
-        run_load(db, base_url=simulator.url, source_options={"api_key": "demo-key"})
-    return db
+def loaded(tmp_path_factory, prebuilt) -> Path:
+    """The small world loaded once (tests/prebuilt.py; the tests only read it)."""
+    return prebuilt.world(Warehouses("duckdb", tmp_path_factory.mktemp("report")), (0,), "small").warehouse.db
 
 
 def test_terminal_report_lists_models_in_leaderboard_order(loaded):
     result = run_cli("report", "--db", str(loaded), cwd=loaded.parent)
     assert result.returncode == 0, result.stderr
-    overall = [r for r in rows_as_dicts(loaded, "leaderboard") if r["benchmark_type_id"] is None]
+    overall = [r for r in rows(loaded, "leaderboard") if r["benchmark_type_id"] is None]
     ordered = [r["model_name"] for r in sorted(overall, key=lambda r: r["rank"])]
     section = result.stdout.split("Leaderboard — All types")[1].split("Leaderboard —")[0]
     positions = [section.index(name) for name in ordered]
@@ -77,12 +65,12 @@ def test_html_report_renders_offline_in_chromium(loaded, tmp_path):
 
     assert [url for url in requests if not url.startswith("file://")] == []
     assert errors == []
-    boards = {r["benchmark_type_id"] for r in rows_as_dicts(loaded, "leaderboard")}
+    boards = {r["benchmark_type_id"] for r in rows(loaded, "leaderboard")}
     assert leaderboards == len(boards)
-    rated = [r for r in rows_as_dicts(loaded, "leaderboard") if r["benchmark_type_id"] is None and r["pass_rate"]]
+    rated = [r for r in rows(loaded, "leaderboard") if r["benchmark_type_id"] is None and r["pass_rate"]]
     assert overall_bars == len(rated)
     assert heatmap_layers >= 1
-    rated_models = {r["model_id"] for r in rows_as_dicts(loaded, "pass_rate_trend") if r["pass_rate"] is not None}
+    rated_models = {r["model_id"] for r in rows(loaded, "pass_rate_trend") if r["pass_rate"] is not None}
     assert trend_lines == len(rated_models)
-    assert regression_rows == len(rows_as_dicts(loaded, "regressions"))
+    assert regression_rows == len(rows(loaded, "regressions"))
     assert Path(tmp_path / "report.png").stat().st_size > 50_000

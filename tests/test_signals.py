@@ -13,22 +13,19 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from pipelines import interrupts
 from pipelines.interrupts import KEPT, PUBLISHED
-from pipelines.load.runner import run_load
 from pipelines.warehouse.attempts import read_attempt
-from pipelines.warehouse.destinations import open_engine
-from simulator.crafted_api import CASES, RUNS, CraftedApi, small_world
-from tests.commands import STAGE_LINE, load_process, wait_for_stage
-from tests.warehouse_checks import analytics_snapshot
+from simulator.crafted_api import CASES, RUNS, CraftedApi, SlowApi, changed_world, small_world
+from tests.commands import STAGE_LINE
+from tests.loads import load, load_process, load_with_key, wait_for_stage
+from tests.warehouses import on_engines, snapshot, working_dir
 
 SIGNALS = [(signal.SIGTERM, 143), (signal.SIGINT, 130)]
 SIGNAL_IDS = ["SIGTERM", "SIGINT"]
@@ -37,58 +34,10 @@ LONG_TIMEOUT = {"SOURCES__BENCHMARKS__REQUEST_TIMEOUT": "300"}  # a hung read al
 BIG_RUN_CASES = 20_000  # test cases in the big world's run: dlt's load step lasts about a second
 
 
-def changed_world(cases: int = 3) -> dict[str, Any]:
-    """small_world() one upstream change later: run 10 re-scored with `cases` test cases, all passed."""
-    run = {**small_world()[RUNS][0], "score": 100.0, "totalCount": cases, "passedCount": cases, "failedCount": 0}
-    template = small_world()[CASES]["testCases"][0]
-    test_cases = [
-        {**template, "id": 300_000 + i, "attack": f"A-{i}", "conversation": [
-            {"role": "user", "content": f"prompt {i} " * 8}, {"role": "assistant", "content": f"answer {i}"}]}
-        for i in range(cases)
-    ]
-    return small_world(**{RUNS: [run], CASES: {**run, "testCases": test_cases}})
-
-
-class SlowApi(CraftedApi):
-    """A CraftedApi whose `slow_path` sends its headers, then stalls ("stall") or sends its body one byte every
-    0.2 s ("drip"), until `release` is set; from then on it answers normally."""
-
-    def __init__(self, routes: dict[str, Any], slow_path: str, mode: str) -> None:
-        self.slow_path, self.mode = slow_path, mode
-        self.reached, self.release = threading.Event(), threading.Event()
-        super().__init__(routes)
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        super().__exit__(*exc)
-
-    def _handler(self) -> type:
-        api, base = self, super()._handler()
-
-        class SlowHandler(base):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                if self.path != api.slow_path or api.release.is_set():
-                    return super().do_GET()
-                data = orjson.dumps(api.routes[self.path])
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                api.reached.set()
-                for position in range(len(data) if api.mode == "drip" else 0):
-                    self.wfile.write(data[position:position + 1])
-                    if api.release.wait(0.2):
-                        return None
-                api.release.wait()
-                return None
-
-        return SlowHandler
-
-
-def clean_load(db: Path, routes: dict[str, Any]) -> dict[str, list[tuple]]:
+def clean_load(db: Path, routes: dict[str, Any]) -> dict:
     with CraftedApi(routes) as api:
-        run_load(db, base_url=api.url)
-    return analytics_snapshot(db)
+        load_with_key(db, api.url)
+    return snapshot(db)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +46,6 @@ def reference(tmp_path_factory) -> dict[str, Any]:
     of clean loads of each world."""
     folder = tmp_path_factory.mktemp("reference")
     with pytest.MonkeyPatch.context() as patch:  # module fixtures run before conftest's per-test environment
-        patch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
         patch.chdir(folder)
         return {
             "old": folder / "old" / "w.duckdb",  # the same stem as the copies: DuckDB names the catalog after it
@@ -147,12 +95,12 @@ def test_a_hung_or_dripping_read_in_a_worker_thread_stops_within_5_s(tmp_path, r
         time.sleep(0.3)  # the read is under way in a worker thread
         seconds, errors = stop(process, signal_number)
         assert_stopped(process, seconds, errors, exit_code, KEPT)
-        assert analytics_snapshot(db) == reference["old_views"]
-        attempt = read_attempt(db.parent / f".{db.name}.dlt")
+        assert snapshot(db) == reference["old_views"]
+        attempt = read_attempt(working_dir(db))
         assert attempt.status == "failed" and attempt.error == KEPT
         api.release.set()
-        run_load(db, base_url=api.url)
-    assert analytics_snapshot(db) == reference["changed_views"]
+        load(db, api.url)
+    assert snapshot(db) == reference["changed_views"]
 
 
 @pytest.mark.parametrize("signal_number, exit_code", SIGNALS, ids=SIGNAL_IDS)
@@ -165,9 +113,9 @@ def test_a_signal_in_dlts_load_step_stops_within_5_s(tmp_path, reference, signal
         seconds, errors = stop(process, signal_number)
         stages = assert_stopped(process, seconds, errors, exit_code, KEPT)
         assert stages == [], "the signal came after the load step"  # wait_for_stage read those before
-        assert analytics_snapshot(db) == reference["old_views"]
-        run_load(db, base_url=api.url)
-    assert analytics_snapshot(db) == reference["big_views"]
+        assert snapshot(db) == reference["old_views"]
+        load(db, api.url)
+    assert snapshot(db) == reference["big_views"]
 
 
 @pytest.mark.parametrize("signal_number, exit_code", SIGNALS, ids=SIGNAL_IDS)
@@ -179,11 +127,11 @@ def test_a_signal_during_the_publish_lets_it_finish_and_says_so(tmp_path, refere
         assert wait_for_stage(process, "publish"), ended(process)
         seconds, errors = stop(process, signal_number)
         assert_stopped(process, seconds, errors, exit_code, PUBLISHED)
-        assert analytics_snapshot(db) == expected
-        attempt = read_attempt(db.parent / f".{db.name}.dlt")
+        assert snapshot(db) == expected
+        attempt = read_attempt(working_dir(db))
         assert attempt.status == "succeeded" and attempt.summary == PUBLISHED
-        run_load(db, base_url=api.url)
-    assert analytics_snapshot(db) == expected
+        load(db, api.url)
+    assert snapshot(db) == expected
 
 
 
@@ -214,26 +162,22 @@ def ended(process: subprocess.Popen) -> tuple[str, str]:
     return process.communicate()
 
 
+@on_engines("postgres")
 @pytest.mark.parametrize("table, lock_after, stage, signal_number, exit_code", BLOCKED,
                          ids=["copy-SIGTERM", "copy-SIGINT", "main-thread-query-SIGTERM"])
-def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(databases, table, lock_after, stage,
+def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(warehouses, prebuilt, table, lock_after, stage,
                                                                      signal_number, exit_code):
     """The load waits for a lock the test holds: dlt's COPY in its worker thread, or a query in the main thread
     (psycopg2 lets no Python handler run meanwhile). Nothing stops them, so the process ends without them; the
     server then ends the sessions and their locks, the load lock included."""
-    reference, database = databases.new(), databases.new()
-    with CraftedApi(changed_world()) as api:
-        databases.use(reference)
-        run_load(destination="postgres", base_url=api.url)
-    with CraftedApi(small_world()) as api:
-        databases.use(database)
-        run_load(destination="postgres", base_url=api.url)
-    before = databases.snapshot(database)
-    with CraftedApi(changed_world()) as api, databases.connect(database) as blocker:
+    expected = prebuilt.snapshot_of(prebuilt.crafted(warehouses, "changed_world", changed_world()), raw=False)
+    database = warehouses.copy(prebuilt.crafted(warehouses, "small_world", small_world()))
+    before = snapshot(database)
+    with CraftedApi(changed_world()) as api, database.connect() as blocker:
         lock = f"begin; lock table benchmarks_raw.{table} in access exclusive mode"
         if lock_after is None:
             blocker.cursor().execute(lock)
-        process = load_process(None, api.url, "--destination", "postgres")
+        process = load_process(database, api.url)
         if lock_after is not None:
             assert wait_for_stage(process, lock_after), ended(process)
             blocker.cursor().execute(lock)
@@ -246,11 +190,11 @@ def test_a_statement_that_never_ends_on_postgresql_stops_within_5_s(databases, t
         seconds, errors = stop(process, signal_number)
         blocker.cursor().execute("rollback")
         assert_stopped(process, seconds, errors, exit_code, KEPT)
-        assert databases.snapshot(database) == before
-        attempt = read_attempt(open_engine("postgres").working_dir)
+        assert snapshot(database) == before
+        attempt = read_attempt(working_dir(database))
         assert attempt.status == "failed" and attempt.error == KEPT
-        run_load(destination="postgres", base_url=api.url)  # not locked out by the stopped load
-    assert databases.snapshot(database) == databases.snapshot(reference)
+        load(database, api.url)  # not locked out by the stopped load
+    assert snapshot(database) == expected
 
 
 @pytest.mark.parametrize("signal_number, exit_code", SIGNALS, ids=SIGNAL_IDS)
@@ -259,15 +203,15 @@ def test_a_hung_read_in_the_change_check_stops_within_5_s(tmp_path, reference, m
     monkeypatch.setenv("SOURCES__BENCHMARKS__REQUEST_TIMEOUT", "300")  # the same settings for both loads
     with SlowApi(small_world(), RUNS, "stall") as api:
         api.release.set()
-        run_load(db, base_url=api.url)  # recorded: the next load first checks whether the lists changed
+        load(db, api.url)  # recorded: the next load first checks whether the lists changed
         api.release.clear()
         process = load_process(db, api.url)
         assert api.reached.wait(60), ended(process)
         seconds, errors = stop(process, signal_number)
         assert assert_stopped(process, seconds, errors, exit_code, KEPT) == ["check"]
         api.release.set()
-        run_load(db, base_url=api.url)
-    assert analytics_snapshot(db) == reference["old_views"]
+        load(db, api.url)
+    assert snapshot(db) == reference["old_views"]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -288,4 +232,4 @@ def test_a_long_duckdb_statement_in_the_main_thread_stops_within_5_s(tmp_path, r
     seconds, errors = stop(process, signal_number)
     assert_stopped(process, seconds, errors, exit_code, KEPT)
     assert seconds < interrupts.INTERRUPT_GRACE_S  # ended by DuckDB's interrupt(), not by the deadline
-    assert analytics_snapshot(db) == reference["old_views"]
+    assert snapshot(db) == reference["old_views"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.load.runner import run_load
 from pipelines.warehouse import settings
 from pipelines.warehouse.duckdb.storage import storage_tag, tag_of_version
 from simulator.crafted_api import CraftedApi, small_world
 from tests.commands import HoldingReader, assert_one_line_error, run_cli
-from tests.warehouse_checks import analytics_snapshot
+from tests.loads import load
+from tests.warehouses import snapshot
 
 STORAGE_SETTING = "WAREHOUSE__DUCKDB_STORAGE_VERSION"
 
@@ -18,7 +18,7 @@ STORAGE_SETTING = "WAREHOUSE__DUCKDB_STORAGE_VERSION"
 def test_a_new_warehouse_is_in_duckdb_1_1_storage_by_default(tmp_path):
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
-        run_load(db, base_url=api.url)
+        load(db, api.url)
     assert settings.DEFAULT_DUCKDB_STORAGE_VERSION == "v1.1.0"
     assert storage_tag(db) == tag_of_version("v1.1.0", tmp_path) != tag_of_version("latest", tmp_path)
 
@@ -27,7 +27,7 @@ def test_the_storage_version_is_a_setting(tmp_path, monkeypatch):
     monkeypatch.setenv(STORAGE_SETTING, "v1.4.0")
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
-        run_load(db, base_url=api.url)
+        load(db, api.url)
     assert storage_tag(db) == tag_of_version("v1.4.0", tmp_path) == "v1.4.0+"
 
 
@@ -37,7 +37,7 @@ def test_a_warehouse_in_another_format_is_converted_once_with_nothing_lost(tmp_p
         first = run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path, env={STORAGE_SETTING: "latest"})
         assert first.returncode == 0, first.stderr
         assert storage_tag(db) == tag_of_version("latest", tmp_path)
-        before = analytics_snapshot(db)
+        before = snapshot(db)
         reader = HoldingReader(db, "test_case_messages")
 
         converting = run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path)
@@ -49,7 +49,7 @@ def test_a_warehouse_in_another_format_is_converted_once_with_nothing_lost(tmp_p
     assert notice.startswith("Converted the warehouse from DuckDB storage format") and "v1.1.0" in notice
     assert summary.startswith("Nothing changed upstream") or summary.startswith("Loaded")
     assert storage_tag(db) == tag_of_version("v1.1.0", tmp_path)
-    assert analytics_snapshot(db) == before
+    assert snapshot(db) == before
     assert again.returncode == 0 and "Converted" not in again.stdout and len(again.stdout.splitlines()) == 1
 
 

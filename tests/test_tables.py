@@ -10,10 +10,10 @@ from pipelines import tables
 from pipelines.api.cases_documented import read_documented_shape
 from pipelines.api.cases_to_arrow import CaseBatch, read_test_cases
 from pipelines.api.client import Body
-from pipelines.load.runner import run_load
 from pipelines.warehouse.duckdb.file import TYPE_NAMES
 from pipelines.warehouse.engine import quote
 from simulator.crafted_api import API, CraftedApi, small_world
+from tests.loads import load
 
 
 def column_types(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
@@ -27,7 +27,7 @@ def column_types(connection: duckdb.DuckDBPyConnection, schema: str, table: str)
 def test_dlt_and_the_ddl_create_every_declared_column_with_its_declared_type(tmp_path):
     db = tmp_path / "w.duckdb"
     with CraftedApi(small_world()) as api:
-        run_load(db, base_url=api.url)
+        load(db, api.url)
     scratch = duckdb.connect()
     connection = duckdb.connect(str(db), read_only=True)
     try:

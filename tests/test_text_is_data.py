@@ -12,11 +12,11 @@ import re
 
 import pytest
 
-from pipelines.load.runner import run_load
 from pipelines.safe_text import terminal_text
 from simulator.crafted_api import API, CASES, RUNS, CraftedApi, small_world
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.commands import assert_one_line_error, run_cli
-from tests.test_report import CHROMIUM, CHROMIUM_ARGS
+from tests.loads import load
 
 ESC, BEL, CSI = "\x1b", "\x07", "\x9b"
 MODEL = 'model [beta] [bold red]x[/] \x1b[31mred\x1b[0m <a href="https://evil.example/">click</a> :smile:'
@@ -59,7 +59,7 @@ def hostile_world() -> dict:
 def hostile(tmp_path_factory):
     db = tmp_path_factory.mktemp("hostile") / "w.duckdb"
     with CraftedApi(hostile_world()) as api:
-        run_load(db, base_url=api.url, source_options={"api_key": "demo-key"})
+        load(db, api.url, source_options={"api_key": "demo-key"})
     return db
 
 

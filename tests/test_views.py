@@ -9,12 +9,11 @@ import duckdb
 import pytest
 import yaml
 
-from pipelines.load.runner import run_load
 from pipelines.warehouse import views as warehouse_views
-from pipelines.warehouse.duckdb.file import DuckDbFile
-from simulator.server import Simulator
 from simulator.world import World
-from tests.warehouse_checks import raw_rows, rows_as_dicts, view_rows
+from tests.loads import load
+from tests.warehouses import ENGINES, Warehouses, as_warehouse, assert_same_relations, on_engines, values
+from tests.warehouses import rows as view_rows
 
 SCALE = "small"
 TOLERANCE = 1e-6
@@ -69,19 +68,16 @@ class Expected:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    """One small world loaded once (epoch 0); the tests only read it."""
-    directory = tmp_path_factory.mktemp("views")
-    db = directory / "benchmarks.duckdb"
-    with Simulator(scale=SCALE) as simulator:
-        run_load(db, base_url=simulator.url, source_options={"api_key": "demo-key"})
-    return db, Expected(World(scale=SCALE))
+def loaded(tmp_path_factory, prebuilt):
+    """One small world loaded once (epoch 0; tests/prebuilt.py); the tests only read it."""
+    built = prebuilt.world(Warehouses("duckdb", tmp_path_factory.mktemp("views")), (0,), SCALE)
+    return built.warehouse.db, Expected(World(scale=SCALE))
 
 
 def test_model_pass_rates(loaded):
     db, expected = loaded
     want = expected.model_pass_rates()
-    rows = rows_as_dicts(db, "model_pass_rates")
+    rows = view_rows(db, "model_pass_rates")
     assert {(r["model_id"], r["benchmark_type_id"]) for r in rows} == set(want)
     names = {m["id"]: (m["name"], m["provider"]) for m in expected.world.models()}
     for row in rows:
@@ -97,11 +93,11 @@ def test_model_pass_rates(loaded):
 def test_error_only_model_has_null_rates_and_ranks_last(loaded):
     db, expected = loaded
     model_id, type_id = expected.world.edge_cases()["error_only_model"]
-    row = next(r for r in rows_as_dicts(db, "model_pass_rates")
+    row = next(r for r in view_rows(db, "model_pass_rates")
                if (r["model_id"], r["benchmark_type_id"]) == (model_id, type_id))
     assert row["passed"] == row["failed"] == 0 and row["errors"] > 0
     assert row["pass_rate"] is None and row["pass_rate_low"] is None and row["pass_rate_high"] is None
-    board = [r for r in rows_as_dicts(db, "leaderboard") if r["benchmark_type_id"] == type_id]
+    board = [r for r in view_rows(db, "leaderboard") if r["benchmark_type_id"] == type_id]
     assert max(board, key=lambda r: r["rank"])["model_id"] == model_id
 
 
@@ -113,7 +109,7 @@ def test_category_pass_rates(loaded):
         entry[0] += run["passedCount"]
         entry[1] += run["failedCount"]
         entry[2] += run["totalCount"] - run["passedCount"] - run["failedCount"]
-    rows = rows_as_dicts(db, "category_pass_rates")
+    rows = view_rows(db, "category_pass_rates")
     assert len(rows) == len(totals)
     for row in rows:
         passed, failed, errors = totals[(row["model_id"], row["benchmark_type_id"], row["probe_category_id"])]
@@ -126,7 +122,7 @@ def test_category_pass_rates(loaded):
 
 def test_probe_pass_rates_ties_and_single_runs(loaded):
     db, expected = loaded
-    rows = {(r["model_id"], r["benchmark_type_id"], r["probe_id"]): r for r in rows_as_dicts(db, "probe_pass_rates")}
+    rows = {(r["model_id"], r["benchmark_type_id"], r["probe_id"]): r for r in view_rows(db, "probe_pass_rates")}
     assert set(rows) == set(expected.latest)
     for key, run in expected.latest.items():
         row = rows[key]
@@ -151,7 +147,7 @@ def test_strategy_pass_rates(loaded):
         for case in expected.world.test_cases(m, run["id"])["testCases"]:
             entry = totals[(m, t, case["strategy"], case["redTeamer"], case["variation"])]
             entry[{"PASSED": 0, "FAILED": 1, "ERROR": 2}[case["result"]]] += 1
-    rows = rows_as_dicts(db, "strategy_pass_rates")
+    rows = view_rows(db, "strategy_pass_rates")
     assert len(rows) == len(totals)
     for row in rows:
         key = (row["model_id"], row["benchmark_type_id"], row["strategy"], row["red_teamer"], row["variation"])
@@ -177,7 +173,7 @@ def test_leaderboard_order_per_type_and_overall(loaded):
             return (low is None, -(low or 0), value is None, -(value or 0), model_id)
         return sorted(entries, key=key)
 
-    rows = rows_as_dicts(db, "leaderboard")
+    rows = view_rows(db, "leaderboard")
     types = {t for _, t in per_type}
     for type_id in types:
         want = ranking({m: (w["passed"], w["failed"]) for (m, t), w in per_type.items() if t == type_id})
@@ -201,7 +197,7 @@ def test_pass_rate_trend_uses_every_run(loaded):
         entry = daily[(m, t, run["createdAt"][:10])]
         entry[0] += run["passedCount"]
         entry[1] += run["failedCount"]
-    rows = rows_as_dicts(db, "pass_rate_trend")
+    rows = view_rows(db, "pass_rate_trend")
     assert len(rows) == len(daily)
     for row in rows:
         passed, failed = daily[(row["model_id"], row["benchmark_type_id"], row["day"].isoformat())]
@@ -223,7 +219,7 @@ def test_regressions(loaded):
         significant = wilson(latest["passedCount"], latest["failedCount"])[1] < wilson(
             previous["passedCount"], previous["failedCount"])[0]
         want[key] = (previous["id"], latest["id"], latest_rate - previous_rate, significant)
-    rows = rows_as_dicts(db, "regressions")
+    rows = view_rows(db, "regressions")
     assert want, "the small world should contain regressions"
     got = {(r["model_id"], r["benchmark_type_id"], r["probe_id"]): r for r in rows}
     assert set(got) == set(want)
@@ -238,8 +234,8 @@ def test_regressions(loaded):
 
 def test_data_quality_is_empty_on_clean_data_and_load_history_counts(loaded):
     db, expected = loaded
-    assert rows_as_dicts(db, "data_quality") == []
-    history = rows_as_dicts(db, "load_history")
+    assert view_rows(db, "data_quality") == []
+    history = view_rows(db, "load_history")
     assert len(history) == 1 and history[0]["status"] == "loaded"
     assert history[0]["test_cases_loaded"] == expected.world.counts()["test_cases"]
     assert history[0]["finished_at"] >= history[0]["started_at"]
@@ -261,7 +257,7 @@ def test_every_view_has_a_unique_grain_and_rates_in_range(loaded):
         "models": ("model_id",),
     }
     for view, grain in grains.items():
-        rows = rows_as_dicts(db, view)
+        rows = view_rows(db, view)
         keys = [tuple(r[c] for c in grain) for r in rows]
         assert len(keys) == len(set(keys)), view
         for row in rows:
@@ -291,11 +287,11 @@ def test_every_view_and_documented_column_has_a_comment(loaded):
             assert columns.get((view, column)), f"{view}.{column} has no comment"
 
 
-def test_schema_yml_lists_every_column_of_every_view_in_order(loaded):
+@on_engines("duckdb")
+def test_schema_yml_lists_every_column_of_every_view_in_order(loaded_warehouse):
     """sql/schema.yml is the source of docs/views.md: a column added to a view and not to it would go unseen."""
-    db, _ = loaded
     docs = yaml.safe_load((warehouse_views.SQL_DIR / "schema.yml").read_text())
-    connection = duckdb.connect(str(db), read_only=True)
+    connection = duckdb.connect(str(loaded_warehouse.db), read_only=True)
     try:
         rows = connection.execute(
             "select table_name, column_name from duckdb_columns() where schema_name = 'analytics' "
@@ -308,10 +304,9 @@ def test_schema_yml_lists_every_column_of_every_view_in_order(loaded):
     assert {view: list(doc.get("columns") or {}) for view, doc in docs.items()} == dict(columns)
 
 
-def test_corrupted_raw_data_shows_in_data_quality(tmp_path, start_simulator):
-    sim = start_simulator("tiny")
-    db = tmp_path / "benchmarks.duckdb"
-    run_load(db, base_url=sim.url)
+@on_engines("duckdb")
+def test_corrupted_raw_data_shows_in_data_quality(loaded_warehouse):
+    db = loaded_warehouse.db  # the tiny world at epoch 0
     run_id = next(iter(World(scale="tiny").iter_runs()))[2]["id"]
     connection = duckdb.connect(str(db))
     try:
@@ -319,32 +314,43 @@ def test_corrupted_raw_data_shows_in_data_quality(tmp_path, start_simulator):
             "update benchmarks_raw.probe_runs set passed_count = total_count + 5 where id = ?", [run_id])
     finally:
         connection.close()
-    warehouse_views.apply_views(DuckDbFile(db))
-    checks = {(r["check_name"], r["entity_id"]) for r in rows_as_dicts(db, "data_quality")}
+    warehouse_views.apply_views(as_warehouse(db).engine())
+    checks = {(r["check_name"], r["entity_id"]) for r in view_rows(db, "data_quality")}
     assert checks == {("passed_failed_exceed_total", str(run_id)), ("test_cases_disagree_with_counts", str(run_id))}
 
 
-def test_removed_runs_and_models_leave_every_view(tmp_path, start_simulator):
-    sim = start_simulator("tiny")
-    db = tmp_path / "benchmarks.duckdb"
-    run_load(db, base_url=sim.url)
+def test_removed_runs_and_models_leave_every_view(warehouses, prebuilt):
+    db = prebuilt.world(warehouses, (0, 1)).warehouse  # the tiny world loaded at epoch 0, then 1 (only read here)
     before, after = World(scale="tiny"), World(scale="tiny", epoch=1)
     removed_runs = {r["id"] for _, _, r in before.iter_runs()} - {r["id"] for _, _, r in after.iter_runs()}
     removed_model = before.edge_cases()["removed_model_at_epoch_1"]
-    sim.set_epoch(1)
-    run_load(db, base_url=sim.url)
     for view in ("probe_runs", "probe_pass_rates", "regressions"):
-        for row in rows_as_dicts(db, view):
+        for row in view_rows(db, view):
             run_ids = {row.get("probe_run_id"), row.get("latest_run_id"), row.get("previous_run_id")}
             assert not run_ids & removed_runs, (view, row)
     for view in ("models", "model_pass_rates", "leaderboard", "category_pass_rates", "pass_rate_trend"):
-        assert removed_model not in {r["model_id"] for r in rows_as_dicts(db, view)}, view
-    assert removed_model in {r[0] for r in raw_rows(db, "select id from benchmarks_raw.models")}
-    assert len(rows_as_dicts(db, "load_history")) == 2
+        assert removed_model not in {r["model_id"] for r in view_rows(db, view)}, view
+    assert removed_model in {r[0] for r in values(db, "select id from {raw}.models")}
+    assert len(view_rows(db, "load_history")) == 2
 
 
 def test_views_work_in_a_file_named_analytics(tmp_path, start_simulator):
     sim = start_simulator("tiny")
     db = tmp_path / "analytics.duckdb"
-    run_load(db, base_url=sim.url)
+    load(db, sim.url)
     assert len(view_rows(db, "leaderboard")) > 0 and len(view_rows(db, "load_history")) == 1
+
+
+def test_every_view_is_the_same_on_every_engine(tmp_path, request, prebuilt):
+    """One SQL source for every engine: every view, row by row, after a first load and after an incremental one
+    that adds, re-scores and removes runs (removed runs must leave the views on both)."""
+    server = request.getfixturevalue("postgres")
+    on = {engine: Warehouses(engine, tmp_path / engine, server) for engine in ENGINES}
+    for epochs in ((0,), (0, 1)):
+        reference = prebuilt.expected(on["duckdb"], epochs, raw=False)
+        for engine in ENGINES[1:]:
+            assert_same_relations(reference, prebuilt.expected(on[engine], epochs, raw=False),
+                                  what=f"{engine} after loading epochs {epochs}")
+            loads = [len(view_rows(prebuilt.world(on[name], epochs).warehouse, "load_history"))
+                     for name in ("duckdb", engine)]
+            assert loads[0] == loads[1] == len(epochs), f"load_history on {engine} after epochs {epochs}"

@@ -187,8 +187,9 @@ class DuckDbFile:
     def names(self, connection: duckdb.DuckDBPyConnection) -> Names:
         """Every name with its catalog too (`"<file stem>".analytics.x`): DuckDB names the catalog after the file's
         stem, and a catalog and a schema of the same name (a file called analytics.duckdb) are ambiguous."""
-        lists = connection.execute("select current_database()").fetchone()[0]
-        return Names(prefix=f"{quote(lists)}.")
+        # fetchall: a result left unfinished would make the connection refuse the next relation (arrow_reader)
+        catalog = connection.execute("select current_database()").fetchall()[0][0]
+        return Names(prefix=f"{quote(catalog)}.")
 
     def function_definition(self, name: str, parameters: list[str], body: str) -> str:
         return f"create or replace macro {name}({', '.join(parameters)}) as {body}"

@@ -48,7 +48,7 @@ def arrow_array(values: tuple, arrow_type: pa.DataType) -> pa.Array:
     if pa.types.is_floating(arrow_type):
         values = tuple(None if value is None else float(value) for value in values)
     elif pa.types.is_string(arrow_type):  # anything unmapped as its text
-        values = tuple(None if value is None or isinstance(value, str) else _as_text(value) for value in values)
+        values = tuple(value if value is None or isinstance(value, str) else _as_text(value) for value in values)
     return pa.array(values, type=arrow_type)
 
 

@@ -1,19 +1,20 @@
-"""U+0000 in text the API sends: PostgreSQL cannot store it, so a load there replaces each with U+FFFD and reports
-it in analytics.data_quality (check nul_character_replaced); DuckDB keeps the text byte-exact
+"""U+0000 in text the API sends, on every engine: PostgreSQL cannot store it, so a load there replaces each with
+U+FFFD and reports it in analytics.data_quality (check nul_character_replaced); DuckDB keeps the text byte-exact
 (pipelines/api/nul_text.py)."""
 
 from __future__ import annotations
+
+import json
 
 import duckdb
 import pyarrow as pa
 import pytest
 
 from pipelines.api.nul_text import replace_nul_in_row, replace_nul_in_table
-from pipelines.load.runner import run_load
-from pipelines.warehouse.duckdb.file import DuckDbFile
 from pipelines.warehouse.views import apply_views
-from simulator.crafted_api import API, CraftedApi, small_world
-from tests.warehouse_checks import raw_rows, rows_as_dicts
+from simulator.crafted_api import API, small_world
+from tests.loads import load_routes
+from tests.warehouses import as_warehouse, on_engines, rows, values
 
 CASES = f"{API}/models/1/runs/10/test-cases"
 CONTENT = "hel\x00lo\x00\x00 world"
@@ -49,38 +50,25 @@ def expected_checks(*, tolerant: bool) -> set[tuple[str, str, str, str]]:
 
 
 @pytest.mark.parametrize("tolerant", [False, True], ids=["documented-shape", "tolerant-path"])
-def test_postgres_load_replaces_nul_with_u_fffd_and_reports_it(pg_database, tolerant):
-    with CraftedApi(nul_world(tolerant=tolerant)) as api:
-        run_load(destination="postgres", base_url=api.url)
-    with pg_database.connect() as connection:
-        cursor = connection.cursor()
-        cursor.execute("select content from analytics.test_case_messages where test_case_id = 100001")
-        assert cursor.fetchall() == [(CONTENT.replace("\x00", "\ufffd"),)]
-        cursor.execute("select explanation from benchmarks_raw.test_cases where id = 100001")
-        assert cursor.fetchall() == [("refused\ufffd",)]
-        cursor.execute("select description from analytics.benchmark_types")
-        assert cursor.fetchall() == [("a\ufffdb",)]
-        cursor.execute("select config ->> 'note' from benchmarks_raw.model_details")
-        assert cursor.fetchall() == [("a\ufffdb",), ("a\ufffdb",)]
-        cursor.execute("select check_name, entity, entity_id, detail from analytics.data_quality")
-        checks = {row for row in cursor.fetchall() if row[0] == CHECK}
-        # the rows without U+0000 stay as they were
-        cursor.execute("select content from analytics.test_case_messages where test_case_id = 100003 order by position")
-        assert cursor.fetchall() == [("a",), ("b",)]
-    assert checks == expected_checks(tolerant=tolerant)
-
-
-def test_duckdb_keeps_nul_byte_exact_and_reports_nothing(tmp_path):
-    db = tmp_path / "w.duckdb"
-    with CraftedApi(nul_world()) as api:
-        run_load(db, base_url=api.url)
-    messages = {row["test_case_id"]: row["content"] for row in rows_as_dicts(db, "test_case_messages")}
-    assert messages[100001] == CONTENT
-    assert raw_rows(db, "select explanation from benchmarks_raw.test_cases where id = 100001") == [(EXPLANATION,)]
-    assert [row["description"] for row in rows_as_dicts(db, "benchmark_types")] == [NOTE]
-    assert not [row for row in rows_as_dicts(db, "data_quality") if row["check_name"] == CHECK]
-    assert raw_rows(db, "select count(*) from benchmarks_raw.test_case_messages where nul_replaced is not null") \
-        == [(0,)]
+def test_nul_is_kept_where_the_engine_stores_it_and_replaced_and_reported_where_not(warehouse, tolerant):
+    load_routes(warehouse, nul_world(tolerant=tolerant))
+    kept = warehouse.engine().stores_nul_characters
+    assert kept == (warehouse.engine_name == "duckdb")
+    shown = (lambda text: text) if kept else (lambda text: text.replace("\x00", "\ufffd"))
+    messages = values(warehouse, "select content from {analytics}.test_case_messages where test_case_id = 100001")
+    assert messages == [(shown(CONTENT),)]
+    assert values(warehouse, "select explanation from {raw}.test_cases where id = 100001") == [(shown(EXPLANATION),)]
+    assert [row["description"] for row in rows(warehouse, "benchmark_types")] == [shown(NOTE)]
+    notes = values(warehouse, "select config from {raw}.model_details")
+    assert sorted(json.loads(config)["note"] for (config,) in notes) == [shown(NOTE)] * 2
+    checks = {(row["check_name"], row["entity"], row["entity_id"], row["detail"])
+              for row in rows(warehouse, "data_quality") if row["check_name"] == CHECK}
+    assert checks == (set() if kept else expected_checks(tolerant=tolerant))
+    # the rows without U+0000 stay as they were
+    assert values(warehouse, "select position, content from {analytics}.test_case_messages where test_case_id = "
+                             "100003") == [(0, "a"), (1, "b")]
+    replaced = values(warehouse, "select count(*) from {raw}.test_case_messages where nul_replaced is not null")
+    assert replaced == [(0 if kept else 1,)]
 
 
 def test_arrow_batches_get_u_fffd_and_a_note_per_row():
@@ -111,17 +99,17 @@ def test_dict_rows_get_u_fffd_in_nested_values_and_keys():
     assert replace_nul_in_row(clean) is clean
 
 
-def test_a_warehouse_made_before_nul_replaced_gets_the_column_when_views_are_applied(tmp_path):
-    db = tmp_path / "w.duckdb"
-    with CraftedApi(small_world()) as api:
-        run_load(db, base_url=api.url)
+@on_engines("duckdb")
+def test_a_warehouse_made_before_nul_replaced_gets_the_column_when_views_are_applied(warehouses, prebuilt):
+    db = warehouses.copy(prebuilt.crafted(warehouses, "small_world", small_world())).db
     with duckdb.connect(str(db)) as connection:  # as the warehouse was before the column was declared
         connection.execute("drop schema analytics cascade")
         connection.execute("drop schema benchmarks_stg cascade")
         for table in ("test_cases", "test_case_messages", "models"):
             connection.execute(f"alter table benchmarks_raw.{table} drop column nul_replaced")
-    engine = DuckDbFile(db)
+    engine = as_warehouse(db).engine()
     engine.working_db = db  # apply the views to the file itself
     apply_views(engine)
-    assert raw_rows(db, "select count(*) from benchmarks_raw.test_cases where nul_replaced is null") == [(3,)]
-    assert not rows_as_dicts(db, "data_quality")
+    assert values(db, "select count(*) from {raw}.test_cases where nul_replaced is null") == [(3,)]
+    assert not rows(db, "data_quality")
+

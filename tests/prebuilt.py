@@ -1,0 +1,87 @@
+"""Warehouses loaded once per test session and copied by every test that starts from one: a clean load of the
+simulator's world at epoch 0 (or 0 then 1) costs seconds, a copy (a file and its working folder, or a PostgreSQL
+database made from a template) a fraction of one. Their snapshots are what a clean load makes: the references of
+the convergence tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from simulator.server import Simulator
+from tests.loads import DEMO_KEY, load, load_routes
+from tests.warehouses import RelationRows, Warehouse, Warehouses, snapshot, working_dir
+
+
+@dataclass(frozen=True)
+class Built:
+    """A warehouse loaded once, and where its working state lives (it depends on the environment it was built
+    in: XDG_STATE_HOME for PostgreSQL)."""
+
+    warehouse: Warehouse
+    working_dir: Path
+
+
+class Prebuilt:
+    """Built on first use, per engine, scale and sequence of epochs loaded one after another."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.built: dict[tuple, Built] = {}
+        self.snapshots: dict[tuple, dict[str, RelationRows]] = {}
+
+    def world(self, warehouses: Warehouses, epochs: tuple[int, ...] = (0,), scale: str = "tiny") -> Built:
+        """A warehouse on `warehouses`' engine holding what clean loads of `epochs` make (never load into it: copy
+        it with `warehouses.copy`)."""
+        key = (warehouses.engine_name, scale, epochs)
+        if key not in self.built:
+            self.built[key] = self._build(warehouses, scale, epochs)
+        return self.built[key]
+
+    def crafted(self, warehouses: Warehouses, name: str, routes: dict) -> Built:
+        """A warehouse holding a clean load of a crafted API (tests/crafted_api.py) serving `routes`; `name` says
+        which routes (the cache's key)."""
+        key = (warehouses.engine_name, "crafted", name)
+        if key not in self.built:
+            with self._environment():
+                warehouse = self._keeper(warehouses).new(f"{warehouses.engine_name}-crafted-{name}")
+                load_routes(warehouse, routes)
+                self.built[key] = Built(warehouse, working_dir(warehouse))
+        return self.built[key]
+
+    def expected(self, warehouses: Warehouses, epochs: tuple[int, ...] = (0,), scale: str = "tiny",
+                 raw: bool = True) -> dict[str, RelationRows]:
+        """The snapshot (tests/warehouses.py) of `world(...)`: what a clean load of those epochs makes."""
+        return self.snapshot_of(self.world(warehouses, epochs, scale), raw=raw)
+
+    def snapshot_of(self, built: Built, raw: bool = True) -> dict[str, RelationRows]:
+        key = (built.warehouse, raw)
+        if key not in self.snapshots:
+            self.snapshots[key] = snapshot(built.warehouse, raw=raw)
+        return self.snapshots[key]
+
+    def _build(self, warehouses: Warehouses, scale: str, epochs: tuple[int, ...]) -> Built:
+        with self._environment():
+            warehouse = self._keeper(warehouses).new(f"{warehouses.engine_name}-{scale}-epochs-"
+                                                     f"{'-'.join(map(str, epochs))}")
+            with Simulator(scale=scale) as simulator:
+                for epoch in epochs:
+                    simulator.set_epoch(epoch)
+                    load(warehouse, simulator.url)
+            return Built(warehouse, working_dir(warehouse))
+
+    def _keeper(self, warehouses: Warehouses) -> Warehouses:
+        """Kept for the whole session: on the session's server, or in the session's folder."""
+        return Warehouses(warehouses.engine_name, self.folder, warehouses.server)
+
+    @contextmanager
+    def _environment(self) -> Iterator[None]:
+        """The key, and working state of the session's own (XDG_STATE_HOME), whatever test builds it."""
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("SOURCES__BENCHMARKS__API_KEY", DEMO_KEY)
+            patch.setenv("XDG_STATE_HOME", str(self.folder / "state"))
+            yield
