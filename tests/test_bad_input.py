@@ -20,7 +20,8 @@ from pipelines.errors import ApiDataError
 from tests.api_cases import REJECTED
 from tests.crafted_api import CASES, RUNS, huge_and_deep_overrides, small_world
 from tests.loads import load_routes
-from tests.warehouses import ENGINES, Warehouse, Warehouses, on_engines, rows, snapshot, values
+from tests.snapshots import rows, snapshot, values
+from tests.warehouses import ENGINES, Warehouse, Warehouses, on_engines
 
 
 @pytest.fixture(scope="module", params=ENGINES)

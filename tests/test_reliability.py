@@ -22,8 +22,9 @@ from simulator.world import World
 from tests.commands import STAGE_LINE, HoldingReader
 from tests.crafted_api import CASES, SlowApi, changed_world
 from tests.loads import kill_during, load, load_process, wait_for_stage
+from tests.snapshots import assert_same_relations, rows, snapshot
 from tests.warehouse_checks import raw_duplicates
-from tests.warehouses import assert_same_relations, on_engines, rows, snapshot
+from tests.warehouses import on_engines
 
 FAST_RETRIES = {"max_attempts": 10, "backoff_max": 0.2}
 STAGES = ("extract", "normalize", "load", "views", "publish")
