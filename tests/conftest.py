@@ -1,4 +1,5 @@
-"""Shared fixtures: a clean environment for every test, and a real simulator on a free port."""
+"""Shared fixtures: a clean environment for every test, a real simulator on a free port, the throwaway PostgreSQL
+server, and warehouses on every engine (empty, or copies of ones loaded once: tests/prebuilt.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tests.warehouses import CREDENTIALS, ENGINES, Warehouse, Warehouses, copy_f
 @pytest.fixture(autouse=True)
 def api_key_and_cwd(monkeypatch, tmp_path):
     """Every test runs in its own directory with the simulator's default key configured as a user would (the
-    environment variable); subprocess helpers in tests/commands.py set their own."""
+    environment variable); the subprocess helpers (tests/commands.py, tests/loads.py) set their own."""
     monkeypatch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # loads into PostgreSQL keep their state here
     monkeypatch.delenv("DESTINATION__POSTGRES__CREDENTIALS", raising=False)

@@ -14,7 +14,8 @@ import pytest
 
 from simulator.server import Simulator
 from tests.loads import DEMO_KEY, load, load_routes
-from tests.warehouses import RelationRows, Warehouse, Warehouses, snapshot, working_dir
+from tests.snapshots import RelationRows, snapshot
+from tests.warehouses import Warehouse, Warehouses, working_dir
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 
 from simulator.crafted_api import API, CraftedApi, small_world
 from tests.commands import SECRET, STAGE_LINE, assert_one_line_error, run_cli
-from tests.warehouses import snapshot
+from tests.snapshots import snapshot
 
 
 def test_load_prints_one_summary_line_and_works_from_any_directory(tmp_path):

@@ -23,8 +23,9 @@ from tests.commit_checks import (
     working_copy,
 )
 from tests.loads import kill_during, load, load_process
+from tests.snapshots import assert_same_relations, snapshot, values
 from tests.warehouse_checks import raw_duplicates, requested_test_case_paths
-from tests.warehouses import Warehouse, assert_same_relations, on_engines, snapshot, values
+from tests.warehouses import Warehouse, on_engines
 
 
 def assert_equals_clean_load(target: Warehouse, warehouses, prebuilt, epochs: tuple[int, ...], what: str) -> None:  # noqa: ANN001

@@ -17,8 +17,9 @@ from pipelines.warehouse.engine import Names
 from tests.commands import run_cli
 from tests.commit_checks import copy_rows_of_newest_load_again
 from tests.loads import load, load_process, wait_for_stage
+from tests.snapshots import assert_same_relations, snapshot
 from tests.warehouse_checks import raw_duplicates, requested_test_case_paths
-from tests.warehouses import Warehouse, assert_same_relations, on_engines, snapshot
+from tests.warehouses import Warehouse, on_engines
 
 pytestmark = on_engines("postgres")
 

@@ -14,7 +14,8 @@ import pytest
 
 from simulator.crafted_api import CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
-from tests.warehouses import copy_file, on_engines, snapshot
+from tests.snapshots import snapshot
+from tests.warehouses import copy_file, on_engines
 
 SIZE_MB = 24  # room for the warehouse (about 6 MB), its working copy and a little more
 

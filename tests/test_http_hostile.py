@@ -38,7 +38,7 @@ from tests.hostile_http import (
     stall,
 )
 from tests.loads import load
-from tests.warehouses import snapshot
+from tests.snapshots import snapshot
 
 MODELS = f"{API}/models"
 FAST = {"max_attempts": 1}

@@ -9,8 +9,9 @@ from pipelines.errors import ApiAuthError, ApiError, ApiUnavailableError, Config
 from simulator.crafted_api import BLANKS, blank_world
 from simulator.world import World
 from tests.loads import load, load_routes
+from tests.snapshots import assert_same_relations, rows, snapshot, values
 from tests.warehouse_checks import assert_warehouse_matches, requested_test_case_paths
-from tests.warehouses import Warehouses, assert_same_relations, on_engines, rows, snapshot, values
+from tests.warehouses import Warehouses, on_engines
 
 
 def assert_a_full_load_equals_the_simulator_data(sim, target) -> None:  # noqa: ANN001

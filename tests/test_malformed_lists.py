@@ -20,7 +20,7 @@ from pipelines.progress import LoadProgress
 from simulator.crafted_api import API, CASES, RUNS, CraftedApi, small_world
 from tests.commands import assert_one_line_error, run_cli
 from tests.loads import load
-from tests.warehouses import snapshot
+from tests.snapshots import snapshot
 
 WORLD = small_world()
 RUN = WORLD[RUNS][0]

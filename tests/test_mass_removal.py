@@ -14,8 +14,9 @@ from simulator.world import World
 from tests.commands import assert_one_line_error, run_cli
 from tests.loads import load
 from tests.loads import load_routes as load_crafted
+from tests.snapshots import rows, snapshot
 from tests.warehouse_checks import assert_warehouse_matches
-from tests.warehouses import on_engines, rows, snapshot
+from tests.warehouses import on_engines
 
 FRACTION = "SOURCES__BENCHMARKS__MAX_REMOVAL_FRACTION"
 NO_RUNS = {RUNS: []}  # model 1 is still listed, its runs are not

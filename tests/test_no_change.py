@@ -28,8 +28,8 @@ from pipelines.warehouse.duckdb.file import DuckDbFile, connect
 from simulator.world import World
 from tests.commands import run_cli
 from tests.loads import load
+from tests.snapshots import snapshot
 from tests.warehouse_checks import assert_warehouse_matches, requested_test_case_paths
-from tests.warehouses import snapshot
 
 
 def list_requests(requests: list[dict]) -> Counter:

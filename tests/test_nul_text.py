@@ -14,7 +14,8 @@ from pipelines.api.nul_text import replace_nul_in_row, replace_nul_in_table
 from pipelines.warehouse.views import apply_views
 from simulator.crafted_api import API, small_world
 from tests.loads import load_routes
-from tests.warehouses import as_warehouse, on_engines, rows, values
+from tests.snapshots import rows, values
+from tests.warehouses import as_warehouse, on_engines
 
 CASES = f"{API}/models/1/runs/10/test-cases"
 CONTENT = "hel\x00lo\x00\x00 world"

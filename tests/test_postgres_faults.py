@@ -18,7 +18,8 @@ import pytest
 from simulator.throwaway_postgres import PostgresUnavailable, ThrowawayPostgres, binaries
 from tests.commands import assert_one_line_error, run_cli
 from tests.loads import load, load_process, wait_for_stage
-from tests.warehouses import CREDENTIALS, PostgresWarehouse, assert_same_relations, on_engines, snapshot
+from tests.snapshots import assert_same_relations, snapshot
+from tests.warehouses import CREDENTIALS, PostgresWarehouse, on_engines
 
 LOCK_APPLICATION = "benchmarks-etl load lock"
 

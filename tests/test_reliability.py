@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,9 @@ from simulator.crafted_api import CASES, SlowApi, changed_world
 from simulator.world import World
 from tests.commands import STAGE_LINE, HoldingReader
 from tests.loads import kill_during, load, load_process, wait_for_stage
+from tests.snapshots import assert_same_relations, rows, snapshot
 from tests.warehouse_checks import raw_duplicates
-from tests.warehouses import assert_same_relations, on_engines, rows, snapshot
+from tests.warehouses import on_engines
 
 FAST_RETRIES = {"max_attempts": 10, "backoff_max": 0.2}
 STAGES = ("extract", "normalize", "load", "views", "publish")
@@ -52,24 +54,38 @@ def test_api_that_stays_down_gives_up_in_bounded_time_and_changes_nothing(start_
 
 def test_crash_at_random_moments_then_the_next_load_converges(worlds, warehouses, prebuilt):
     """SIGKILL a real load process at a random moment of each stage, on a new and on an existing warehouse (a copy
-    of a clean load of epoch 0, loading epoch 1); the next load must make what clean loads make, nothing doubled."""
+    of a clean load of epoch 0, loading epoch 1); the next load must make what clean loads make, nothing doubled.
+    Each trial's load process runs, and is killed, while the trial before it recovers (trials share nothing)."""
     rng = random.Random(7)
     expected = [prebuilt.expected(warehouses, (0,)), prebuilt.expected(warehouses, (0, 1))]
     assert expected[0]["test_cases"].rows and expected[0] != expected[1]
     trials = CRASH_TRIALS[warehouses.engine_name]
-    killed_in = []
-    for trial in range(trials):
-        changed_world, stage = trial % 2, STAGES[trial % len(STAGES)]
+
+    def crash(trial: int) -> tuple:
+        """The trial's warehouse and API, and its load process killed (in a thread: only the process is touched
+        there, as the main thread's load may be reading the environment)."""
+        changed_world = trial % 2  # 0: first load into a new warehouse; 1: a world change on an existing one
         if changed_world:
             target = warehouses.copy(prebuilt.world(warehouses, (0,)), f"trial{trial}")
         else:
             target = warehouses.new(f"trial{trial}")
-        url = worlds[changed_world].url
-        killed_in.append(kill_during(load_process(target, url), stage, rng.uniform(0, 0.25)))
-        what = f"trial {trial}: killed in {stage} ({'reached' if killed_in[-1][1] else 'not reached'})"
-        load(target, url)  # the next load
-        assert_same_relations(expected[changed_world], snapshot(target, raw=True), what=what)
-        assert raw_duplicates(target) == [(0, 0)], what
+        url, stage = worlds[changed_world].url, STAGES[trial % len(STAGES)]
+        process = load_process(target, url)
+        return target, url, crashes.submit(kill_during, process, stage, rng.uniform(0, 0.25))
+
+    killed_in = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crash") as crashes:
+        upcoming = crash(0)
+        for trial in range(trials):
+            target, url, killing = upcoming
+            killed_in.append(killing.result())
+            if trial + 1 < trials:
+                upcoming = crash(trial + 1)
+            stage, reached, _ = killed_in[-1]
+            what = f"trial {trial}: killed in {stage} ({'reached' if reached else 'not reached'})"
+            load(target, url)  # the next load
+            assert_same_relations(expected[trial % 2], snapshot(target, raw=True), what=what)
+            assert raw_duplicates(target) == [(0, 0)], what
     print(f"killed loads (stage, reached, exit code): {killed_in}")
     assert sum(1 for _, reached, code in killed_in if reached and code == -signal.SIGKILL) >= trials // 2, killed_in
 

@@ -9,7 +9,8 @@ import pytest
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.commands import run_cli
-from tests.warehouses import Warehouses, rows
+from tests.snapshots import rows
+from tests.warehouses import Warehouses
 
 
 @pytest.fixture(scope="module")

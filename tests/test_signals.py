@@ -25,7 +25,8 @@ from pipelines.warehouse.attempts import read_attempt
 from simulator.crafted_api import CASES, RUNS, CraftedApi, SlowApi, changed_world, small_world
 from tests.commands import STAGE_LINE
 from tests.loads import load, load_process, load_with_key, wait_for_stage
-from tests.warehouses import on_engines, snapshot, working_dir
+from tests.snapshots import snapshot
+from tests.warehouses import on_engines, working_dir
 
 SIGNALS = [(signal.SIGTERM, 143), (signal.SIGINT, 130)]
 SIGNAL_IDS = ["SIGTERM", "SIGINT"]

@@ -10,7 +10,7 @@ from pipelines.warehouse.duckdb.storage import storage_tag, tag_of_version
 from simulator.crafted_api import CraftedApi, small_world
 from tests.commands import HoldingReader, assert_one_line_error, run_cli
 from tests.loads import load
-from tests.warehouses import snapshot
+from tests.snapshots import snapshot
 
 STORAGE_SETTING = "WAREHOUSE__DUCKDB_STORAGE_VERSION"
 

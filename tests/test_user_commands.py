@@ -22,8 +22,9 @@ from simulator.crafted_api import API, CraftedApi, small_world
 from simulator.world import World
 from tests.commands import assert_one_line_error, run_cli
 from tests.loads import load
+from tests.snapshots import rows, snapshot, values
 from tests.warehouse_checks import ENTITY_VIEWS
-from tests.warehouses import Warehouse, on_engines, rows, snapshot, values, working_dir
+from tests.warehouses import Warehouse, on_engines, working_dir
 
 
 @pytest.fixture()

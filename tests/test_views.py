@@ -12,8 +12,9 @@ import yaml
 from pipelines.warehouse import views as warehouse_views
 from simulator.world import World
 from tests.loads import load
-from tests.warehouses import ENGINES, Warehouses, as_warehouse, assert_same_relations, on_engines, values
-from tests.warehouses import rows as view_rows
+from tests.snapshots import assert_same_relations, values
+from tests.snapshots import rows as view_rows
+from tests.warehouses import ENGINES, Warehouses, as_warehouse, on_engines
 
 SCALE = "small"
 TOLERANCE = 1e-6

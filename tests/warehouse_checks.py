@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.warehouses import Warehouse, normalised, snapshot, values
+from tests.snapshots import normalised, snapshot, values
+from tests.warehouses import Warehouse
 
 if TYPE_CHECKING:
     from simulator.world import World

@@ -1,31 +1,23 @@
 """The warehouse a test loads into, on either engine: a DuckDB file, or a database on the session's throwaway
-PostgreSQL server (tests/postgres.py). What a warehouse holds is read through the product's own `Engine`
-(connect_published, names, arrow_reader), the way `query`, `export` and `report` read it: one snapshot helper for
-every engine. The expected rows come from elsewhere (tests/warehouse_checks.py builds them from the simulator).
+PostgreSQL server (tests/postgres.py); what commands need to name it (options, environment) and the product's
+`Engine` for it. What it holds is read by tests/snapshots.py.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pipelines.tables import TEST_CASE_MESSAGES, TEST_CASES
-from pipelines.warehouse import settings
 from pipelines.warehouse.destinations import open_engine
-from pipelines.warehouse.engine import quote
 from simulator.throwaway_postgres import ThrowawayPostgres
 
 CREDENTIALS = "DESTINATION__POSTGRES__CREDENTIALS"
 ENGINES = ("duckdb", "postgres")
-READ_BATCH_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -165,115 +157,6 @@ def copy_file(built: Any, db: Path) -> DuckDbWarehouse:
 def working_dir(target: Warehouse | Path) -> Path:
     """Where the product keeps the warehouse's working state (dlt's, the load records, the change check's)."""
     return as_warehouse(target).engine().working_dir
-
-
-# ----- reading what a warehouse holds, through the product's Engine ------------------------------------------------
-
-@dataclass(frozen=True)
-class RelationRows:
-    """One relation's column names (in order) and rows, normalised and sorted (see `normalised`)."""
-
-    columns: list[str]
-    rows: list[tuple]
-
-    def dicts(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
-
-
-RAW_CONTENT = {table.name: ", ".join(quote(column.name) for column in table.columns)
-               for table in (TEST_CASES, TEST_CASE_MESSAGES)}
-
-
-def snapshot(target: Warehouse | Path, *, raw: bool = False, load_history: bool = False) -> dict[str, RelationRows]:
-    """Every analytics relation (views on DuckDB, tables on PostgreSQL), rows normalised and sorted. load_history
-    only when asked (its timestamps differ from load to load); `raw`: also the raw test cases and messages row for
-    row without their load ids (which differ from one warehouse to another), as "raw test_cases" and so on."""
-    engine = as_warehouse(target).engine()
-    with engine.connect_published() as connection:
-        names = engine.names(connection)
-        views = [view for view in relation_names(connection, settings.ANALYTICS_SCHEMA)
-                 if load_history or view != "load_history"]
-        taken = {view: _read(engine, connection, f"select * from {names.analytics(view)}") for view in views}
-        if raw:
-            for table, columns in RAW_CONTENT.items():
-                taken[f"raw {table}"] = _read(engine, connection, f"select {columns} from {names.raw(table)}")
-    return taken
-
-
-def rows(target: Warehouse | Path, view: str) -> list[dict[str, Any]]:
-    """analytics.<view> as dicts, normalised and sorted."""
-    return select(target, f"select * from {{analytics}}.{quote(view)}").dicts()
-
-
-def select(target: Warehouse | Path, sql: str) -> RelationRows:
-    """The rows of one read-only statement; `{analytics}` and `{raw}` in it become the qualified schemas."""
-    engine = as_warehouse(target).engine()
-    with engine.connect_published() as connection:
-        names = engine.names(connection)
-        qualified = sql.replace("{analytics}", names.schema(settings.ANALYTICS_SCHEMA))
-        return _read(engine, connection, qualified.replace("{raw}", names.schema(settings.RAW_SCHEMA)))
-
-
-def values(target: Warehouse | Path, sql: str) -> list[tuple]:
-    """The rows of `select` as tuples (sorted): what a test compares with a literal."""
-    return select(target, sql).rows
-
-
-def relation_names(connection: Any, schema: str) -> list[str]:
-    """Tables and views of `schema`, by name (information_schema, which every engine has)."""
-    found = connection.execute(
-        "select table_name from information_schema.tables where table_catalog = current_database() "
-        "and table_schema = ? order by 1", [schema]
-    ).fetchall()
-    return [name for (name,) in found]
-
-
-def _read(engine: Any, connection: Any, sql: str) -> RelationRows:
-    table = engine.arrow_reader(connection, sql, READ_BATCH_ROWS).read_all()
-    columns = [table.column(index).to_pylist() for index in range(table.num_columns)]
-    found = [tuple(normalised(value) for value in row) for row in zip(*columns, strict=True)]
-    return RelationRows(list(table.column_names), sorted(found, key=_sort_key))
-
-
-def normalised(value: Any) -> Any:
-    """Numbers as floats (PostgreSQL's numeric and DuckDB's huge sums arrive as Decimal), timestamps in UTC (a
-    timestamp without zone read as UTC)."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int | float | Decimal):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value
-
-
-def _sort_key(row: tuple) -> str:
-    # floats rounded, so that two engines' last-bit differences in a sum do not change the order
-    return repr(tuple(f"{value:.9g}" if isinstance(value, float) else value for value in row))
-
-
-def _same_value(left: Any, right: Any) -> bool:
-    if isinstance(left, float) and isinstance(right, float):
-        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-9)
-    return left == right
-
-
-def assert_same_relations(
-    expected: dict[str, RelationRows], actual: dict[str, RelationRows], count_only: Iterable[str] = (),
-    what: str = "",
-) -> None:
-    """The same relations, columns in the same order and the same rows (floats within 1e-9); for the relations in
-    `count_only`, the same number of rows. `what` prefixes the messages."""
-    assert sorted(actual) == sorted(expected), what
-    for name, want in expected.items():
-        got = actual[name]
-        assert got.columns == want.columns, f"{what} {name}: columns differ"
-        assert len(got.rows) == len(want.rows), f"{what} {name}: {len(got.rows)} rows, expected {len(want.rows)}"
-        if name in count_only:
-            continue
-        for index, (got_row, want_row) in enumerate(zip(got.rows, want.rows, strict=True)):
-            same = len(got_row) == len(want_row) and all(map(_same_value, got_row, want_row))
-            assert same, f"{what} {name}, sorted row {index}: {got_row!r}, expected {want_row!r}"
 
 
 def on_engines(*engines: str) -> Any:
