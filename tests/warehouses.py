@@ -1,5 +1,5 @@
 """The warehouse a test loads into, on either engine: a DuckDB file, or a database on the session's throwaway
-PostgreSQL server (tests/postgres.py); what commands need to name it (options, environment) and the product's
+PostgreSQL server (simulator/throwaway_postgres.py); what commands need to name it (options, environment) and the product's
 `Engine` for it. What it holds is read by tests/snapshots.py.
 """
 
