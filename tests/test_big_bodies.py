@@ -38,10 +38,8 @@ def test_a_body_of_huge_messages_loads_with_its_values_exact(tmp_path):
     assert largest == (body.largest_message_length, body.largest_message_sha256)
 
 
-def test_duckdb_out_of_memory_is_one_line_naming_the_setting_and_the_file_stays(tmp_path):
-    db = tmp_path / "w.duckdb"
-    with CraftedApi(small_world()) as api:
-        assert run_cli("load", "--db", str(db), "--base-url", api.url, cwd=tmp_path).returncode == 0
+def test_duckdb_out_of_memory_is_one_line_naming_the_setting_and_the_file_stays(crafted_file, tmp_path):
+    db = crafted_file.db  # small_world() as a load makes it
     published = db.read_bytes()
     changed = small_world()[RUNS][0] | {"score": 75.0}  # a new signature: its test cases are loaded again
     with CraftedApi(small_world(**{RUNS: [changed]})) as api:

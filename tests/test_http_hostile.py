@@ -39,6 +39,7 @@ from tests.hostile_http import (
 )
 from tests.loads import load
 from tests.snapshots import snapshot
+from tests.warehouses import Warehouses
 
 MODELS = f"{API}/models"
 FAST = {"max_attempts": 1}
@@ -60,14 +61,10 @@ def no_proxy_environment(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def clean_snapshot(tmp_path_factory):
-    """The analytics views of a plain load of small_world(), for comparisons."""
-    directory = tmp_path_factory.mktemp("clean")
-    with pytest.MonkeyPatch.context() as patch, CraftedApi(small_world()) as api:
-        patch.setenv("SOURCES__BENCHMARKS__API_KEY", "demo-key")
-        patch.chdir(directory)
-        load(directory / "w.duckdb", api.url)
-    return snapshot(directory / "w.duckdb")
+def clean_snapshot(tmp_path_factory, prebuilt):
+    """The analytics views of a plain load of small_world(), for comparisons (tests/prebuilt.py)."""
+    built = prebuilt.crafted(Warehouses("duckdb", tmp_path_factory.mktemp("clean")), "small_world", small_world())
+    return prebuilt.snapshot_of(built, raw=False)
 
 
 def assert_one_line(exc: BaseException, *fragments: str, absent: tuple[str, ...] = ()) -> str:
@@ -253,10 +250,8 @@ OVER_THE_CAP = [
 
 
 @pytest.mark.parametrize(("overrides", "how"), OVER_THE_CAP)
-def test_a_body_past_the_cap_is_refused_and_nothing_is_written(tmp_path, overrides, how):
-    db = tmp_path / "w.duckdb"
-    with CraftedApi(small_world()) as api:
-        load(db, api.url)
+def test_a_body_past_the_cap_is_refused_and_nothing_is_written(crafted_file, overrides, how):
+    db = crafted_file.db  # small_world() as a load makes it
     before = snapshot(db)
     with HostileApi(small_world(**overrides)) as api, pytest.raises(ApiDataError) as refused:
         load(db, api.url, full_refresh=True, source_options={"max_body_mib": 1})

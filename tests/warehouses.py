@@ -1,6 +1,6 @@
 """The warehouse a test loads into, on either engine: a DuckDB file, or a database on the session's throwaway
-PostgreSQL server (simulator/throwaway_postgres.py); what commands need to name it (options, environment) and the product's
-`Engine` for it. What it holds is read by tests/snapshots.py.
+PostgreSQL server (simulator/throwaway_postgres.py); what commands need to name it (options, environment) and the
+product's `Engine` for it. What it holds is read by tests/snapshots.py.
 """
 
 from __future__ import annotations
