@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.errors import BenchmarksEtlError, WarehouseError
+from pipelines.warehouse.file_lock import LoadLockLost
 from simulator.throwaway_postgres import PostgresUnavailable, ThrowawayPostgres, binaries
 from tests.commands import assert_one_line_error, run_cli
 from tests.loads import load, load_process, wait_for_stage
@@ -99,6 +101,22 @@ def test_a_load_whose_lock_session_dies_exits_75_and_the_other_publishes(loader_
     assert_same_relations(clean, snapshot(loader_db), what="after the lost lock")
     assert admin(loader_db, "select status from benchmarks_state.load_attempts order by epoch") == \
         [("running",), ("succeeded",)], "the load that lost its lock records nothing after it lost it"
+
+
+@pytest.mark.parametrize("taken_over", [True, False], ids=["another-load-took-the-lock", "no-load-followed"])
+def test_a_warehouse_failure_after_the_lock_session_died_names_the_lost_lock_only_if_taken_over(loader_db, taken_over):
+    """Whatever fails once the lock session died (here a warehouse error, as when the next load already cleared
+    away this load's package) is reported as the lost lock (exit 75) when another load has taken the lock since,
+    and as itself when none has (a bare server restart keeps its own message)."""
+    failure = WarehouseError("this load's package could not be found")
+    with pytest.raises(BenchmarksEtlError) as raised, loader_db.engine().load_lock():
+        admin(loader_db, "select pg_terminate_backend(pid, 10000) from pg_stat_activity "
+                         f"where application_name = '{LOCK_APPLICATION}'")
+        if taken_over:
+            admin(loader_db, "update benchmarks_state.load_fence set epoch = epoch + 1 where id = 1")
+        raise failure
+    assert isinstance(raised.value, LoadLockLost) is taken_over
+    assert (raised.value is failure) is not taken_over
 
 
 def test_idle_session_timeout_does_not_end_the_lock_session(loader_db, start_simulator):

@@ -92,7 +92,8 @@ def lost_lock() -> BenchmarksEtlError | None:
 @contextmanager
 def held_lock(connect: Callable[..., Any], location: str) -> Iterator[Fence]:
     """Take the lock and bump the epoch; LoadAlreadyRunning when another load holds it. A failure while held
-    becomes LoadLockLost when the lock was lost meanwhile (whatever broke first, that is the cause)."""
+    becomes LoadLockLost when the lock was lost meanwhile (whatever broke first, that is the cause); a failure of the
+    warehouse itself (WarehouseError) only when another load has taken the lock since, not after a bare restart."""
     global ACTIVE, _lost
     with connect(application_name="benchmarks-etl load lock", options=LOCK_SESSION_OPTIONS, **KEEPALIVES) as raw:
         cursor = raw.cursor()
@@ -109,14 +110,26 @@ def held_lock(connect: Callable[..., Any], location: str) -> Iterator[Fence]:
         try:
             yield ACTIVE
         except BaseException as exc:
-            if _lost is None and not isinstance(exc, LoadAlreadyRunning | WarehouseError) \
-                    and not _lock_session_alive(raw):
+            if _lost is None and not isinstance(exc, LoadAlreadyRunning) and not _lock_session_alive(raw) \
+                    and (not isinstance(exc, WarehouseError) or _taken_over(connect, ACTIVE)):
                 ACTIVE.lost()
             if _lost is not None and exc is not _lost:
                 raise _lost from exc
             raise
         finally:
             ACTIVE = None
+
+
+def _taken_over(connect: Callable[..., Any], fence: Fence) -> bool:
+    """Whether another load has taken the lock since this one did (the epoch moved on). A failure of the warehouse
+    itself (exit 6: a server restart, a package the next load already cleared away) then has that as its cause."""
+    try:
+        with connect(application_name="benchmarks-etl load lock check") as raw, raw.cursor() as cursor:
+            cursor.execute(f"select epoch from {STATE_SCHEMA}.load_fence where id = 1")
+            row = cursor.fetchone()
+    except Exception:  # noqa: BLE001 - the server cannot say: keep the failure as it is
+        return False
+    return row is not None and row[0] != fence.epoch
 
 
 def _lock_session_alive(raw: Any) -> bool:
