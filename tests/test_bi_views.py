@@ -14,8 +14,11 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+import sqlglot
+from sqlglot.tokens import TokenType
 
 from pipelines.warehouse import settings
+from pipelines.warehouse.views import SOURCE_DIALECT, view_files
 from tests.snapshots import normalised, relation_names
 from tests.warehouses import ENGINES, Warehouses
 
@@ -130,6 +133,35 @@ def test_the_order_column_follows_the_views_natural_order(views, view):
         by_column = sorted(rows, key=lambda row: row[column])
         assert [row[column] for row in by_column] == list(range(1, len(rows) + 1)), view
         assert by_column == sorted(rows, key=key), f"analytics.{view}: {column} is not its natural order"
+
+
+def sort_keys_without_nulls_order(sql: str) -> list[str]:
+    """The sort keys of every ORDER BY (windows included) in `sql` that do not say where NULLs go."""
+    # Tokens, not the AST: the parser fills in Ordered.nulls_first from the dialect when NULLS is not written.
+    tokens = sqlglot.tokenize(sql, read=SOURCE_DIALECT)
+    missing = []
+    for start, token in enumerate(tokens):
+        if token.token_type != TokenType.ORDER_BY:
+            continue
+        depth, keys = 0, [[]]
+        for following in tokens[start + 1:]:
+            kind = following.token_type
+            if depth == 0 and kind in (TokenType.R_PAREN, TokenType.LIMIT, TokenType.SEMICOLON):
+                break
+            depth += (kind == TokenType.L_PAREN) - (kind == TokenType.R_PAREN)
+            if depth == 0 and kind == TokenType.COMMA:
+                keys.append([])
+            else:
+                keys[-1].append(following.text.lower())
+        missing += [" ".join(key) for key in keys if "nulls" not in key]
+    return missing
+
+
+@pytest.mark.parametrize("view", view_files(), ids=lambda view: view.name)
+def test_every_order_by_of_the_views_says_where_nulls_go(view):
+    """DuckDB puts NULLs last in a descending sort, PostgreSQL first: each sort key says which, so both agree."""
+    assert not sort_keys_without_nulls_order(view.path.read_text(encoding="utf-8")), view.path.name
+    assert sort_keys_without_nulls_order("select 1 from t order by a desc nulls last, b limit 1") == ["b"]
 
 
 # ----- the SQL examples of the docs ---------------------------------------------------------------------------------

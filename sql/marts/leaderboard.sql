@@ -55,7 +55,7 @@ final as (
         benchmark_type_name,
         cast(row_number() over (
             partition by benchmark_type_id
-            order by pass_rate_low desc nulls last, pass_rate desc nulls last, model_id asc
+            order by pass_rate_low desc nulls last, pass_rate desc nulls last, model_id asc nulls last
         ) as bigint) as rank,
         model_id,
         model_name,
