@@ -7,10 +7,11 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
+from pipelines.readers.status import collect_status
 from tests.commands import assert_one_line_error, run_cli
 from tests.loads import load
 from tests.read_only_role import AGGREGATES_ROLE, BI_PASSWORD, grant_aggregates_recipe, grant_readme_recipe
-from tests.warehouses import on_engines
+from tests.warehouses import PostgresWarehouse, on_engines
 
 pytestmark = on_engines("postgres")
 
@@ -86,6 +87,8 @@ def test_a_role_reads_every_figure_and_never_the_conversations_across_loads(load
         read_as_bi(warehouse, "select count(*) from analytics.test_case_messages", AGGREGATES_ROLE)
     grant_aggregates_recipe(warehouse)
     assert_reads_the_figures_not_the_conversations(warehouse, "after an upgrade's load and the grants again")
+    as_role = PostgresWarehouse(warehouse.server, warehouse.name, login=(AGGREGATES_ROLE, BI_PASSWORD))
+    assert sorted(collect_status(as_role.engine(reading=True)).view_rows) == figures(warehouse), "status as the role"
 
 
 def postgres_cli(*args: str, cwd, env: dict | None = None):  # noqa: ANN001, ANN201 - a CompletedProcess
