@@ -116,7 +116,8 @@ def test_cases(
     runs: list[dict[str, Any]], source_settings: SourceSettings, stats: SourceStats,
     known_run_signatures: Mapping[int, str], stores_nul_characters: bool,
 ) -> Iterator[pa.Table]:
-    """Test cases of new or changed runs, in Arrow batches; their messages go to test_case_messages.
+    """Test cases of new or changed runs, in Arrow batches; their messages go to test_case_messages, unless
+    `conversations` is off (dropped in `_tables_of`). A run held with the other setting counts as changed.
 
     Fetched over a client of their own, opened here and closed when this generator ends: when it is done, fails, or
     is closed by dlt because the extract failed elsewhere."""
