@@ -1,5 +1,6 @@
 -- Models ranked per benchmark type, and overall across types (benchmark_type_id NULL): rank 1 = best by the lower
 -- bound of the pass rate's 95% interval, ties broken by pass rate, then model id. Models never rated rank last.
+-- The percentages are the rates rounded by benchmarks_stg.percent, the same on every engine.
 with
 
 per_type as (
@@ -54,7 +55,7 @@ final as (
         benchmark_type_name,
         cast(row_number() over (
             partition by benchmark_type_id
-            order by pass_rate_low desc nulls last, pass_rate desc nulls last, model_id asc
+            order by pass_rate_low desc nulls last, pass_rate desc nulls last, model_id asc nulls last
         ) as bigint) as rank,
         model_id,
         model_name,
@@ -62,9 +63,12 @@ final as (
         pass_rate,
         pass_rate_low,
         pass_rate_high,
-        test_cases
+        test_cases,
+        cast(benchmarks_stg.percent(pass_rate) as double) as pass_rate_pct,
+        cast(benchmarks_stg.percent(pass_rate_low) as double) as pass_rate_low_pct,
+        cast(benchmarks_stg.percent(pass_rate_high) as double) as pass_rate_high_pct
     from scored
 )
 
 select * from final
-order by benchmark_type_id nulls first, rank
+order by benchmark_type_id asc nulls first, rank asc nulls last
