@@ -3,7 +3,8 @@
 It is executed as a user would (`jupyter nbconvert --execute`, in the environment its requirements.txt pins:
 tests/notebook.py) against the simulator's tiny world loaded at epoch 0 then 1 (so probes have regressed): a
 DuckDB file, opened read-only, and a PostgreSQL database, as the read-only `bi` role of docs/postgres.md. Every cell
-must run with no error and no warning, and each table it shows must hold the rows, in the same order, that the same
+must run with no error and no warning (DuckDB: while the test holds the file open read-only, which a writable
+connection could not share), and each table it shows must hold the rows, in the same order, that the same
 warehouse gives the test through the product's own engine: a view that lost a column, a broken grant or a changed
 figure fails here. The notebook is committed with its outputs cleared.
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -73,8 +76,10 @@ def test_notebook_is_committed_without_outputs():
 
 def test_notebook_shows_what_the_engine_answers(warehouses, prebuilt, environment, tmp_path):
     warehouse = warehouses.copy(prebuilt.world(warehouses, (0, 1)))
-    executed = notebook.execute(environment, read_only_address(warehouse), tmp_path)
+    with another_reader(warehouse):
+        executed = notebook.execute(environment, read_only_address(warehouse), tmp_path)
     assert notebook.problems(executed) == []
+    assert BI_PASSWORD not in json.dumps(executed), "the notebook shows the password"
 
     leaderboard = shown(executed, "leaderboard")
     expected = select_in_order(warehouse, LEADERBOARD)
@@ -96,6 +101,22 @@ def read_only_address(warehouse: Warehouse) -> str:
         grant_readme_recipe(warehouse)
         return PostgresWarehouse(warehouse.server, warehouse.name, login=("bi", BI_PASSWORD)).url
     return str(warehouse.db)
+
+
+@contextmanager
+def another_reader(warehouse: Warehouse) -> Iterator[None]:
+    """The DuckDB file held open read-only by this process while the notebook runs: DuckDB then lets the notebook
+    open it read-only only, so a notebook that opened it writable would fail."""
+    if isinstance(warehouse, PostgresWarehouse):
+        yield
+        return
+    import duckdb
+
+    connection = duckdb.connect(str(warehouse.db), read_only=True)
+    try:
+        yield
+    finally:
+        connection.close()
 
 
 def shown(executed: dict[str, Any], tag: str) -> notebook.Shown:
