@@ -12,6 +12,7 @@ import pytest
 import typer
 from cogapp import Cog
 
+from pipelines.api.configuration import SourceSettings
 from pipelines.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,3 +124,12 @@ def test_the_command_reference_names_every_option(name):
 def test_the_readme_stays_a_front_door():
     lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
     assert lines < README_MAX_LINES, f"README.md has {lines} lines; move the detail into docs/"
+
+
+def test_the_readme_lists_every_source_setting():
+    """Its configuration table has a row per field of SourceSettings, with its environment variable."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in SourceSettings().get_resolvable_fields()
+               if f"| `sources.benchmarks.{name}`" not in readme
+               or f"`SOURCES__BENCHMARKS__{name.upper()}`" not in readme]
+    assert missing == [], f"README.md's configuration table lacks {missing}"

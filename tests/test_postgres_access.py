@@ -1,21 +1,23 @@
-"""PostgreSQL's credentials and roles: docs/postgres.md's recipe for dashboards (a read-only role keeps reading
-`analytics` across loads), missing or wrong credentials named in one line, and a password that never leaks."""
+"""PostgreSQL's credentials and roles: docs/postgres.md's recipes for dashboards (a read-only role keeps reading
+`analytics` across loads; a role that reads every figure but never the conversations), missing or wrong credentials
+named in one line, and a password that never leaks."""
 
 from __future__ import annotations
 
 import psycopg2
 import pytest
 
+from pipelines.readers.status import collect_status
 from tests.commands import assert_one_line_error, run_cli
 from tests.loads import load
-from tests.read_only_role import BI_PASSWORD, grant_readme_recipe
-from tests.warehouses import on_engines
+from tests.read_only_role import AGGREGATES_ROLE, BI_PASSWORD, grant_aggregates_recipe, grant_readme_recipe
+from tests.warehouses import PostgresWarehouse, on_engines
 
 pytestmark = on_engines("postgres")
 
 
-def read_as_bi(database, sql: str) -> list[tuple]:  # noqa: ANN001
-    connection = psycopg2.connect(host="127.0.0.1", port=database.server.port, user="bi", password=BI_PASSWORD,
+def read_as_bi(database, sql: str, role: str = "bi") -> list[tuple]:  # noqa: ANN001
+    connection = psycopg2.connect(host="127.0.0.1", port=database.server.port, user=role, password=BI_PASSWORD,
                                   dbname=database.name)
     try:
         with connection.cursor() as cursor:
@@ -34,6 +36,59 @@ def test_a_read_only_role_keeps_reading_analytics_across_loads(loaded_warehouse,
     assert before > 0 and after > 0 and after != before, "the grants survived a load that changed the data"
     with pytest.raises(psycopg2.errors.InsufficientPrivilege):
         read_as_bi(warehouse, "select count(*) from benchmarks_raw.test_cases")
+
+
+# What holds conversations, or rows a conversation could be read from: never readable by the role without them.
+CONVERSATIONS = ("analytics.test_case_messages", "benchmarks_raw.test_case_messages", "benchmarks_raw.test_cases",
+                 "benchmarks_stg.stg_test_case_messages", "benchmarks_stg.stg_test_cases",
+                 "benchmarks_marts.test_case_messages")
+
+
+def figures(database) -> list[str]:  # noqa: ANN001
+    """Every analytics table but the messages, as the loader sees them."""
+    with database.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("select table_name from information_schema.tables where table_schema = 'analytics' "
+                       "and table_name <> 'test_case_messages' order by 1")
+        return [name for (name,) in cursor.fetchall()]
+
+
+def assert_reads_the_figures_not_the_conversations(database, when: str) -> None:  # noqa: ANN001
+    tables = figures(database)
+    assert {"leaderboard", "regressions", "test_cases", "data_quality"} <= set(tables), tables
+    for table in tables:
+        assert read_as_bi(database, f"select count(*) from analytics.{table}", AGGREGATES_ROLE)[0][0] >= 0, when
+    for relation in CONVERSATIONS:
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            read_as_bi(database, f"select count(*) from {relation}", AGGREGATES_ROLE)
+    columns = {name for (name,) in read_as_bi(database, "select column_name from information_schema.columns where "
+                                                        "table_schema = 'analytics' and table_name = 'test_cases'",
+                                              AGGREGATES_ROLE)}
+    assert columns and not columns & {"content", "explanation"}, "analytics.test_cases holds no conversation text"
+
+
+def test_a_role_reads_every_figure_and_never_the_conversations_across_loads(loaded_warehouse, simulator):
+    """Loads refill the tables: the grants stay. A table re-created because its view's columns changed (an
+    upgrade) is closed to the role until the grants run again; test_case_messages is never re-opened."""
+    warehouse = loaded_warehouse  # the tiny world at epoch 0
+    grant_aggregates_recipe(warehouse)
+    assert_reads_the_figures_not_the_conversations(warehouse, "after the grants")
+    simulator.set_epoch(1)
+    load(warehouse, simulator.url)
+    assert_reads_the_figures_not_the_conversations(warehouse, "after a load")
+
+    with warehouse.connect() as connection, connection.cursor() as cursor:  # as an upgrade changing two views would
+        for table in ("test_case_messages", "leaderboard"):
+            cursor.execute(f"alter table analytics.{table} add column from_an_older_version integer")
+    simulator.set_epoch(2)
+    load(warehouse, simulator.url)
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        read_as_bi(warehouse, "select count(*) from analytics.leaderboard", AGGREGATES_ROLE)
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        read_as_bi(warehouse, "select count(*) from analytics.test_case_messages", AGGREGATES_ROLE)
+    grant_aggregates_recipe(warehouse)
+    assert_reads_the_figures_not_the_conversations(warehouse, "after an upgrade's load and the grants again")
+    as_role = PostgresWarehouse(warehouse.server, warehouse.name, login=(AGGREGATES_ROLE, BI_PASSWORD))
+    assert sorted(collect_status(as_role.engine(reading=True)).view_rows) == figures(warehouse), "status as the role"
 
 
 def postgres_cli(*args: str, cwd, env: dict | None = None):  # noqa: ANN001, ANN201 - a CompletedProcess

@@ -43,6 +43,7 @@ class SourceSettings(BaseConfiguration):
     max_removal_fraction: float = settings.DEFAULT_MAX_REMOVAL_FRACTION  # the mass-removal guard (removals.py)
     max_body_mib: float = settings.DEFAULT_MAX_BODY_MIB  # largest body accepted, decompressed; larger: exit 5
     ca_bundle: str | None = None  # CA certificates to verify TLS with; None: REQUESTS_CA_BUNDLE or the bundled
+    conversations: bool = True  # store each test case's messages; False: test_case_messages stays empty
 
     def on_resolved(self) -> None:
         self.api_key = api_key.key_to_send(self.api_key, self.api_key_file)

@@ -226,6 +226,13 @@ def run_signature(run: dict[str, Any]) -> str:
     return f"{run.get('total_count')}|{run.get('passed_count')}|{run.get('failed_count')}|{score_text}"
 
 
+def held_signature(run_signature: str, conversations: bool) -> str:
+    """The signature a run's claim records: the run's own, marked when its messages were dropped
+    (`sources.benchmarks.conversations = false`), so that switching the setting fetches every run again and the
+    commit then drops, or brings, their messages."""
+    return run_signature if conversations else run_signature + tables.WITHOUT_CONVERSATIONS
+
+
 def as_text(value: Any) -> str | None:
     """Unknown fields are kept as text (JSON for structures) so batches never disagree on a column's type."""
     if value is None or isinstance(value, str):

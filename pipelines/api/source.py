@@ -121,8 +121,9 @@ def test_cases(
     Fetched over a client of their own, opened here and closed when this generator ends: when it is done, fails, or
     is closed by dlt because the extract failed elsewhere."""
     stats.runs_listed += len(runs)
-    known = known_run_signatures
-    changed = [run for run in runs if run.get("total_count") != 0 and known.get(run["id"]) != run["signature"]]
+    conversations = source_settings.conversations
+    changed = [run for run in runs if run.get("total_count") != 0
+               and known_run_signatures.get(run["id"]) != mapping.held_signature(run["signature"], conversations)]
     stats.progress.set_total("runs", len(changed))
     stats.progress.set_total("test cases", sum(max(run.get("total_count") or 0, 0) for run in changed))
     if not changed:
@@ -144,10 +145,10 @@ def test_cases(
             stats.progress.advance("test cases", batch.add_run(run, read))
             batch_runs.append(run)
             if len(batch) >= TEST_CASE_BATCH_SIZE:
-                yield from _tables_of(batch, batch_runs, stats, stores_nul_characters)
+                yield from _tables_of(batch, batch_runs, stats, stores_nul_characters, conversations)
                 batch, batch_runs = CaseBatch(), []
         if batch_runs:
-            yield from _tables_of(batch, batch_runs, stats, stores_nul_characters)
+            yield from _tables_of(batch, batch_runs, stats, stores_nul_characters, conversations)
 
 
 def with_messages_table(resource: DltResource) -> DltResource:
@@ -163,11 +164,15 @@ def with_messages_table(resource: DltResource) -> DltResource:
 
 
 def _tables_of(
-    batch: CaseBatch, runs: list[dict[str, Any]], stats: SourceStats, stores_nul_characters: bool
+    batch: CaseBatch, runs: list[dict[str, Any]], stats: SourceStats, stores_nul_characters: bool,
+    conversations: bool,
 ) -> Iterator[Any]:
     """The batch's test cases and messages, then one claim per run: the rows it produced, which the commit step
-    finds all there before it counts the run as loaded (pipelines/warehouse/commit.py)."""
+    finds all there before it counts the run as loaded (pipelines/warehouse/commit.py). Without `conversations`
+    the messages, mapped like any, are dropped here: none is stored, and each claim counts none."""
     cases, messages = batch.to_tables()
+    if not conversations:
+        messages = messages.schema.empty_table()
     if not stores_nul_characters:
         cases, messages = replace_nul_in_table(cases), replace_nul_in_table(messages)
     stats.largest_rows.add(cases)
@@ -176,16 +181,17 @@ def _tables_of(
         yield cases
     if messages.num_rows:
         yield dlt.mark.with_table_name(messages, tables.TEST_CASE_MESSAGES.name)
-    yield dlt.mark.with_table_name(run_claims(runs, cases, messages), tables.RUN_LOADS.name)
+    yield dlt.mark.with_table_name(run_claims(runs, cases, messages, conversations), tables.RUN_LOADS.name)
 
 
-def run_claims(runs: list[dict[str, Any]], cases: pa.Table, messages: pa.Table) -> pa.Table:
-    """One row per run: its id, the signature it was fetched for, and how many test cases and messages it has."""
+def run_claims(runs: list[dict[str, Any]], cases: pa.Table, messages: pa.Table, conversations: bool) -> pa.Table:
+    """One row per run: its id, the signature it was fetched for (`mapping.held_signature`), and how many test cases
+    and messages it has."""
     case_counts = _counts_per_run(cases)
     message_counts = _counts_per_run(messages)
     columns = {
         "probe_run_id": [run["id"] for run in runs],
-        "run_signature": [run["signature"] for run in runs],
+        "run_signature": [mapping.held_signature(run["signature"], conversations) for run in runs],
         "test_cases": [case_counts.get(run["id"], 0) for run in runs],
         "messages": [message_counts.get(run["id"], 0) for run in runs],
     }

@@ -86,6 +86,9 @@ def load_and_publish(
         rows = _extract_normalize_load(pipeline, engine, source, stats, full_refresh)
         progress.stage("commit", "recording the runs whose rows all landed")
         commit_loaded_runs(engine)
+        if not source_settings.conversations:  # what this load or an earlier one deleted must not stay readable
+            progress.stage("compact", "rewriting the warehouse without the deleted rows (no conversations kept)")
+            engine.compact()
         engine.refresh_statistics()  # after the commit: loaded_runs and the pruned tables as the views will read them
         progress.stage("views", "re-creating the analytics views")
         apply_views(engine)

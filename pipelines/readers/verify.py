@@ -23,6 +23,7 @@ from pipelines.tables import (
     RUN_LOADS,
     TEST_CASE_MESSAGES,
     TEST_CASES,
+    WITHOUT_CONVERSATIONS,
 )
 from pipelines.tables.declaration import LOAD_ID_COLUMN
 from pipelines.warehouse import settings
@@ -77,7 +78,8 @@ def _claim_problems(run: int, load: str, cases: int | None, messages: int | None
         problems.append(f"run {run}: {cases_held:,} test cases stored, its load {load} brought {cases:,}")
     if messages_held != messages:
         problems.append(f"run {run}: {messages_held:,} messages stored, its load {load} brought {messages:,}")
-    if claimed != recorded or signatures > 1 or (signatures and held_signature != recorded):
+    fetched_for = recorded.removesuffix(WITHOUT_CONVERSATIONS) if recorded else recorded  # the test cases' own
+    if claimed != recorded or signatures > 1 or (signatures and held_signature != fetched_for):
         problems.append(f"run {run}: test cases stored for another signature than the recorded {recorded!r}")
     return problems
 
@@ -109,15 +111,16 @@ def no_duplicate_keys(connection: Any, names: Names) -> list[str]:
 
 
 def listed_runs_are_loaded(connection: Any, names: Names) -> list[str]:
-    """Every run the API lists now with test cases holds them for its current signature."""
+    """Every run the API lists now with test cases holds them for its current signature (with or without their
+    conversations: `sources.benchmarks.conversations`, which a reader does not know)."""
     if not table_exists(connection, settings.STAGING_SCHEMA, "int_runs"):
         return []
     listed = names.table(settings.STAGING_SCHEMA, "int_runs")
     rows = connection.execute(
         f"select runs.probe_run_id, runs.signature, r.run_signature from {listed} as runs left join "
         f"{names.raw(LOADED_RUNS.name)} as r on r.probe_run_id = runs.probe_run_id "
-        "where coalesce(runs.total_count, -1) <> 0 and (r.probe_run_id is null or r.run_signature <> runs.signature) "
-        "order by runs.probe_run_id"
+        "where coalesce(runs.total_count, -1) <> 0 and (r.probe_run_id is null or r.run_signature not in "
+        "(runs.signature, runs.signature || ?)) order by runs.probe_run_id", [WITHOUT_CONVERSATIONS],
     ).fetchall()
     return [
         f"run {run}: listed with signature {current!r} but " +

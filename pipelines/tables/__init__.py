@@ -171,6 +171,11 @@ LOADED_RUNS = Table(
     ("probe_run_id",),
 )
 
+# Appended to a claim's run_signature (and so to loaded_runs') when the run's messages were dropped
+# (`sources.benchmarks.conversations = false`; pipelines/api/mapping.py, `held_signature`). The test cases keep the
+# run's own signature, which the views compare with the run's current one.
+WITHOUT_CONVERSATIONS = "|without conversations"
+
 RAW_TABLES = (BENCHMARK_TYPES, MODELS, MODEL_DETAILS, MODEL_SCORES, RUN_SCOPES, PROBE_RUNS, TEST_CASES,
               TEST_CASE_MESSAGES, RUN_LOADS)
 # The bulk tables are appended to, so a re-fetched run keeps its old rows until they are pruned, and a load killed

@@ -94,6 +94,10 @@ class Engine(Protocol):
         """After dlt wrote the raw tables: what the engine's planner needs to know about them (row counts, value
         distributions) before the prune, the views and the publish query them."""
 
+    def compact(self) -> None:
+        """Before the views: rewrite the state the load writes so that no byte of a deleted row stays in what
+        readers get (messages dropped by `sources.benchmarks.conversations = false` must not be recoverable)."""
+
     def publish(self) -> None:
         """Make what the load wrote what readers see, all at once (the views of `mart_views_schema` become what
         `analytics` shows)."""

@@ -142,6 +142,13 @@ class DuckDbFile:
         configured = self._settings_for_load().duckdb_memory_limit
         self._dlt_config["memory_limit"] = duckdb_memory.limit_for(configured, largest_rows_bytes)
 
+    def compact(self) -> None:
+        """A DuckDB file keeps the bytes of deleted rows in its blocks until they are reused, and readers get the
+        whole file: every table is copied into a new file (the views are re-created after, from sql/)."""
+        paths.ensure_room(self.working_dir, self.working_db.stat().st_size, "rewrite the warehouse without the "
+                          "deleted rows")
+        duckdb_storage.convert(self.working_db, self._settings_for_load().duckdb_storage_version)
+
     def connect_for_load(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         return connect(self.working_db)
 

@@ -115,6 +115,10 @@ class PostgresDatabase:
             connection.on_begin = pg_lock.check_active_fence
             yield connection
 
+    def compact(self) -> None:
+        """Nothing: roles decide who reads what (docs/postgres.md), a deleted row is never readable through SQL, and
+        autovacuum reclaims its space."""
+
     def refresh_statistics(self) -> None:
         """ANALYZE the raw tables. Right after dlt's COPY they have no statistics until autovacuum gets to them, and
         without statistics the planner may join a million test cases by nested loop (at the large scale one
