@@ -9,6 +9,9 @@ in `.cache/readers/` under the repository root (ignored by git), created on firs
 - `node-api-<version>/`: a folder with `@duckdb/node-api` pinned exactly in its package.json, installed with
   `npm install --no-audit --no-fund`.
 
+`pip_environment` makes the same kind of folder for a whole requirements file, under a cache of the caller's (the
+notebook's in `.cache/notebook/`, tests/test_notebook.py).
+
 Each folder is complete once its marker file `.complete` exists (written last, holding what was installed); a
 folder without it, or with a different one, is deleted and installed again. An exclusive `fcntl` lock on
 `.cache/readers/.lock` serialises installs, so two pytest processes starting at once install each reader once.
@@ -23,6 +26,7 @@ The readers run `tests/reader_scripts/read_views.py` / `read_views.mjs`, which p
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -79,12 +83,28 @@ def project_reader() -> Reader:
     return Reader(f"python duckdb {duckdb.__version__} (project)", (sys.executable, str(PYTHON_SCRIPT)))
 
 
+def pip_environment(requirements: Path, cache: Path) -> Path:
+    """A virtual environment holding exactly what `requirements` pins, in `cache/<hash of the file>/` (installed on
+    first use, under `cache`'s lock); returns its folder. Editing the file makes a new one, so pins never drift."""
+    pins = requirements.read_text()
+    spec = {"requirements": pins, "python": sys.version.split()[0]}
+    folder = cache / hashlib.sha256(pins.encode()).hexdigest()[:12]
+    with cache_lock(cache):
+        if not _complete(folder, spec):
+            _fresh(folder)
+            _run([sys.executable, "-m", "venv", str(folder)], f"python -m venv ({requirements.name})")
+            _run([str(folder / "bin" / "python"), "-m", "pip", "install", "--no-input", "-q", "-r",
+                  str(requirements)], f"pip install -r {requirements.relative_to(REPO_ROOT)}")
+            _mark(folder, spec)
+    return folder
+
+
 def python_reader(version: str) -> Reader:
     """Python with `duckdb==version`, in its own virtual environment (installed on first use)."""
     folder = CACHE / f"python-duckdb-{version}"
     python = folder / "bin" / "python"
     spec = {"duckdb": version, "pytz": PYTZ_VERSION, "python": sys.version.split()[0]}
-    with _cache_lock():
+    with cache_lock(CACHE):
         if not _complete(folder, spec):
             _fresh(folder)
             _run([sys.executable, "-m", "venv", str(folder)], "python -m venv")
@@ -101,7 +121,7 @@ def node_reader(version: str = NODE_API_VERSION) -> Reader:
         raise ReaderUnavailable("node and npm are needed for the @duckdb/node-api reader; not found on PATH")
     folder = CACHE / f"node-api-{version}"
     spec = {"@duckdb/node-api": version, "node": _output([node, "--version"])}
-    with _cache_lock():
+    with cache_lock(CACHE):
         if not _complete(folder, spec):
             _fresh(folder)
             package = {"name": "benchmarks-warehouse-readers", "private": True,
@@ -115,9 +135,10 @@ def node_reader(version: str = NODE_API_VERSION) -> Reader:
 
 # ----- installing -------------------------------------------------------------------------------------------------
 @contextmanager
-def _cache_lock() -> Iterator[None]:
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "a") as lock:
+def cache_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on `folder/.lock` (tests/superset_env.py's installs use it too)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

@@ -58,11 +58,17 @@ def rows(target: Warehouse | Path, view: str) -> list[dict[str, Any]]:
 
 def select(target: Warehouse | Path, sql: str) -> RelationRows:
     """The rows of one read-only statement; `{analytics}` and `{raw}` in it become the qualified schemas."""
+    found = select_in_order(target, sql)
+    return RelationRows(found.columns, sorted(found.rows, key=_sort_key))
+
+
+def select_in_order(target: Warehouse | Path, sql: str) -> RelationRows:
+    """As `select`, the rows left in the statement's own order (for what a reader shows in the ORDER BY's order)."""
     engine = as_warehouse(target).engine()
     with engine.connect_published() as connection:
         names = engine.names(connection)
         qualified = sql.replace("{analytics}", names.schema(settings.ANALYTICS_SCHEMA))
-        return _read(engine, connection, qualified.replace("{raw}", names.schema(settings.RAW_SCHEMA)))
+        return _read_in_order(engine, connection, qualified.replace("{raw}", names.schema(settings.RAW_SCHEMA)))
 
 
 def values(target: Warehouse | Path, sql: str) -> list[tuple]:
@@ -80,10 +86,15 @@ def relation_names(connection: Any, schema: str) -> list[str]:
 
 
 def _read(engine: Any, connection: Any, sql: str) -> RelationRows:
+    found = _read_in_order(engine, connection, sql)
+    return RelationRows(found.columns, sorted(found.rows, key=_sort_key))
+
+
+def _read_in_order(engine: Any, connection: Any, sql: str) -> RelationRows:
     table = engine.arrow_reader(connection, sql, READ_BATCH_ROWS).read_all()
     columns = [table.column(index).to_pylist() for index in range(table.num_columns)]
     found = [tuple(normalised(value) for value in row) for row in zip(*columns, strict=True)]
-    return RelationRows(list(table.column_names), sorted(found, key=_sort_key))
+    return RelationRows(list(table.column_names), found)
 
 
 def normalised(value: Any) -> Any:
