@@ -51,7 +51,6 @@ class LoadResult:
             f"changed runs of {self.runs_listed:,}; {self.requests:,} requests in {self.seconds:.1f} s."
         )
 
-
     def record(self) -> dict[str, Any]:
         """The summary's facts, for `load --format json` (keys documented in docs/operations.md)."""
         return {
