@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     API_UNAVAILABLE = 4
     API_DATA = 5
     WAREHOUSE = 6
+    REGRESSION = 10  # `check`: a model regressed beyond the thresholds (not a failure: the gate did its job)
     TRY_AGAIN_LATER = 75  # EX_TEMPFAIL: another load holds the warehouse
     INTERRUPTED = 130  # 128 + SIGINT (Ctrl-C)
     TERMINATED = 143  # 128 + SIGTERM
@@ -64,6 +65,11 @@ class WarehouseError(BenchmarksEtlError):
     """The DuckDB warehouse could not be read or written."""
 
     exit_code = ExitCode.WAREHOUSE
+
+
+class UnhealthyWarehouseError(BenchmarksEtlError):
+    """`check --max-age`: the warehouse is stale or its last load failed, as `status` would say; a gate must not pass
+    on data that stopped loading."""
 
 
 class OutOfSpaceError(WarehouseError):

@@ -212,3 +212,25 @@ def blank_world() -> dict[str, Any]:
             routes[f"{API}/models/{m}/runs?benchmarkTypeId={t}"] = [run]
             routes[f"{API}/models/{m}/runs/{run['id']}/test-cases"] = {**run, "testCases": cases}
     return routes
+
+
+def runs_world(runs_per_probe: dict[int, list[tuple[int, int]]]) -> dict[str, Any]:
+    """small_world()'s model and type, with probes whose runs score as given: probe id -> (passed, failed) per run,
+    oldest first (one a day; run ids probe id * 100 + 1, + 2, ...). Each run's test cases are its passed and failed
+    ones, without conversations. What the regression gate (`check`) is tested on."""
+    runs, routes = [], small_world()
+    for probe_id, counts in runs_per_probe.items():
+        for index, (passed, failed) in enumerate(counts, start=1):
+            run = {"id": probe_id * 100 + index, "createdAt": f"2025-03-{index:02d}T10:00:00.000Z",
+                   "probeId": probe_id, "probeName": f"Probe {probe_id}", "probeCategoryId": 1000,
+                   "probeCategoryName": "Jailbreak", "score": 100.0 * passed / max(passed + failed, 1),
+                   "totalCount": passed + failed, "passedCount": passed, "failedCount": failed}
+            results = ["PASSED"] * passed + ["FAILED"] * failed
+            cases = [{"id": run["id"] * 1000 + number, "result": result, "attack": f"A-{number}",
+                      "strategy": "Multi Shot", "redTeamer": "Black box", "variation": "Default language",
+                      "detectionTime": None, "conversation": []} for number, result in enumerate(results)]
+            runs.append(run)
+            routes[f"{API}/models/1/runs/{run['id']}/test-cases"] = {**run, "testCases": cases}
+    del routes[CASES]
+    routes[RUNS] = runs
+    return routes

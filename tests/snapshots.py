@@ -37,7 +37,8 @@ RAW_CONTENT = {table.name: ", ".join(quote(column.name) for column in table.colu
 
 def snapshot(target: Warehouse | Path, *, raw: bool = False, load_history: bool = False) -> dict[str, RelationRows]:
     """Every analytics relation (views on DuckDB, tables on PostgreSQL), rows normalised and sorted. load_history
-    only when asked (its timestamps differ from load to load); `raw`: also the raw test cases and messages row for
+    only when asked (its timestamps differ from load to load); the load ids other views name (regressions'
+    latest_load_id) only as there or not, for the same reason; `raw`: also the raw test cases and messages row for
     row without their load ids (which differ from one warehouse to another), as "raw test_cases" and so on."""
     engine = as_warehouse(target).engine()
     with engine.connect_published() as connection:
@@ -45,6 +46,8 @@ def snapshot(target: Warehouse | Path, *, raw: bool = False, load_history: bool 
         views = [view for view in relation_names(connection, settings.ANALYTICS_SCHEMA)
                  if load_history or view != "load_history"]
         taken = {view: _read(engine, connection, f"select * from {names.analytics(view)}") for view in views}
+        taken = {view: relation if view == "load_history" else _load_ids_as_present(relation)
+                 for view, relation in taken.items()}
         if raw:
             for table, columns in RAW_CONTENT.items():
                 taken[f"raw {table}"] = _read(engine, connection, f"select {columns} from {names.raw(table)}")
@@ -95,6 +98,17 @@ def _read_in_order(engine: Any, connection: Any, sql: str) -> RelationRows:
     columns = [table.column(index).to_pylist() for index in range(table.num_columns)]
     found = [tuple(normalised(value) for value in row) for row in zip(*columns, strict=True)]
     return RelationRows(list(table.column_names), found)
+
+
+def _load_ids_as_present(relation: RelationRows) -> RelationRows:
+    """A view's `..._load_id` columns as True (a load id) or None: which load brought a row differs from one
+    warehouse to another holding the same data, whether one did does not."""
+    load_ids = [index for index, column in enumerate(relation.columns) if column.endswith("load_id")]
+    if not load_ids:
+        return relation
+    rows = [tuple(True if index in load_ids and value is not None else value for index, value in enumerate(row))
+            for row in relation.rows]
+    return RelationRows(relation.columns, sorted(rows, key=_sort_key))
 
 
 def normalised(value: Any) -> Any:

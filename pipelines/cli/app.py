@@ -1,6 +1,6 @@
 """The `benchmarks-etl` command line: the typer app, its commands in the order `--help` lists them, and `main`.
 
-The commands live by what they do: load_command.py, reader_commands.py (query, export, status, report, verify),
+The commands live by what they do: load_command.py, reader_commands.py (query, export, status, check, report, verify),
 simulator_commands.py (demo, simulate); the options they share in options.py, the one-line errors in
 one_line_errors.py.
 """
@@ -13,7 +13,7 @@ import typer
 
 from pipelines import interrupts
 from pipelines.cli.load_command import load
-from pipelines.cli.reader_commands import export, query, report, status, verify
+from pipelines.cli.reader_commands import check, export, query, report, status, verify
 from pipelines.cli.simulator_commands import demo, simulate
 
 app = typer.Typer(
@@ -22,7 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for command in (load, demo, query, export, status, report, verify, simulate):
+for command in (load, demo, query, export, status, check, report, verify, simulate):
     app.command()(command)
 
 

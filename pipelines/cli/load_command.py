@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from pipelines.api import settings
 from pipelines.cli.one_line_errors import reports_errors
 from pipelines.cli.options import DbOption, DestinationOption, QuietOption, VerboseOption
 from pipelines.errors import ConfigError
+from pipelines.readers.formats import TextOrJson
 from pipelines.warehouse.destinations import Destination
 from pipelines.warehouse.settings import DEFAULT_DB_FILE
 
@@ -45,6 +47,10 @@ def load(
         typer.Option(help="This once, accept lists that flag more than sources.benchmarks.max_removal_fraction of "
                      "the runs or models as removed."),
     ] = False,
+    output_format: Annotated[
+        TextOrJson,
+        typer.Option("--format", help="The summary as a line of text, or as one line of JSON (progress: stderr)."),
+    ] = TextOrJson.TEXT,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -61,7 +67,11 @@ def load(
         )
     finally:
         progress.close()
-    if not quiet:
-        for notice in result.notices:
-            typer.echo(notice)
-        typer.echo(result.summary())
+    if quiet:
+        return
+    if output_format is TextOrJson.JSON:
+        typer.echo(json.dumps(result.record(), ensure_ascii=False))
+        return
+    for notice in result.notices:
+        typer.echo(notice)
+    typer.echo(result.summary())

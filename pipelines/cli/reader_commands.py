@@ -1,4 +1,4 @@
-"""The commands that read a warehouse: query, export, status, report and verify. Each imports its reader when it
+"""The commands that read a warehouse: query, export, status, check, report and verify. Each imports its reader when it
 runs, so that `--help` and the other commands do not."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import typer
 from pipelines.cli.one_line_errors import reports_errors
 from pipelines.cli.options import CsvFormulasOption, DbOption, DestinationOption, VerboseOption
 from pipelines.errors import ExitCode
-from pipelines.readers.formats import ExportFormat, QueryFormat
+from pipelines.readers.formats import ExportFormat, QueryFormat, TextOrJson
 from pipelines.safe_text import CsvFormulas, terminal_text
 from pipelines.warehouse.destinations import Destination
 from pipelines.warehouse.settings import DEFAULT_DB_FILE
@@ -57,6 +57,9 @@ def export(
     typer.echo(f"Wrote {len(written)} files to {Path(out).resolve()}: {', '.join(p.name for p in written)}")
 
 
+TextOrJsonOption = Annotated[TextOrJson, typer.Option("--format", help="Output format.")]
+
+
 @reports_errors
 def status(
     db: DbOption = Path(DEFAULT_DB_FILE),
@@ -64,17 +67,56 @@ def status(
     max_age: Annotated[
         str | None, typer.Option(help="Unhealthy when the last successful load is older, e.g. 26h or 90m.")
     ] = None,
+    output_format: TextOrJsonOption = TextOrJson.TEXT,
     verbose: VerboseOption = False,
 ) -> None:
     """Last successful load, its age, rows per view, the last failure; exit 1 when unhealthy (for monitoring)."""
     from pipelines.readers.durations import parse_duration
-    from pipelines.readers.status import collect_status, render_status
+    from pipelines.readers.status import collect_status, render_status, status_json
     from pipelines.warehouse.destinations import open_engine
 
     engine = open_engine(destination, db, reading=True)
     report = collect_status(engine, max_age=parse_duration(max_age) if max_age else None)
-    typer.echo(render_status(report))
+    typer.echo(status_json(report) if output_format is TextOrJson.JSON else render_status(report))
     raise typer.Exit(ExitCode.FAILED if report.problems else ExitCode.OK)
+
+
+@reports_errors
+def check(
+    db: DbOption = Path(DEFAULT_DB_FILE),
+    destination: DestinationOption = Destination.DUCKDB,
+    max_drop: Annotated[
+        str, typer.Option(metavar="POINTS", help="A regression is a drop of more than this many percentage points.")
+    ] = "10",
+    min_cases: Annotated[
+        str, typer.Option(metavar="N", help="Only runs with at least N passed + failed test cases, both of them.")
+    ] = "30",
+    since_last_load: Annotated[
+        bool, typer.Option(help="Only regressions whose latest run arrived in the last load (cron mails once).")
+    ] = False,
+    max_age: Annotated[
+        str | None,
+        typer.Option(help="Fail (exit 1) where `status --max-age` is unhealthy: stale, or the last load failed."),
+    ] = None,
+    output_format: TextOrJsonOption = TextOrJson.TEXT,
+    verbose: VerboseOption = False,
+) -> None:
+    """The regression gate: exit 10 and one line per probe whose latest run regressed beyond the thresholds (and
+    whose 95% Wilson intervals no longer overlap); exit 0 and no output otherwise."""
+    from pipelines.readers.check import Thresholds, find_regressions, regression_line, regressions_json
+    from pipelines.readers.durations import parse_duration
+    from pipelines.warehouse.destinations import open_engine
+
+    thresholds = Thresholds.parse(max_drop, min_cases)
+    age = parse_duration(max_age) if max_age else None
+    regressions = find_regressions(open_engine(destination, db, reading=True), thresholds,
+                                   since_last_load=since_last_load, max_age=age)
+    if output_format is TextOrJson.JSON:
+        typer.echo(regressions_json(regressions))
+    else:
+        for regression in regressions:
+            typer.echo(regression_line(regression))
+    raise typer.Exit(ExitCode.REGRESSION if regressions else ExitCode.OK)
 
 
 @reports_errors

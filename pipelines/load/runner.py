@@ -51,6 +51,19 @@ class LoadResult:
             f"changed runs of {self.runs_listed:,}; {self.requests:,} requests in {self.seconds:.1f} s."
         )
 
+    def record(self) -> dict[str, Any]:
+        """The summary's facts, for `load --format json` (keys documented in docs/operations.md)."""
+        return {
+            "outcome": "unchanged" if self.unchanged else "loaded",
+            "runs_listed": self.runs_listed,
+            "runs_fetched": self.runs_fetched,
+            "test_cases": self.test_cases,
+            "messages": self.messages,
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "notices": list(self.notices),
+        }
+
 
 def run_load(
     db: str | Path | None = None,
@@ -100,6 +113,7 @@ def run_load(
                     raise _without_secrets(exc) from None
                 raise
         attempt.status, attempt.finished_at, attempt.summary = "succeeded", now_iso(), result.summary()
+        attempt.wrote_data = not result.unchanged
         _record(engine, attempt)
     return result
 
@@ -132,7 +146,7 @@ def _record_interrupted(working_dir: Path, attempt: LoadAttempt) -> None:
     """An interruption after the publish leaves a successful load (its bookkeeping aside); before, a failed one."""
     attempt.finished_at = now_iso()
     if interrupts.published():
-        attempt.status, attempt.summary = "succeeded", interrupts.message()
+        attempt.status, attempt.summary, attempt.wrote_data = "succeeded", interrupts.message(), True
     else:
         attempt.status, attempt.error = "failed", interrupts.message()
     write_attempt(working_dir, attempt)

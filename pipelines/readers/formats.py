@@ -1,4 +1,4 @@
-"""The output formats of the reading commands: the CLI's --format choices."""
+"""The output formats of the commands: the CLI's --format choices (the reading commands', and `load`'s summary)."""
 
 from enum import StrEnum
 
@@ -16,3 +16,10 @@ class ExportFormat(StrEnum):
 
     PARQUET = "parquet"
     CSV = "csv"
+
+
+class TextOrJson(StrEnum):
+    """Output formats of `check`, `status` and `load`'s summary: for people, or one JSON document for machines."""
+
+    TEXT = "text"
+    JSON = "json"

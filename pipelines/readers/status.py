@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipelines.errors import first_line
 from pipelines.readers.durations import duration_text
 from pipelines.readers.published import open_read_only
-from pipelines.safe_text import terminal_text
+from pipelines.safe_text import json_text, terminal_text
 from pipelines.warehouse import settings
 from pipelines.warehouse.attempts import LoadAttempt, read_attempt
 from pipelines.warehouse.destinations import Warehouse, as_engine
@@ -104,6 +105,23 @@ def render_status(status: WarehouseStatus, now: datetime | None = None) -> str:
     lines.extend(f"  analytics.{view:<24} {rows:>12,}" for view, rows in status.view_rows.items())
     lines.append("Health: OK" if not status.problems else "Health: PROBLEM - " + "; ".join(status.problems))
     return "\n".join(terminal_text(line) for line in lines)  # a stored error cannot drive the terminal
+
+
+def status_json(status: WarehouseStatus, now: datetime | None = None) -> str:
+    """The facts `render_status` prints, as one JSON object for monitoring (keys documented in docs/operations.md)."""
+    now = now or datetime.now(UTC)
+    age = status.age(now)
+    record = {
+        "warehouse": status.location,
+        "healthy": not status.problems,
+        "problems": status.problems,
+        "last_success_at": status.last_success_at.isoformat() if status.last_success_at else None,
+        "age_seconds": round(age.total_seconds(), 3) if age is not None else None,
+        "loads": status.loads,
+        "last_attempt": asdict(status.last_attempt) if status.last_attempt else None,
+        "view_rows": status.view_rows,
+    }
+    return json_text(json.dumps(record, ensure_ascii=False, indent=2))
 
 
 def _is_alive(pid: int | None) -> bool:

@@ -22,6 +22,9 @@ class LoadAttempt:
     summary: str | None = None
     error: str | None = None
     pid: int | None = None
+    # True: the load published new data; False: nothing changed upstream, nothing written; None: not known (failed,
+    # running, or recorded by an older version). `check --since-last-load` tells by it what arrived in the last load.
+    wrote_data: bool | None = None
 
 
 def attempt_path(working_dir: Path) -> Path:

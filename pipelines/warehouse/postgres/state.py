@@ -19,6 +19,8 @@ TABLES_DDL = (
     f"insert into {STATE_SCHEMA}.load_fence (id, epoch) values (1, 0) on conflict (id) do nothing",
     f"create table if not exists {STATE_SCHEMA}.load_attempts (epoch bigint primary key, started_at text not null, "
     "status text not null, finished_at text, summary text, error text, host text, pid int)",
+    # Added after the table (warehouses recorded by an older version gain it at their next load).
+    f"alter table {STATE_SCHEMA}.load_attempts add column if not exists wrote_data boolean",
     f"create table if not exists {STATE_SCHEMA}.analytics_tables (name text primary key, "
     "created_at timestamptz not null default now())",
 )
@@ -35,10 +37,11 @@ def record_attempt(cursor: Any, epoch: int, attempt: LoadAttempt) -> None:
     """Insert or update this load's row (its epoch identifies it); older rows beyond ATTEMPTS_KEPT go."""
     cursor.execute(
         f"insert into {STATE_SCHEMA}.load_attempts (epoch, started_at, status, finished_at, summary, error, host, "
-        "pid) values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (epoch) do update set status = excluded.status, "
-        "finished_at = excluded.finished_at, summary = excluded.summary, error = excluded.error",
+        "pid, wrote_data) values (%s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict (epoch) do update set status = "
+        "excluded.status, finished_at = excluded.finished_at, summary = excluded.summary, error = excluded.error, "
+        "wrote_data = excluded.wrote_data",
         [epoch, attempt.started_at, attempt.status, attempt.finished_at, attempt.summary, attempt.error,
-         socket.gethostname(), attempt.pid],
+         socket.gethostname(), attempt.pid, attempt.wrote_data],
     )
     cursor.execute(f"delete from {STATE_SCHEMA}.load_attempts where epoch <= %s", [epoch - ATTEMPTS_KEPT])
 
@@ -50,7 +53,9 @@ def read_attempts(cursor: Any) -> tuple[LoadAttempt | None, datetime | None, boo
     if cursor.fetchone()[0] is None:
         return None, None, False
     cursor.execute(
-        f"select a.started_at, a.status, a.finished_at, a.summary, a.error, a.pid, f.epoch = a.epoch "
+        # wrote_data read through to_jsonb: a reader may meet a table no load of this version has added it to yet
+        f"select a.started_at, a.status, a.finished_at, a.summary, a.error, a.pid, "
+        "(to_jsonb(a) ->> 'wrote_data')::boolean, f.epoch = a.epoch "
         f"and exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.granted and l.objsubid = 2 "
         "and l.classid = %s and l.objid = %s and l.database = (select oid from pg_database "
         f"where datname = current_database())) from {STATE_SCHEMA}.load_attempts a, {STATE_SCHEMA}.load_fence f "
@@ -63,8 +68,8 @@ def read_attempts(cursor: Any) -> tuple[LoadAttempt | None, datetime | None, boo
     if row is None:
         return None, None, False
     attempt = LoadAttempt(started_at=row[0], status=row[1], finished_at=row[2], summary=row[3], error=row[4],
-                          pid=row[5])
-    return attempt, datetime.fromisoformat(succeeded) if succeeded else None, bool(row[6])
+                          pid=row[5], wrote_data=row[6])
+    return attempt, datetime.fromisoformat(succeeded) if succeeded else None, bool(row[7])
 
 
 # pg_try_advisory_lock(classid, objid): one load per database, whichever host it runs on.
