@@ -84,7 +84,7 @@ def python_reader(version: str) -> Reader:
     folder = CACHE / f"python-duckdb-{version}"
     python = folder / "bin" / "python"
     spec = {"duckdb": version, "pytz": PYTZ_VERSION, "python": sys.version.split()[0]}
-    with _cache_lock():
+    with cache_lock(CACHE):
         if not _complete(folder, spec):
             _fresh(folder)
             _run([sys.executable, "-m", "venv", str(folder)], "python -m venv")
@@ -101,7 +101,7 @@ def node_reader(version: str = NODE_API_VERSION) -> Reader:
         raise ReaderUnavailable("node and npm are needed for the @duckdb/node-api reader; not found on PATH")
     folder = CACHE / f"node-api-{version}"
     spec = {"@duckdb/node-api": version, "node": _output([node, "--version"])}
-    with _cache_lock():
+    with cache_lock(CACHE):
         if not _complete(folder, spec):
             _fresh(folder)
             package = {"name": "benchmarks-warehouse-readers", "private": True,
@@ -115,9 +115,10 @@ def node_reader(version: str = NODE_API_VERSION) -> Reader:
 
 # ----- installing -------------------------------------------------------------------------------------------------
 @contextmanager
-def _cache_lock() -> Iterator[None]:
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "a") as lock:
+def cache_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on `folder/.lock` (tests/superset_env.py's installs use it too)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
