@@ -28,7 +28,7 @@ def test_full_load_equals_the_simulator_data(start_simulator, warehouse):
     assert_a_full_load_equals_the_simulator_data(start_simulator(scale="tiny"), warehouse)
 
 
-@pytest.mark.parametrize("db_name", ["analytics.duckdb", "my warehouse.duckdb"])
+@pytest.mark.parametrize("db_name", ["Bench-Analytics.duckdb", "my warehouse.duckdb"])
 def test_full_load_equals_the_simulator_data_whatever_the_file_is_called(start_simulator, tmp_path, db_name):
     assert_a_full_load_equals_the_simulator_data(start_simulator(scale="tiny"), tmp_path / db_name)
 
@@ -106,9 +106,13 @@ def test_failures_leave_the_warehouse_as_it_was(start_simulator, loaded_warehous
     assert snapshot(warehouse) == before
 
 
-def test_reserved_database_names_are_refused(tmp_path):
-    with pytest.raises(ConfigError, match="clashes"):
-        load(tmp_path / "benchmarks_raw.duckdb", "http://127.0.0.1:9")
+@pytest.mark.parametrize("db_name", ["benchmarks_raw.duckdb", "benchmarks_stg.duckdb", "analytics.duckdb",
+                                     "Analytics.db"])
+def test_reserved_database_names_are_refused(tmp_path, db_name):
+    with pytest.raises(ConfigError, match=f"^--db {db_name}: DuckDB would name its catalog .* clashes") as raised:
+        load(tmp_path / db_name, "http://127.0.0.1:9")
+    assert "\n" not in str(raised.value)
+    assert not (tmp_path / db_name).exists()
 
 
 @on_engines("duckdb")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,31 @@ def test_duckdb_engine_read_only_uri_as_superset_uses_it(warehouse, expected):
             assert count == len(expected["views"]["leaderboard"]["rows"])
             with pytest.raises(sqlalchemy.exc.SQLAlchemyError, match="read-only"):
                 connection.execute(text("create table analytics.scratch (x integer)"))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(("stem", "listed"), [("w", "w.analytics"), ("Bench Warehouse", '"Bench Warehouse".analytics')])
+def test_duckdb_engine_lists_the_schemas_under_the_files_stem(warehouse, expected, tmp_path, stem, listed):
+    """What Superset offers as schemas (docs/bi.md, "Which schema"): duckdb-engine's inspector lists every schema
+    as `<catalog>.<schema>`, the catalog being the file's stem, quoted where SQL needs it; `analytics` alone is
+    accepted too, and is what SQL should name (it does not change with the file's name)."""
+    sqlalchemy, _ = need("sqlalchemy"), need("duckdb_engine")
+    copy = tmp_path / f"{stem}.duckdb"
+    shutil.copyfile(warehouse, copy)
+    engine = sqlalchemy.create_engine(f"duckdb:///{copy}", connect_args={"read_only": True})
+    try:
+        inspector = sqlalchemy.inspect(engine)
+        schemas = inspector.get_schema_names()
+        assert [schema for schema in schemas if schema.endswith("analytics")] == [listed], schemas
+        assert "analytics" not in schemas and inspector.default_schema_name == "main"
+        for schema in (listed, "analytics"):
+            assert sorted(inspector.get_view_names(schema=schema)) == sorted(expected["views"]), schema
+            columns = [column["name"] for column in inspector.get_columns("leaderboard", schema=schema)]
+            assert columns == expected["views"]["leaderboard"]["columns"], schema
+        with engine.connect() as connection:
+            count = connection.execute(sqlalchemy.text("select count(*) from analytics.leaderboard")).scalar()
+            assert count == len(expected["views"]["leaderboard"]["rows"])
     finally:
         engine.dispose()
 

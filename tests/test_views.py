@@ -9,9 +9,10 @@ import duckdb
 import pytest
 import yaml
 
+from pipelines.errors import ExitCode
 from pipelines.warehouse import views as warehouse_views
 from simulator.world import World
-from tests.loads import load
+from tests.commands import assert_one_line_error, run_cli
 from tests.snapshots import assert_same_relations, values
 from tests.snapshots import rows as view_rows
 from tests.warehouses import ENGINES, Warehouses, as_warehouse, on_engines
@@ -335,11 +336,13 @@ def test_removed_runs_and_models_leave_every_view(warehouses, prebuilt):
     assert len(view_rows(db, "load_history")) == 2
 
 
-def test_views_work_in_a_file_named_analytics(tmp_path, start_simulator):
-    sim = start_simulator("tiny")
-    db = tmp_path / "analytics.duckdb"
-    load(db, sim.url)
-    assert len(view_rows(db, "leaderboard")) > 0 and len(view_rows(db, "load_history")) == 1
+@pytest.mark.parametrize("command", [("load",), ("query", "select 1"), ("status",)])
+def test_a_file_named_analytics_is_refused_by_every_command(tmp_path, command):
+    """In a file named analytics.duckdb, DuckDB names the catalog `analytics` too and `analytics.models` is
+    ambiguous: a BI tool's (or the README's) queries would fail there, so no command accepts that name."""
+    result = run_cli(*command, "--db", "analytics.duckdb", cwd=tmp_path)
+    assert_one_line_error(result, ExitCode.INVALID_SETTING, "--db analytics.duckdb", "catalog 'analytics'")
+    assert not (tmp_path / "analytics.duckdb").exists()
 
 
 def test_every_view_is_the_same_on_every_engine(tmp_path, request, prebuilt):

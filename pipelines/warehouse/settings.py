@@ -9,7 +9,8 @@ DEFAULT_DB_FILE = "benchmarks.duckdb"
 RAW_SCHEMA = "benchmarks_raw"
 STAGING_SCHEMA = "benchmarks_stg"
 ANALYTICS_SCHEMA = "analytics"
-RESERVED_DB_STEMS = (RAW_SCHEMA, STAGING_SCHEMA, f"{RAW_SCHEMA}_staging", "main", "temp", "system")
+# In a file named analytics.duckdb, `analytics.models` is ambiguous between the catalog and the schema.
+RESERVED_DB_STEMS = (RAW_SCHEMA, STAGING_SCHEMA, ANALYTICS_SCHEMA, f"{RAW_SCHEMA}_staging", "main", "temp", "system")
 
 # dlt's records of completed loads kept in the working folder (the data files themselves are deleted once loaded).
 LOADED_PACKAGES_KEPT = 5

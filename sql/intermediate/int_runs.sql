@@ -16,7 +16,7 @@ final as (
         runs.*,
         row_number() over (
             partition by runs.model_id, runs.benchmark_type_id, runs.probe_id
-            order by runs.created_at desc, runs.probe_run_id desc
+            order by runs.created_at desc nulls last, runs.probe_run_id desc nulls last
         ) as recency
     from runs
     inner join current_models

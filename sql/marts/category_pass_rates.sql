@@ -18,7 +18,7 @@ totals as (
     group by model_id, benchmark_type_id, probe_category_id
 ),
 
-final as (
+rated as (
     select
         model_id,
         benchmark_type_id,
@@ -31,6 +31,29 @@ final as (
         cast(benchmarks_stg.wilson_low(passed, failed) as double) as pass_rate_low,
         cast(benchmarks_stg.wilson_high(passed, failed) as double) as pass_rate_high
     from totals
+),
+
+-- ordinal: 1 = the model's weakest category in the benchmark type (lowest pass rate), unrated ones last.
+final as (
+    select
+        model_id,
+        benchmark_type_id,
+        probe_category_id,
+        probe_category_name,
+        passed,
+        failed,
+        errors,
+        pass_rate,
+        pass_rate_low,
+        pass_rate_high,
+        cast(benchmarks_stg.percent(pass_rate) as double) as pass_rate_pct,
+        cast(benchmarks_stg.percent(pass_rate_low) as double) as pass_rate_low_pct,
+        cast(benchmarks_stg.percent(pass_rate_high) as double) as pass_rate_high_pct,
+        cast(row_number() over (
+            partition by model_id, benchmark_type_id
+            order by pass_rate asc nulls last, probe_category_id asc nulls last
+        ) as bigint) as ordinal
+    from rated
 )
 
 select * from final

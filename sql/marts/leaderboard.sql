@@ -1,5 +1,6 @@
 -- Models ranked per benchmark type, and overall across types (benchmark_type_id NULL): rank 1 = best by the lower
 -- bound of the pass rate's 95% interval, ties broken by pass rate, then model id. Models never rated rank last.
+-- The percentages are the rates rounded by benchmarks_stg.percent, the same on every engine.
 with
 
 per_type as (
@@ -62,9 +63,12 @@ final as (
         pass_rate,
         pass_rate_low,
         pass_rate_high,
-        test_cases
+        test_cases,
+        cast(benchmarks_stg.percent(pass_rate) as double) as pass_rate_pct,
+        cast(benchmarks_stg.percent(pass_rate_low) as double) as pass_rate_low_pct,
+        cast(benchmarks_stg.percent(pass_rate_high) as double) as pass_rate_high_pct
     from scored
 )
 
 select * from final
-order by benchmark_type_id nulls first, rank
+order by benchmark_type_id asc nulls first, rank asc nulls last

@@ -28,4 +28,4 @@ final as (
 )
 
 select * from final
-order by started_at desc
+order by started_at desc nulls last

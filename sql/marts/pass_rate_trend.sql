@@ -16,7 +16,7 @@ daily as (
     group by model_id, benchmark_type_id, cast(timezone('UTC', created_at) as date)
 ),
 
-final as (
+rated as (
     select
         model_id,
         benchmark_type_id,
@@ -25,6 +25,18 @@ final as (
         cast(failed as bigint) as failed,
         cast(benchmarks_stg.pass_rate(passed, failed) as double) as pass_rate
     from daily
+),
+
+final as (
+    select
+        model_id,
+        benchmark_type_id,
+        day,
+        passed,
+        failed,
+        pass_rate,
+        cast(benchmarks_stg.percent(pass_rate) as double) as pass_rate_pct
+    from rated
 )
 
 select * from final

@@ -20,7 +20,7 @@ latest_runs as (
     where recency = 1
 ),
 
-final as (
+rated as (
     select
         latest_runs.model_id,
         latest_runs.benchmark_type_id,
@@ -45,6 +45,34 @@ final as (
             latest_runs.model_id = run_counts.model_id
             and latest_runs.benchmark_type_id = run_counts.benchmark_type_id
             and latest_runs.probe_id = run_counts.probe_id
+),
+
+-- ordinal: 1 = the model's weakest probe in the benchmark type (lowest pass rate), unrated ones last.
+final as (
+    select
+        model_id,
+        benchmark_type_id,
+        probe_id,
+        probe_name,
+        probe_category_id,
+        probe_category_name,
+        latest_run_id,
+        latest_created_at,
+        passed,
+        failed,
+        errors,
+        pass_rate,
+        pass_rate_low,
+        pass_rate_high,
+        runs,
+        cast(benchmarks_stg.percent(pass_rate) as double) as pass_rate_pct,
+        cast(benchmarks_stg.percent(pass_rate_low) as double) as pass_rate_low_pct,
+        cast(benchmarks_stg.percent(pass_rate_high) as double) as pass_rate_high_pct,
+        cast(row_number() over (
+            partition by model_id, benchmark_type_id
+            order by pass_rate asc nulls last, probe_id asc nulls last
+        ) as bigint) as ordinal
+    from rated
 )
 
 select * from final

@@ -37,7 +37,7 @@ compared as (
             and latest.probe_id = previous.probe_id
 ),
 
-final as (
+dropped as (
     select
         model_id,
         benchmark_type_id,
@@ -51,6 +51,30 @@ final as (
         latest_high < previous_low as significant
     from compared
     where latest_pass_rate < previous_pass_rate
+),
+
+-- ordinal: 1 = the largest drop of all, ties broken by model, benchmark type and probe id.
+final as (
+    select
+        model_id,
+        benchmark_type_id,
+        probe_id,
+        probe_name,
+        previous_run_id,
+        latest_run_id,
+        previous_pass_rate,
+        latest_pass_rate,
+        delta,
+        significant,
+        cast(benchmarks_stg.percent(previous_pass_rate) as double) as previous_pass_rate_pct,
+        cast(benchmarks_stg.percent(latest_pass_rate) as double) as latest_pass_rate_pct,
+        cast(benchmarks_stg.percent(delta) as double) as delta_pct,
+        cast(row_number() over (
+            order by
+                delta asc nulls last, model_id asc nulls last, benchmark_type_id asc nulls last,
+                probe_id asc nulls last
+        ) as bigint) as ordinal
+    from dropped
 )
 
 select * from final

@@ -28,7 +28,7 @@ totals as (
         current_cases.variation
 ),
 
-final as (
+rated as (
     select
         model_id,
         benchmark_type_id,
@@ -42,6 +42,25 @@ final as (
         cast(benchmarks_stg.wilson_low(passed, failed) as double) as pass_rate_low,
         cast(benchmarks_stg.wilson_high(passed, failed) as double) as pass_rate_high
     from totals
+),
+
+final as (
+    select
+        model_id,
+        benchmark_type_id,
+        strategy,
+        red_teamer,
+        variation,
+        passed,
+        failed,
+        errors,
+        pass_rate,
+        pass_rate_low,
+        pass_rate_high,
+        cast(benchmarks_stg.percent(pass_rate) as double) as pass_rate_pct,
+        cast(benchmarks_stg.percent(pass_rate_low) as double) as pass_rate_low_pct,
+        cast(benchmarks_stg.percent(pass_rate_high) as double) as pass_rate_high_pct
+    from rated
 )
 
 select * from final
