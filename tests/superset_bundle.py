@@ -40,7 +40,7 @@ def bundle_zip(sqlalchemy_uri: str, bundle: Path = BUNDLE) -> bytes:
 
 def import_bundle(client: SupersetClient, sqlalchemy_uri: str, password: str | None = None) -> None:
     """Imports the bundle as Superset's UI does (the password, if any, given apart from the masked URI)."""
-    passwords = {f"benchmarks_dashboard/{DATABASE_FILE}": password} if password else {}
+    passwords = {DATABASE_FILE: password} if password else {}  # keyed by the path below the zip's folder
     client.post("/api/v1/dashboard/import/", expect=200,
                 files={"formData": ("benchmarks_dashboard.zip", bundle_zip(sqlalchemy_uri), "application/zip")},
                 data={"overwrite": "true", "passwords": json.dumps(passwords)})
