@@ -1,7 +1,7 @@
--- Chart "Pass rate over time": passed / (passed + failed) per UTC day, every model and type, every run.
+-- Chart "Pass rate over time": 100 * passed / (passed + failed) per UTC day, every model and type, every run.
 select
     day,
-    sum(passed) * 1.0 / nullif(sum(passed) + sum(failed), 0) as "pass rate"
+    100.0 * sum(passed) / nullif(sum(passed) + sum(failed), 0) as "pass rate %"
 from analytics.pass_rate_trend
 group by day
-order by day
+order by day asc nulls last
