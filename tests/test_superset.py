@@ -24,9 +24,10 @@ import pytest
 from pipelines.warehouse import settings
 from tests.read_only_role import BI_PASSWORD, grant_readme_recipe
 from tests.snapshots import normalised, relation_names
+from tests.superset_browser import chromium_available, render_dashboard
 from tests.superset_bundle import MASKED_PASSWORD, charts, expected_sql, import_bundle, remove_bundle
 from tests.superset_env import ReaderUnavailable, superset_bin
-from tests.superset_server import ROW_LIMIT, SupersetClient, SupersetServer
+from tests.superset_server import ADMIN, ROW_LIMIT, SupersetClient, SupersetServer
 from tests.warehouses import ENGINES, Warehouse, Warehouses
 
 UNDER_CI = os.environ.get("CI") == "true"
@@ -133,10 +134,19 @@ def test_every_chart_of_the_bundle_shows_its_expected_query(client, registered):
     for name, chart in charts().items():
         data = client.get(f"/api/v1/chart/{imported[chart['uuid']]}/data/", force="true")["result"][0]
         columns, rows = engine_rows(registered.warehouse, expected_sql(name))
+        assert rows or name == "data_quality", f"{name}: a chart without rows would prove little"
         assert data["colnames"] == columns, name
         temporal = [kind == TEMPORAL for kind in data["coltypes"]]
         got = [[comparable(row[column]) for column in columns] for row in data["data"]]
         assert instants(got, temporal) == instants(rows, temporal), name
+
+
+@pytest.mark.skipif(not chromium_available() and not UNDER_CI, reason="chromium not installed (CI installs it)")
+def test_the_dashboard_renders_every_chart_without_console_errors(superset, registered, tmp_path):
+    rendered = render_dashboard(superset.url, *ADMIN, len(charts()), tmp_path / "dashboard.png")
+    assert rendered.charts == len(charts()) and rendered.drawn >= len(charts()), rendered
+    assert rendered.error_boxes == 0, rendered
+    assert rendered.console_errors == [], rendered.console_errors
 
 
 # ----- helpers ----------------------------------------------------------------------------------------------------
