@@ -2,9 +2,9 @@
 Chromium (tests/browser.py) driven by Playwright; for tests/test_superset.py and the screenshot in docs/.
 
 Superset's pages forbid `eval` (Content-Security-Policy), so the waits poll element counts from Python instead of
-running JavaScript in the page. Superset's frontend requests a usage pixel from scarf.sh on every page, whatever
-SCARF_ANALYTICS says (the setting only reaches the server side); offline that request fails with a console error,
-the one console error `Rendered.console_errors` leaves out.
+running JavaScript in the page. Superset's frontend requests a usage pixel from scarf.sh on every page (built into
+the 6.1.0 frontend's menu; no setting stops it); offline that request fails with a console error, the one console
+error `Rendered.console_errors` leaves out.
 """
 
 from __future__ import annotations

@@ -38,8 +38,6 @@ ROW_LIMIT = {rows}
 SAMPLES_ROW_LIMIT = 1000
 SQLLAB_TIMEOUT = 120
 SUPERSET_WEBSERVER_TIMEOUT = 120
-# Superset's usage pixel (scarf.sh) is the only request its pages make to the internet; offline it is an error.
-SCARF_ANALYTICS = False
 """
 
 
@@ -108,7 +106,7 @@ class SupersetServer:
 
     def _env(self, folder: Path) -> dict[str, str]:
         return {**os.environ, "SUPERSET_CONFIG_PATH": str(folder / "superset_config.py"), "FLASK_APP": "superset",
-                "SUPERSET_HOME": str(folder), "SCARF_ANALYTICS": "false", "PYTHONUNBUFFERED": "1"}
+                "SUPERSET_HOME": str(folder), "PYTHONUNBUFFERED": "1"}
 
     def _wait_for_health(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
