@@ -1,5 +1,6 @@
-"""The bundle's dashboard as a person sees it: Superset's login page, then the dashboard, in the project's headless
-Chromium (tests/browser.py) driven by Playwright; for tests/test_superset.py and the screenshot in docs/.
+"""The bundle's dashboard as a person sees it, in the project's headless Chromium (tests/browser.py) driven by
+Playwright; for tests/test_superset.py and the screenshot in docs/. The login goes through Superset's login form
+(posted with requests: the form's page is the whole React app, seconds to load), the browser gets its session cookie.
 
 Superset's pages forbid `eval` (Content-Security-Policy), so the waits poll element counts from Python instead of
 running JavaScript in the page. Superset's frontend requests a usage pixel from scarf.sh on every page (built into
@@ -9,10 +10,13 @@ error `Rendered.console_errors` leaves out.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
+
+import requests
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -35,23 +39,22 @@ class Rendered:
 
 
 def render_dashboard(url: str, user: str, password: str, expected_charts: int, screenshot: Path) -> Rendered:
-    """Logs in through the login form, opens the dashboard, waits until `expected_charts` charts have loaded."""
+    """Logs in, opens the dashboard, waits until `expected_charts` charts have loaded."""
     from playwright.sync_api import sync_playwright
+
+    cookies = [{"name": name, "value": value, "url": url} for name, value in _login(url, user, password).items()]
 
     errors: list[str] = []
     telemetry: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1300})
+        context = browser.new_context(viewport={"width": 1400, "height": 1300})
+        context.add_cookies(cookies)
+        page = context.new_page()
         page.on("request", lambda request: telemetry.append(request.url) if _telemetry(request.url) else None)
         page.on("console", lambda message: errors.append(f"{message.text} ({message.location.get('url')})")
                 if message.type == "error" and not _telemetry(message.location.get("url", "")) else None)
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{url}/login/")
-        page.fill("#username", user)
-        page.fill("#password", password)
-        page.click('button:has-text("Sign in")')
-        page.wait_for_url(lambda address: "/login" not in address)
         page.goto(f"{url}/superset/dashboard/{DASHBOARD_SLUG}/?standalone=1")
         _wait_until(lambda: page.locator(CHART).count() >= expected_charts and not page.locator(LOADING).count())
         page.wait_for_timeout(1000)  # ECharts animates its first drawing
@@ -60,6 +63,18 @@ def render_dashboard(url: str, user: str, password: str, expected_charts: int, s
                             page.locator(ERROR_BOXES).count(), errors, len(telemetry))
         browser.close()
     return rendered
+
+
+def _login(url: str, user: str, password: str) -> dict[str, str]:
+    """The cookies of a session logged in through /login/ (its form, with the CSRF token the page carries)."""
+    session = requests.Session()
+    page = session.get(f"{url}/login/", timeout=60).text
+    token = re.search(r'name="csrf_token"\s+id="csrf_token"\s+value="([^"]+)"', page)
+    assert token, "no csrf_token in Superset's login page"
+    response = session.post(f"{url}/login/", data={"username": user, "password": password,
+                                                   "csrf_token": token.group(1)}, allow_redirects=False, timeout=60)
+    assert response.status_code == 302 and "session" in session.cookies, f"login refused: {response.status_code}"
+    return session.cookies.get_dict()
 
 
 def chromium_available() -> bool:

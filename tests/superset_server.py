@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -42,7 +43,8 @@ SUPERSET_WEBSERVER_TIMEOUT = 120
 
 
 class SupersetServer:
-    """`superset` from `bin_dir`, its config and metadata under `folder`; `start()` then `stop()`."""
+    """`superset` from `bin_dir`, its config and metadata under `folder`: `start()`, then `client()` (which waits
+    until the server answers, so the caller can prepare its warehouses meanwhile), then `stop()`."""
 
     def __init__(self, bin_dir: Path, folder: Path) -> None:
         self.bin_dir, self.folder = bin_dir, folder
@@ -60,12 +62,12 @@ class SupersetServer:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, cwd=self.folder, env=self._env(self.folder), stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
-        self._wait_for_health()
         return self
 
     def stop(self) -> None:
+        """SIGINT: gunicorn's quick shutdown (SIGTERM would wait up to 30 s for requests in flight)."""
         if self.process is not None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -73,6 +75,7 @@ class SupersetServer:
                 self.process.wait()
 
     def client(self) -> SupersetClient:
+        self._wait_for_health()
         return SupersetClient(self.url, *ADMIN)
 
     def _template(self) -> Path:
