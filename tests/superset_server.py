@@ -1,13 +1,14 @@
-"""A Superset web server for one test session, and a client of its REST API (tests/test_superset.py).
+"""A Superset web server for one test module, and a client of its REST API (tests/test_superset.py).
 
 Superset keeps its own metadata (users, databases, datasets, charts) in a database of its own. Here that is a SQLite
-file in a temporary folder, thrown away with it: cheaper than a database on the PostgreSQL server (no server needed for
-the DuckDB half, nothing to drop), and enough because the tests never hold two datasets of the same name at once (with
-SQLite, Superset allows one dataset per table name across databases, apache/superset#33134; the bundle's import for
-the second engine overwrites the first one's datasets, same UUIDs). `superset db upgrade` and `superset init` take
-about a minute; their result does not depend on the session, so it is made once per install into the install's folder
-(`metadata-template.db`) and copied: the session's store starts from a fresh copy, with a SECRET_KEY of its own
-(nothing in the template is encrypted with it: no database is registered yet).
+file in a temporary folder, thrown away with it. `superset db upgrade`, `fab create-admin` and `init` take about a
+minute, and their result does not depend on the session, so it is made once per install into the install's folder
+(`metadata-template.db`) and copied: the module's store starts from a fresh copy (milliseconds), with a SECRET_KEY
+of its own (nothing in the template is encrypted with it: no database is registered yet). PostgreSQL as the store
+would cost that minute in every session (the session's server is new each time), or a template database kept
+somewhere across sessions. SQLite is enough because the tests never hold two datasets of the same name at once:
+with SQLite, Superset allows one dataset per table name across databases (apache/superset#33134), so each engine's
+bundle is deleted before the next engine's is imported (tests/superset_bundle.py).
 """
 
 from __future__ import annotations
