@@ -43,7 +43,6 @@ def render_dashboard(url: str, user: str, password: str, expected_charts: int, s
     from playwright.sync_api import sync_playwright
 
     cookies = [{"name": name, "value": value, "url": url} for name, value in _login(url, user, password).items()]
-
     errors: list[str] = []
     telemetry: list[str] = []
     with sync_playwright() as playwright:
