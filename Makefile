@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/benchmarks-etl demo
 
 test: $(STAMP) lint
-	$(BIN)/pytest -q -n auto --dist worksteal
+	$(BIN)/pytest -q -n auto --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

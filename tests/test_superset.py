@@ -31,6 +31,8 @@ from tests.superset_env import ReaderUnavailable, superset_bin
 from tests.superset_server import ADMIN, ROW_LIMIT, SupersetClient, SupersetServer
 from tests.warehouses import ENGINES, Warehouse, Warehouses
 
+# One pytest-xdist worker runs the whole module (make test: --dist loadgroup), so one Superset server starts.
+pytestmark = pytest.mark.xdist_group("superset")
 UNDER_CI = os.environ.get("CI") == "true"
 EPOCHS = (0, 1)
 TEMPORAL = 2  # GenericDataType.TEMPORAL in a chart data response's "coltypes"
