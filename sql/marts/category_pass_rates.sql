@@ -36,16 +36,7 @@ rated as (
 -- ordinal: 1 = the model's weakest category in the benchmark type (lowest pass rate), unrated ones last.
 final as (
     select
-        model_id,
-        benchmark_type_id,
-        probe_category_id,
-        probe_category_name,
-        passed,
-        failed,
-        errors,
-        pass_rate,
-        pass_rate_low,
-        pass_rate_high,
+        *,
         cast(benchmarks_stg.percent(pass_rate) as double) as pass_rate_pct,
         cast(benchmarks_stg.percent(pass_rate_low) as double) as pass_rate_low_pct,
         cast(benchmarks_stg.percent(pass_rate_high) as double) as pass_rate_high_pct,

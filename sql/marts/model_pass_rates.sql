@@ -8,19 +8,7 @@ pass_rates as (
 
 final as (
     select
-        model_id,
-        model_name,
-        provider,
-        benchmark_type_id,
-        benchmark_type_name,
-        probes,
-        test_cases,
-        passed,
-        failed,
-        errors,
-        pass_rate,
-        pass_rate_low,
-        pass_rate_high,
+        *,
         cast(benchmarks_stg.percent(pass_rate) as double) as pass_rate_pct,
         cast(benchmarks_stg.percent(pass_rate_low) as double) as pass_rate_low_pct,
         cast(benchmarks_stg.percent(pass_rate_high) as double) as pass_rate_high_pct

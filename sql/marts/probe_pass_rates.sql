@@ -50,21 +50,7 @@ rated as (
 -- ordinal: 1 = the model's weakest probe in the benchmark type (lowest pass rate), unrated ones last.
 final as (
     select
-        model_id,
-        benchmark_type_id,
-        probe_id,
-        probe_name,
-        probe_category_id,
-        probe_category_name,
-        latest_run_id,
-        latest_created_at,
-        passed,
-        failed,
-        errors,
-        pass_rate,
-        pass_rate_low,
-        pass_rate_high,
-        runs,
+        *,
         cast(benchmarks_stg.percent(pass_rate) as double) as pass_rate_pct,
         cast(benchmarks_stg.percent(pass_rate_low) as double) as pass_rate_low_pct,
         cast(benchmarks_stg.percent(pass_rate_high) as double) as pass_rate_high_pct,

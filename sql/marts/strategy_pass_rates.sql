@@ -46,17 +46,7 @@ rated as (
 
 final as (
     select
-        model_id,
-        benchmark_type_id,
-        strategy,
-        red_teamer,
-        variation,
-        passed,
-        failed,
-        errors,
-        pass_rate,
-        pass_rate_low,
-        pass_rate_high,
+        *,
         cast(benchmarks_stg.percent(pass_rate) as double) as pass_rate_pct,
         cast(benchmarks_stg.percent(pass_rate_low) as double) as pass_rate_low_pct,
         cast(benchmarks_stg.percent(pass_rate_high) as double) as pass_rate_high_pct
