@@ -104,11 +104,7 @@ def run_load(
                 if isinstance(exc, KeyboardInterrupt) or interrupts.received():
                     interrupts.record_interruption()  # once, whether this or the watchdog gets there first
                     raise
-                attempt.status, attempt.finished_at = "failed", now_iso()
-                attempt.error = api_key.redact(
-                    str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}"
-                )
-                _record(engine, attempt)
+                _record_failure(engine, attempt, exc)
                 if api_key.holds_secret(str(exc)):
                     raise _without_secrets(exc) from None
                 raise
@@ -116,6 +112,13 @@ def run_load(
         attempt.wrote_data = not result.unchanged
         _record(engine, attempt)
     return result
+
+
+def _record_failure(engine: Engine, attempt: LoadAttempt, exc: BaseException) -> None:
+    """The attempt as failed, with its error's one line, secrets redacted."""
+    attempt.status, attempt.finished_at = "failed", now_iso()
+    attempt.error = api_key.redact(str(exc) if isinstance(exc, BenchmarksEtlError) else f"{type(exc).__name__}: {exc}")
+    _record(engine, attempt)
 
 
 def _given(base_url: str | None, workers: int | None, type_ids: Sequence[int] | None) -> dict[str, Any]:
