@@ -13,6 +13,7 @@ import pytest
 from simulator.crafted_api import small_world
 from simulator.server import Simulator
 from simulator.throwaway_postgres import PostgresUnavailable, ThrowawayPostgres
+from simulator.throwaway_spark import SparkUnavailable, ThrowawaySpark
 from tests.prebuilt import Prebuilt
 from tests.warehouses import CREDENTIALS, ENGINES, Warehouse, Warehouses, copy_file
 
@@ -70,6 +71,23 @@ def postgres() -> Iterator[ThrowawayPostgres]:
         pytest.skip(str(exc))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[ThrowawaySpark]:
+    """One throwaway Spark cluster for the whole session (simulator/throwaway_spark.py: a master, two workers, a
+    Spark Connect server; about 50 s to start and 1.7 GB); each test loads its own lake and databases.
+    Without java or pyspark the test is skipped with the reason, but never under CI=true."""
+    cluster = ThrowawaySpark(Path(tempfile.mkdtemp(prefix="benchmarks-spark-")))
+    try:
+        cluster.start()
+    except SparkUnavailable as exc:
+        cluster.stop()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the Spark tests: {exc}")
+        pytest.skip(str(exc))
+    yield cluster
+    cluster.stop()
 
 
 # Warehouses on every engine: a test that takes `warehouse` (or `warehouses`) runs once per engine, as
