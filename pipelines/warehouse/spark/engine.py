@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 
 from pipelines.errors import WarehouseError
@@ -99,32 +100,35 @@ class SparkLake:
 
     def apply_views(self) -> int:
         """The raw views, every macro as a persistent SQL function (views cannot call temporary functions) and every
-        view of sql/. After dlt's load step: dlt refuses to start in a lake folder it did not make."""
-        self._prepare_raw_views()
-        statements = relations.view_statements(self)
-        with self.connect_for_load() as connection:
-            for statement, path in statements:
-                try:
-                    connection.execute(statement)
-                except self.driver_error as exc:
-                    detail = str(exc).strip().splitlines()[0]
-                    raise WarehouseError(f"{path.relative_to(relations.SQL_DIR.parent)}: {detail}") from None
-        return sum(1 for _, path in statements if "macros" not in path.parts)
-
-    def _prepare_raw_views(self) -> None:
-        """Every raw table's schema file, the catalog's schemas and raw views; a first load also gets an empty
-        publication for its views to read until it publishes."""
+        view of sql/; only when any of them changed since the last load (each takes Spark about a second to analyse,
+        and readers need no new definitions: the publication moves under them). After dlt's load step: dlt refuses
+        to start in a lake folder it did not make."""
         self.lake.seed_schemas()
         empty = self.lake.path(PUBLICATIONS, relations.EMPTY_PUBLICATION)
         if not self.lake.fs.exists(empty):
             self.lake.write_parquet(PUBLICATION_SCHEMA.empty_table(), empty)
+        statements = relations.view_statements(self)
         with self.connect_for_load() as connection:
             for schema in relations.SCHEMAS:
                 connection.execute(f"create database if not exists {relations.NAMES.schema(schema)}")
             if not self._has_publication(connection):
                 connection.execute(relations.publication_statement(self.lake, relations.EMPTY_PUBLICATION))
-            for statement in relations.raw_view_statements(self.lake):
+            raw_views = relations.raw_view_statements(self.lake)
+            digest = relations.definitions_digest([*raw_views, *(statement for statement, _ in statements)])
+            if relations.applied_digest(connection) != digest:
+                for statement in raw_views:
+                    connection.execute(statement)
+                self._create_views(connection, statements)
+                connection.execute(relations.digest_statement(digest))
+        return sum(1 for _, path in statements if "macros" not in path.parts)
+
+    def _create_views(self, connection: SparkConnection, statements: list[tuple[str, Path]]) -> None:
+        for statement, path in statements:
+            try:
                 connection.execute(statement)
+            except self.driver_error as exc:
+                detail = str(exc).strip().splitlines()[0]
+                raise WarehouseError(f"{path.relative_to(relations.SQL_DIR.parent)}: {detail}") from None
 
     def publish(self) -> None:
         """Write the publication under this load's name, then re-point the one view every raw view reads."""

@@ -18,10 +18,28 @@ from pipelines.warehouse.views import SQL_DIR, macro_definitions, transpiled, vi
 STATE_SCHEMA = "benchmarks_state"
 PUBLICATION_VIEW = "publication"
 EMPTY_PUBLICATION = "0.parquet"
+DIGEST_VIEW = "definitions"  # which definitions of the views the catalog holds (a digest of their statements)
 SCHEMAS = (settings.RAW_SCHEMA, STATE_SCHEMA, settings.STAGING_SCHEMA, settings.ANALYTICS_SCHEMA)
 NAMES = Names(identifier_quote="`")
 PUBLISHED_LOADS = (f"select load_id from {NAMES.table(STATE_SCHEMA, PUBLICATION_VIEW)} "
                    "where probe_run_id is null")
+
+
+def definitions_digest(statements: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()
+
+
+def applied_digest(connection: Any) -> str | None:
+    """The digest of the definitions the catalog holds (`digest_statement`), None before the first."""
+    if DIGEST_VIEW not in connection.relation_names(STATE_SCHEMA, ("VIEW",)):
+        return None
+    return connection.execute(f"select digest from {NAMES.table(STATE_SCHEMA, DIGEST_VIEW)}").fetchone()[0]
+
+
+def digest_statement(digest: str) -> str:
+    return f"create or replace view {NAMES.table(STATE_SCHEMA, DIGEST_VIEW)} as select '{digest}' as digest"
 
 
 def publication_statement(lake: Lake, file_name: str) -> str:
