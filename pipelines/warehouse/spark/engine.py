@@ -181,6 +181,6 @@ class SparkLake:
 
     @staticmethod
     def _has_publication(connection: SparkConnection) -> bool:
-        return connection.session.catalog.tableExists(relations.PUBLICATION_VIEW, relations.STATE_SCHEMA)
+        return connection.session.catalog.tableExists(f"{relations.STATE_SCHEMA}.{relations.PUBLICATION_VIEW}")
 
 
