@@ -102,7 +102,8 @@ def engine_name(request) -> str:
 def warehouses(engine_name, request, tmp_path) -> Iterator[Warehouses]:
     """Empty warehouses on the test's engine, as many as it asks for (`new()`); PostgreSQL's dropped after."""
     server = request.getfixturevalue("postgres") if engine_name == "postgres" else None
-    made = Warehouses(engine_name, tmp_path, server)
+    cluster = request.getfixturevalue("spark") if engine_name == "spark" else None
+    made = Warehouses(engine_name, tmp_path, server, cluster)
     yield made
     made.drop()
 

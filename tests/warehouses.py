@@ -159,8 +159,9 @@ def as_warehouse(target: Warehouse | Path | str) -> Warehouse:
 class Warehouses:
     """Empty warehouses on one engine for one test (or module): `new()` each time; databases dropped by `drop()`."""
 
-    def __init__(self, engine_name: str, folder: Path, server: ThrowawayPostgres | None = None) -> None:
-        self.engine_name, self.folder, self.server = engine_name, folder, server
+    def __init__(self, engine_name: str, folder: Path, server: ThrowawayPostgres | None = None,
+                 cluster: ThrowawaySpark | None = None) -> None:
+        self.engine_name, self.folder, self.server, self.cluster = engine_name, folder, server, cluster
         self.made: list[Warehouse] = []
 
     def new(self, name: str = "w") -> Warehouse:
@@ -169,6 +170,9 @@ class Warehouses:
         if self.engine_name == "duckdb":
             made: Warehouse = DuckDbWarehouse(self.folder / name / "w.duckdb")
             made.db.parent.mkdir(parents=True, exist_ok=True)
+        elif self.engine_name == "spark":
+            assert self.cluster is not None, "Spark warehouses need the spark fixture"
+            made = SparkWarehouse(self.cluster, self.folder / name / "lake").fresh()
         else:
             assert self.server is not None, "PostgreSQL warehouses need the postgres fixture"
             made = PostgresWarehouse(self.server, self.server.create_database())
