@@ -13,6 +13,7 @@ import pytest
 from simulator.crafted_api import small_world
 from simulator.server import Simulator
 from simulator.throwaway_postgres import PostgresUnavailable, ThrowawayPostgres
+from simulator.throwaway_spark import SparkUnavailable, ThrowawaySpark
 from tests.prebuilt import Prebuilt
 from tests.warehouses import CREDENTIALS, ENGINES, Warehouse, Warehouses, copy_file
 
@@ -72,6 +73,23 @@ def postgres() -> Iterator[ThrowawayPostgres]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def spark() -> Iterator[ThrowawaySpark]:
+    """One throwaway Spark cluster for the whole session (simulator/throwaway_spark.py: a master, two workers, a
+    Spark Connect server; 40 to 65 s to start, 1.6 GB once up); each test loads its own lake and databases.
+    Without java or pyspark the test is skipped with the reason, but never under CI=true."""
+    cluster = ThrowawaySpark(Path(tempfile.mkdtemp(prefix="benchmarks-spark-")))
+    try:
+        cluster.start()
+    except SparkUnavailable as exc:
+        cluster.stop()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the Spark tests: {exc}")
+        pytest.skip(str(exc))
+    yield cluster
+    cluster.stop()
+
+
 # Warehouses on every engine: a test that takes `warehouse` (or `warehouses`) runs once per engine, as
 # test_x[duckdb] and test_x[postgres]; `@on_engines("duckdb")` (tests/warehouses.py) narrows it.
 
@@ -84,7 +102,8 @@ def engine_name(request) -> str:
 def warehouses(engine_name, request, tmp_path) -> Iterator[Warehouses]:
     """Empty warehouses on the test's engine, as many as it asks for (`new()`); PostgreSQL's dropped after."""
     server = request.getfixturevalue("postgres") if engine_name == "postgres" else None
-    made = Warehouses(engine_name, tmp_path, server)
+    cluster = request.getfixturevalue("spark") if engine_name == "spark" else None
+    made = Warehouses(engine_name, tmp_path, server, cluster)
     yield made
     made.drop()
 

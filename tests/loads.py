@@ -27,9 +27,9 @@ def load(target: Warehouse | Path | str, base_url: str, **options: Any) -> Any:
     from pipelines.load.runner import run_load
 
     warehouse = as_warehouse(target)
-    if warehouse.engine_name == "postgres":
+    if warehouse.engine_name != "duckdb":
         with warehouse.selected():
-            return run_load(destination="postgres", base_url=base_url, **options)
+            return run_load(destination=warehouse.engine_name, base_url=base_url, **options)
     return run_load(warehouse.db, base_url=base_url, **options)
 
 

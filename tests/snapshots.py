@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.tables import TEST_CASE_MESSAGES, TEST_CASES
-from pipelines.warehouse import settings
+from pipelines.warehouse import introspect, settings
 from pipelines.warehouse.engine import quote
 from tests.warehouses import Warehouse, as_warehouse
 
@@ -80,12 +80,8 @@ def values(target: Warehouse | Path, sql: str) -> list[tuple]:
 
 
 def relation_names(connection: Any, schema: str) -> list[str]:
-    """Tables and views of `schema`, by name (information_schema, which every engine has)."""
-    found = connection.execute(
-        "select table_name from information_schema.tables where table_catalog = current_database() "
-        "and table_schema = ? order by 1", [schema]
-    ).fetchall()
-    return [name for (name,) in found]
+    """Tables and views of `schema`, by name (the product's introspect: information_schema, or Spark's catalog)."""
+    return introspect.view_names(connection, schema)
 
 
 def _read(engine: Any, connection: Any, sql: str) -> RelationRows:

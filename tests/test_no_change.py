@@ -17,7 +17,7 @@ from pipelines.api import settings
 from pipelines.api.configuration import resolve_source_settings
 from pipelines.api.stats import SourceStats
 from pipelines.errors import ApiAuthError
-from pipelines.load import change_check, steps
+from pipelines.load import change_check
 from pipelines.load.dlt_runtime import use_dlt_configuration
 from pipelines.load.runner import run_load
 from pipelines.readers.report.data import read_report_data
@@ -119,11 +119,11 @@ def write_to_the_published_file(sim, db, tmp_path, monkeypatch):
 
 
 def fail_a_load_after_it_changed_the_working_file(sim, db, tmp_path, monkeypatch):
-    def broken_views(path):
+    def broken_views(engine):
         raise RuntimeError("views broke")
 
     with monkeypatch.context() as patched:
-        patched.setattr(steps, "apply_views", broken_views)
+        patched.setattr(DuckDbFile, "apply_views", broken_views)
         with pytest.raises(RuntimeError):
             load(db, sim.url, full_refresh=True)
     return load(db, sim.url)

@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pipelines.warehouse.destinations import open_engine
+from pipelines.warehouse.spark.relations import SCHEMAS
 from simulator.throwaway_postgres import ThrowawayPostgres
+from simulator.throwaway_spark import ThrowawaySpark
 
 CREDENTIALS = "DESTINATION__POSTGRES__CREDENTIALS"
+SPARK_LAKE_URL, SPARK_CONNECT_URL = "DESTINATION__SPARK__LAKE_URL", "DESTINATION__SPARK__CONNECT_URL"
 ENGINES = ("duckdb", "postgres")
 
 
@@ -98,7 +101,54 @@ class PostgresWarehouse:
         return self.server.connect(self.name)
 
 
-Warehouse = DuckDbWarehouse | PostgresWarehouse
+@dataclass(frozen=True)
+class SparkWarehouse:
+    """A lake folder and the session's throwaway Spark cluster, named to the product by DESTINATION__SPARK__* (as a
+    user names them). The cluster has one catalog, so one Spark warehouse at a time: `fresh()` empties the catalog."""
+
+    cluster: ThrowawaySpark
+    lake: Path
+    engine_name: ClassVar[str] = "spark"
+
+    @property
+    def cli_args(self) -> tuple[str, ...]:
+        return ("--destination", "spark")
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {SPARK_LAKE_URL: str(self.lake), SPARK_CONNECT_URL: self.cluster.connect_url}
+
+    @contextmanager
+    def selected(self) -> Iterator[None]:
+        before = {name: os.environ.get(name) for name in self.env}
+        os.environ.update(self.env)
+        try:
+            yield
+        finally:
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    def engine(self, reading: bool = False) -> Any:
+        with self.selected():
+            return open_engine("spark", reading=reading)
+
+    def fresh(self) -> SparkWarehouse:
+        """Drop what an earlier test left in the cluster's catalog (its lake was that test's own folder)."""
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.builder.remote(self.cluster.connect_url).create()
+        try:
+            for schema in SCHEMAS:  # the product's own
+                session.sql(f"drop database if exists {schema} cascade")
+        finally:
+            session.stop()
+        return self
+
+
+Warehouse = DuckDbWarehouse | PostgresWarehouse | SparkWarehouse
 
 
 def as_warehouse(target: Warehouse | Path | str) -> Warehouse:
@@ -109,8 +159,9 @@ def as_warehouse(target: Warehouse | Path | str) -> Warehouse:
 class Warehouses:
     """Empty warehouses on one engine for one test (or module): `new()` each time; databases dropped by `drop()`."""
 
-    def __init__(self, engine_name: str, folder: Path, server: ThrowawayPostgres | None = None) -> None:
-        self.engine_name, self.folder, self.server = engine_name, folder, server
+    def __init__(self, engine_name: str, folder: Path, server: ThrowawayPostgres | None = None,
+                 cluster: ThrowawaySpark | None = None) -> None:
+        self.engine_name, self.folder, self.server, self.cluster = engine_name, folder, server, cluster
         self.made: list[Warehouse] = []
 
     def new(self, name: str = "w") -> Warehouse:
@@ -119,6 +170,9 @@ class Warehouses:
         if self.engine_name == "duckdb":
             made: Warehouse = DuckDbWarehouse(self.folder / name / "w.duckdb")
             made.db.parent.mkdir(parents=True, exist_ok=True)
+        elif self.engine_name == "spark":
+            assert self.cluster is not None, "Spark warehouses need the spark fixture"
+            made = SparkWarehouse(self.cluster, self.folder / name / "lake").fresh()
         else:
             assert self.server is not None, "PostgreSQL warehouses need the postgres fixture"
             made = PostgresWarehouse(self.server, self.server.create_database())
@@ -163,4 +217,7 @@ def on_engines(*engines: str) -> Any:
     """A test that takes `warehouse` runs on these engines only (by default on every engine in ENGINES)."""
     import pytest
 
-    return pytest.mark.parametrize("engine_name", engines)
+    # Spark's tests share one cluster per worker: one pytest-xdist worker runs them all (make test: --dist loadgroup).
+    params = [pytest.param(name, marks=pytest.mark.xdist_group("spark")) if name == "spark" else name
+              for name in engines]
+    return pytest.mark.parametrize("engine_name", params)

@@ -27,7 +27,7 @@ def reports_errors(command: F) -> F:
         if verbose:
             os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
         try:
-            if kwargs.get("destination") is Destination.POSTGRES:  # dlt resolves the credentials: with our defaults
+            if kwargs.get("destination") in (Destination.POSTGRES, Destination.SPARK):  # dlt resolves the settings
                 from pipelines.load.dlt_runtime import use_dlt_configuration
 
                 use_dlt_configuration()

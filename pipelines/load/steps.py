@@ -28,11 +28,9 @@ from pipelines.api.stats import SourceStats
 from pipelines.errors import BenchmarksEtlError, OutOfSpaceError, WarehouseError, first_line
 from pipelines.progress import LoadProgress
 from pipelines.warehouse import settings
-from pipelines.warehouse.commit import commit_loaded_runs
 from pipelines.warehouse.duckdb.memory import MEMORY_LIMIT_SETTING
 from pipelines.warehouse.engine import Engine
-from pipelines.warehouse.raw_tables import known_run_signatures
-from pipelines.warehouse.views import apply_views, drop_views
+from pipelines.warehouse.views import drop_views
 
 RowsPerTable = dict[str, int]  # table name -> rows loaded, as dlt's normalize counted them
 
@@ -78,20 +76,20 @@ def load_and_publish(
         if pipeline.has_pending_data:
             finish_interrupted_load(pipeline, progress)
         if not full_refresh:  # what earlier loads left (whole, in part, or damaged since) decides what is fetched
-            commit_loaded_runs(engine)
+            engine.commit_loaded_runs()
         source = benchmarks(
-            source_settings, known_run_signatures={} if full_refresh else known_run_signatures(engine),
+            source_settings, known_run_signatures={} if full_refresh else engine.known_run_signatures(),
             prefetched=prefetched, shown=shown, stores_nul_characters=engine.stores_nul_characters, stats=stats,
         )
         rows = _extract_normalize_load(pipeline, engine, source, stats, full_refresh)
         progress.stage("commit", "recording the runs whose rows all landed")
-        commit_loaded_runs(engine)
+        engine.commit_loaded_runs()
         if not source_settings.conversations:  # what this load or an earlier one deleted must not stay readable
             progress.stage("compact", "rewriting the warehouse without the deleted rows (no conversations kept)")
             engine.compact()
         engine.refresh_statistics()  # after the commit: loaded_runs and the pruned tables as the views will read them
         progress.stage("views", "re-creating the analytics views")
-        apply_views(engine)
+        engine.apply_views()
         with interrupts.committing():  # a signal from here on lets the publish finish
             progress.stage("publish", engine.location)
             engine.publish()

@@ -1,5 +1,6 @@
-"""Which engine a command works on: `--destination duckdb` (a file, `--db`) or `--destination postgres` (a database
-named by dlt's credentials). The one place that constructs an `Engine`, already configured."""
+"""Which engine a command works on: `--destination duckdb` (a file, `--db`), `--destination postgres` (a database
+named by dlt's credentials) or `--destination spark` (a lake and a Spark Connect endpoint named by dlt's settings).
+The one place that constructs an `Engine`, already configured."""
 
 from __future__ import annotations
 
@@ -20,12 +21,18 @@ class Destination(StrEnum):
 
     DUCKDB = "duckdb"
     POSTGRES = "postgres"
+    SPARK = "spark"
 
 
 def open_engine(destination: Destination | str, db: str | Path | None = None, *, reading: bool = False) -> Engine:
     """The engine for `destination`, to read or verify; `db` (the DuckDB file) is ignored for PostgreSQL. `reading`:
     for the commands that only read (query, report, export, status), which connect as the read role on PostgreSQL
     when one is set. A load's engine: `engine_for_load`."""
+    if Destination(destination) is Destination.SPARK:
+        from pipelines.warehouse.spark.configuration import resolve_spark_settings
+        from pipelines.warehouse.spark.engine import SparkLake
+
+        return SparkLake(resolve_spark_settings())
     if Destination(destination) is Destination.POSTGRES:
         from pipelines.warehouse.postgres.configuration import resolve_credentials
         from pipelines.warehouse.postgres.database import PostgresDatabase
@@ -39,7 +46,7 @@ def open_engine(destination: Destination | str, db: str | Path | None = None, *,
 def engine_for_load(destination: Destination | str, db: str | Path | None = None) -> Engine:
     """The engine a load writes, with its settings as dlt resolves them now: the loader's credentials on
     PostgreSQL; the storage format and memory limit of the DuckDB file `db`."""
-    if Destination(destination) is Destination.POSTGRES:
+    if Destination(destination) in (Destination.POSTGRES, Destination.SPARK):
         return open_engine(destination)
     from pipelines.warehouse.duckdb.configuration import resolve_duckdb_settings
     from pipelines.warehouse.duckdb.file import DuckDbFile

@@ -27,15 +27,21 @@ def literal(text: str) -> str:
 
 @dataclass(frozen=True)
 class Names:
-    """Fully qualified, quoted names in one warehouse; `prefix` is what an engine puts before a schema."""
+    """Fully qualified, quoted names in one warehouse; `prefix` is what an engine puts before a schema,
+    `identifier_quote` what it quotes identifiers with (Spark: a backtick)."""
 
     prefix: str = ""
+    identifier_quote: str = '"'
+
+    def quoted(self, identifier: str) -> str:
+        mark = self.identifier_quote
+        return mark + identifier.replace(mark, mark + mark) + mark
 
     def schema(self, schema: str) -> str:
-        return f"{self.prefix}{quote(schema)}"
+        return f"{self.prefix}{self.quoted(schema)}"
 
     def table(self, schema: str, name: str) -> str:
-        return f"{self.schema(schema)}.{quote(name)}"
+        return f"{self.schema(schema)}.{self.quoted(name)}"
 
     def raw(self, table: str) -> str:
         return self.table(settings.RAW_SCHEMA, table)
@@ -62,6 +68,16 @@ class Engine(Protocol):
     mart_views_schema: str  # where apply_views creates the marts' views (analytics itself, or a private schema)
     # Whether text may hold U+0000; where not, the source replaces it with U+FFFD (pipelines/api/nul_text.py)
     stores_nul_characters: bool
+
+    def commit_loaded_runs(self) -> None:
+        """Record which runs the warehouse holds whole, as of what has landed so far (pipelines/warehouse/commit.py
+        on engines that delete and insert in a transaction; a new publication on a lake)."""
+
+    def known_run_signatures(self) -> dict[int, str]:
+        """probe_run_id -> the signature of the run the warehouse holds whole, as the last commit recorded it."""
+
+    def apply_views(self) -> int:
+        """(Re)create the views of sql/ (pipelines/warehouse/views.py); returns how many."""
 
     def load_lock(self) -> AbstractContextManager[None]:
         """Held for a whole load: a second load of the same warehouse fails at once (LoadAlreadyRunning)."""

@@ -1,4 +1,5 @@
-"""What a warehouse holds, asked of information_schema (standard SQL, the same on every engine)."""
+"""What a warehouse holds, asked of information_schema (standard SQL, the same on every engine but Spark, which has
+none: its connection lists its catalog itself, `relation_names`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pipelines.warehouse.engine import Names
 
 
 def table_exists(connection: Any, schema: str, table: str) -> bool:
+    if hasattr(connection, "relation_names"):
+        return table in connection.relation_names(schema, ("VIEW", "BASE TABLE"))
     row = connection.execute(
         "select count(*) from information_schema.tables "
         "where table_catalog = current_database() and table_schema = ? and table_name = ?",
@@ -22,6 +25,8 @@ def view_names(
 ) -> list[str]:
     """The views of `schema`, in name order. analytics holds views on DuckDB and tables on PostgreSQL (which
     publishes by refilling them), so both count unless `kinds` says otherwise."""
+    if hasattr(connection, "relation_names"):
+        return connection.relation_names(schema, kinds)
     marks = ", ".join("?" for _ in kinds)
     rows = connection.execute(
         "select table_name from information_schema.tables where table_catalog = current_database() "

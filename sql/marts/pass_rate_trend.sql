@@ -9,11 +9,11 @@ daily as (
     select
         model_id,
         benchmark_type_id,
-        cast(timezone('UTC', created_at) as date) as day,
+        cast(created_at at time zone 'UTC' as date) as day,
         sum(passed_count) as passed,
         sum(failed_count) as failed
     from runs
-    group by model_id, benchmark_type_id, cast(timezone('UTC', created_at) as date)
+    group by model_id, benchmark_type_id, cast(created_at at time zone 'UTC' as date)
 ),
 
 rated as (

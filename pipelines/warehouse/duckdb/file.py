@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines import interrupts
 from pipelines.errors import WarehouseError
 from pipelines.tables.declaration import ColumnType
-from pipelines.warehouse import paths, settings
+from pipelines.warehouse import commit, paths, raw_tables, settings, views
 from pipelines.warehouse.duckdb import memory as duckdb_memory
 from pipelines.warehouse.duckdb import ownership as duckdb_ownership
 from pipelines.warehouse.duckdb import storage as duckdb_storage
@@ -127,6 +127,16 @@ class DuckDbFile:
             f"Converted the warehouse from DuckDB storage format {found} to {storage_version}; readers that "
             "have the old file open keep reading it until they reopen it."
         )
+
+    def commit_loaded_runs(self) -> None:
+        """In one transaction: pipelines/warehouse/commit.py."""
+        commit.commit_loaded_runs(self)
+
+    def known_run_signatures(self) -> dict[int, str]:
+        return raw_tables.known_run_signatures(self)
+
+    def apply_views(self) -> int:
+        return views.apply_views(self)
 
     def dlt_destination(self) -> Any:
         import dlt

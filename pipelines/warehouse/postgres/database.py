@@ -16,7 +16,7 @@ from typing import Any
 
 from pipelines.errors import WarehouseError
 from pipelines.tables.declaration import ColumnType
-from pipelines.warehouse import settings
+from pipelines.warehouse import commit, raw_tables, settings, views
 from pipelines.warehouse.attempts import LoadAttempt
 from pipelines.warehouse.engine import Names
 from pipelines.warehouse.introspect import table_exists, view_names
@@ -97,6 +97,16 @@ class PostgresDatabase:
     def prepare_for_load(self) -> str | None:
         self.working_dir.mkdir(parents=True, exist_ok=True)
         return None
+
+    def commit_loaded_runs(self) -> None:
+        """In one transaction: pipelines/warehouse/commit.py."""
+        commit.commit_loaded_runs(self)
+
+    def known_run_signatures(self) -> dict[int, str]:
+        return raw_tables.known_run_signatures(self)
+
+    def apply_views(self) -> int:
+        return views.apply_views(self)
 
     def dlt_destination(self) -> Any:
         from pipelines.warehouse.postgres.destination import benchmarks_postgres

@@ -1,0 +1,190 @@
+"""Spark as the warehouse engine: the raw tables as Parquet in a lake (dlt's filesystem destination), the views in
+Spark's catalog (created over Spark Connect), readers on any endpoint of the same catalog.
+
+Plain Parquet has no transactions, no merge and no delete, so nothing already in the lake changes: every load adds
+its files, and one small file of ours, the publication, says which loads and which (run, load) pairs readers see.
+The commit step writes the next publication; `publish` re-points one view to it (docs/spark.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import WarehouseError
+from pipelines.tables.declaration import ColumnType
+from pipelines.warehouse import settings
+from pipelines.warehouse.engine import Names
+from pipelines.warehouse.file_lock import exclusive_load_lock
+from pipelines.warehouse.paths import state_home
+from pipelines.warehouse.spark import relations
+from pipelines.warehouse.spark.configuration import SparkSettings
+from pipelines.warehouse.spark.connection import SparkConnection, connected
+from pipelines.warehouse.spark.lake import PUBLICATION_SCHEMA, PUBLICATIONS, Lake, publication_table
+
+TYPE_NAMES = {
+    ColumnType.BIGINT: "bigint",
+    ColumnType.TEXT: "string",
+    ColumnType.DOUBLE: "double",
+    ColumnType.TIMESTAMP: "timestamp",
+    ColumnType.JSON: "string",
+}
+
+
+class SparkLake:
+    """The `Engine` for one lake and the Spark catalog over it (see pipelines/warehouse/engine.py)."""
+
+    name = "Spark"
+    dialect = "spark"
+    type_names = TYPE_NAMES
+    row_id = ""  # nothing is deleted on a lake: no row needs telling apart
+    loader_file_format = "parquet"
+    mart_views_schema = settings.ANALYTICS_SCHEMA  # readers read the views; the publication moves under them
+    stores_nul_characters = True  # Parquet and Spark strings keep U+0000
+
+    def __init__(self, spark_settings: SparkSettings) -> None:
+        self.spark_settings = spark_settings
+        self.lake = Lake(spark_settings.lake_url)
+        self.location = spark_settings.lake_url
+        self.working_dir = state_home() / f"spark-{re.sub(r'[^A-Za-z0-9_.-]+', '_', self.lake.root).strip('_')}"
+        self._next_publication: Any = None  # the commit step's, until publish shows it
+
+    @property
+    def driver_error(self) -> type[Exception]:
+        from pyspark.errors import PySparkException
+
+        return PySparkException
+
+    def load_settings(self) -> dict[str, Any]:
+        return {"lake_url": self.spark_settings.lake_url}
+
+    def load_lock(self) -> AbstractContextManager[None]:
+        """This host's loads only, for now: a lease in the lake for loads from several hosts is not built yet."""
+        return exclusive_load_lock(self.working_dir / "load.lock")
+
+    def record_attempt(self, attempt: Any) -> None:
+        """Nothing: the working folder's record is the only one for now."""
+
+    def recorded_attempts(self) -> None:
+        return None
+
+    def prepare_for_load(self) -> str | None:
+        self.working_dir.mkdir(parents=True, exist_ok=True)
+        return None
+
+    def dlt_destination(self) -> Any:
+        from dlt.destinations import filesystem
+
+        return filesystem(bucket_url=self.spark_settings.lake_url)
+
+    def fit_memory_to(self, largest_rows_bytes: int) -> None:
+        """Nothing: dlt writes files; the cluster has its own memory settings."""
+
+    def refresh_statistics(self) -> None:
+        """Nothing: Spark reads Parquet footers as it plans."""
+
+    def compact(self) -> None:
+        """Nothing yet: earlier loads' Parquet files keep their messages until the lake's compaction exists
+        (docs/spark.md, what is not built yet); the views never show them."""
+
+    def commit_loaded_runs(self) -> None:
+        """The next publication, kept until `publish`: every load dlt completed, and per run its newest claim among
+        them (pipelines/warehouse/spark/lake.py says why a completed load holds its runs whole)."""
+        loads = self.lake.completed_loads()
+        self._next_publication = publication_table(loads, self.lake.newest_claims(set(loads)))
+
+    def known_run_signatures(self) -> dict[int, str]:
+        if self._next_publication is None:
+            self.commit_loaded_runs()
+        rows = self._next_publication.filter(self._next_publication["probe_run_id"].is_valid()).to_pylist()
+        return {int(row["probe_run_id"]): row["run_signature"] for row in rows}
+
+    def apply_views(self) -> int:
+        """The raw views, every macro as a persistent SQL function (views cannot call temporary functions) and every
+        view of sql/; only when any of them changed since the last load (each takes Spark about a second to analyse,
+        and readers need no new definitions: the publication moves under them). After dlt's load step: dlt refuses
+        to start in a lake folder it did not make."""
+        self.lake.seed_schemas()
+        empty = self.lake.path(PUBLICATIONS, relations.EMPTY_PUBLICATION)
+        if not self.lake.fs.exists(empty):
+            self.lake.write_parquet(PUBLICATION_SCHEMA.empty_table(), empty)
+        statements = relations.view_statements(self)
+        with self.connect_for_load() as connection:
+            for schema in relations.SCHEMAS:
+                connection.execute(f"create database if not exists {relations.NAMES.schema(schema)}")
+            if not self._has_publication(connection):
+                connection.execute(relations.publication_statement(self.lake, relations.EMPTY_PUBLICATION))
+            raw_views = relations.raw_view_statements(self.lake)
+            digest = relations.definitions_digest([*raw_views, *(statement for statement, _ in statements)])
+            if relations.applied_digest(connection) != digest:
+                for statement in raw_views:
+                    connection.execute(statement)
+                self._create_views(connection, statements)
+                connection.execute(relations.digest_statement(digest))
+        return sum(1 for _, path in statements if "macros" not in path.parts)
+
+    def _create_views(self, connection: SparkConnection, statements: list[tuple[str, Path]]) -> None:
+        for statement, path in statements:
+            try:
+                connection.execute(statement)
+            except self.driver_error as exc:
+                detail = str(exc).strip().splitlines()[0]
+                raise WarehouseError(f"{path.relative_to(relations.SQL_DIR.parent)}: {detail}") from None
+
+    def publish(self) -> None:
+        """Write the publication under this load's name, then re-point the one view every raw view reads."""
+        publication = self._next_publication
+        load_ids = [row for row in publication["load_id"].to_pylist() if row]
+        file_name = f"{max(load_ids, key=float)}.parquet" if load_ids else relations.EMPTY_PUBLICATION
+        self.lake.write_parquet(publication, self.lake.path(PUBLICATIONS, file_name))
+        with self.connect_for_load() as connection:
+            connection.execute(relations.publication_statement(self.lake, file_name))
+
+    def out_of_space_message(self) -> str:
+        return f"The lake at {self.location} ran out of space during the load; readers still see the previous one."
+
+    def published_identity(self) -> list[int]:
+        with self.connect_for_load() as connection:
+            if not self._has_publication(connection):
+                return []
+            publication = relations.NAMES.table(relations.STATE_SCHEMA, relations.PUBLICATION_VIEW)
+            row = connection.execute(f"select count(*), max(cast(load_id as double)) from {publication}").fetchone()
+        return [int(row[0]), int((row[1] or 0) * 1_000_000)]
+
+    @contextmanager
+    def connect_for_load(self) -> Iterator[SparkConnection]:
+        with connected(self.spark_settings.connect_url, self.location) as connection:
+            yield connection
+
+    @contextmanager
+    def connect_published(self) -> Iterator[SparkConnection]:
+        """A session like any reader's (Spark Connect has no read-only sessions: readers get read-only access from
+        the catalog's and the lake's permissions)."""
+        with connected(self.spark_settings.connect_url, self.location) as connection:
+            if not self._has_publication(connection):
+                raise WarehouseError(f"No warehouse in {self.location}; run `benchmarks-etl load --destination "
+                                     "spark` first.")
+            yield connection
+
+    def names(self, connection: Any) -> Names:
+        return relations.NAMES
+
+    def function_definition(self, name: str, parameters: list[str], body: str) -> str:
+        """A persistent SQL function over doubles; `name` comes quoted for PostgreSQL (views.macro_definitions)."""
+        arguments = ", ".join(f"{parameter} double" for parameter in parameters)
+        return f"create or replace function {name.replace(chr(34), '`')}({arguments}) returns double return {body}"
+
+    def arrow_reader(self, connection: SparkConnection, sql: str, batch_rows: int) -> Any:
+        import pyarrow as pa
+
+        table = connection.session.sql(sql).toArrow()
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=batch_rows))
+
+    @staticmethod
+    def _has_publication(connection: SparkConnection) -> bool:
+        return connection.session.catalog.tableExists(f"{relations.STATE_SCHEMA}.{relations.PUBLICATION_VIEW}")
+
+

@@ -1,0 +1,118 @@
+"""The lake's files, written and read by the loader itself (pyarrow over fsspec, any URL dlt's filesystem destination
+accepts): dlt's Parquet files of each raw table, an empty file giving each table its declared schema, dlt's record of
+every load it completed, and the publications, each a whole description of what readers see.
+
+    <lake>/benchmarks_raw/<table>/<load id>.<file id>.parquet   dlt (appended: every load adds files)
+    <lake>/benchmarks_raw/<table>/0.schema.parquet              ours: no rows, the declared columns (seed_schemas)
+    <lake>/benchmarks_raw/_dlt_loads/<schema>__<load id>.jsonl  dlt, once a load completed: every file is there
+    <lake>/benchmarks_publications/<load id>.parquet            ours: one per publish (publication_table)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from pipelines.tables import RAW_TABLES, RUN_LOADS
+from pipelines.tables.declaration import LOAD_ID_COLUMN, ColumnType
+from pipelines.warehouse import settings
+
+PUBLICATIONS = "benchmarks_publications"
+SCHEMA_FILE = "0.schema.parquet"  # sorts before every load's files: Spark takes a folder's schema from its first file
+ARROW_TYPES = {
+    ColumnType.BIGINT: pa.int64(), ColumnType.TEXT: pa.string(), ColumnType.DOUBLE: pa.float64(),
+    ColumnType.TIMESTAMP: pa.timestamp("us", tz="UTC"), ColumnType.JSON: pa.string(),
+}
+# One row per load readers see (probe_run_id NULL) and one per run recorded as loaded, with the load of its rows.
+PUBLICATION_SCHEMA = pa.schema([
+    ("load_id", pa.string()), ("inserted_at", pa.timestamp("us", tz="UTC")),
+    ("probe_run_id", pa.int64()), ("run_signature", pa.string()),
+])
+
+
+class Lake:
+    """The lake at `url` (a local folder or an fsspec URL), as the loader reads and writes it."""
+
+    def __init__(self, url: str) -> None:
+        from fsspec.core import url_to_fs
+
+        self.url = url
+        self.fs, self.root = url_to_fs(url)
+        # what Spark is given: a URI (a plain path would be resolved against the cluster's default file system)
+        self.spark_url = url if "://" in url else Path(url).resolve().as_uri()
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.root.rstrip("/"), *parts])
+
+    def spark_path(self, *parts: str) -> str:
+        return "/".join([self.spark_url.rstrip("/"), *parts])
+
+    def seed_schemas(self) -> None:
+        """An empty Parquet file with its declared columns in every raw table's folder, so the views work before dlt
+        first writes a table (no test case had a conversation yet) and read the declared types."""
+        for table in RAW_TABLES:
+            path = self.path(settings.RAW_SCHEMA, table.name, SCHEMA_FILE)
+            if not self.fs.exists(path):
+                fields = [pa.field(c.name, ARROW_TYPES[c.type]) for c in table.columns]
+                schema = pa.schema([*fields, pa.field(LOAD_ID_COLUMN, pa.string())])
+                self.write_parquet(schema.empty_table(), path)
+
+    def completed_loads(self) -> dict[str, Any]:
+        """load id -> when dlt recorded it complete, for every load dlt completed into the lake."""
+        folder = self.path(settings.RAW_SCHEMA, "_dlt_loads")
+        loads = {}
+        for path in self.fs.glob(f"{folder}/*.jsonl"):
+            with self.fs.open(path, "r") as file:
+                record = json.loads(file.readline())
+            loads[str(record["load_id"])] = record["inserted_at"]
+        return loads
+
+    def newest_claims(self, load_ids: set[str]) -> pa.Table:
+        """Per run, the newest claim (run_loads) among the loads `load_ids`: (probe_run_id, load_id, run_signature).
+        A completed load holds every row its claims count (dlt completes a load only when all its files are written;
+        a retried file is written again under the same name), so a claim there is a run loaded whole."""
+        import pyarrow.parquet as pq
+
+        folder = self.path(settings.RAW_SCHEMA, RUN_LOADS.name)
+        files = [path for path in self.fs.glob(f"{folder}/*.parquet")
+                 if Path(path).name.rsplit(".", 2)[0] in load_ids]
+        columns = ["probe_run_id", "run_signature", LOAD_ID_COLUMN]
+        tables = [pq.read_table(path, columns=columns, filesystem=self.fs) for path in files]
+        newest: dict[int, tuple[str, str]] = {}
+        for row in (pa.concat_tables(tables).to_pylist() if tables else []):
+            load_id, run = row[LOAD_ID_COLUMN], row["probe_run_id"]
+            if run not in newest or float(load_id) > float(newest[run][0]):
+                newest[run] = (load_id, row["run_signature"])
+        return pa.table({
+            "probe_run_id": pa.array(list(newest), pa.int64()),
+            "load_id": pa.array([load for load, _ in newest.values()], pa.string()),
+            "run_signature": pa.array([signature for _, signature in newest.values()], pa.string()),
+        })
+
+    def write_parquet(self, table: pa.Table, path: str) -> None:
+        """Written under a temporary name, then moved into place: a reader never finds half a file."""
+        import pyarrow.parquet as pq
+
+        self.fs.makedirs(str(Path(path).parent), exist_ok=True)
+        partial = f"{Path(path).parent}/.{Path(path).name}.partial"
+        pq.write_table(table, partial, filesystem=self.fs)
+        self.fs.mv(partial, path)
+
+
+def publication_table(loads: dict[str, Any], claims: pa.Table) -> pa.Table:
+    """What readers see after a publish: the loads (their list rows) and each run's recorded load (its test cases)."""
+    load_rows = {"load_id": list(loads), "inserted_at": [_timestamp(value) for value in loads.values()],
+                 "probe_run_id": [None] * len(loads), "run_signature": [None] * len(loads)}
+    run_rows = {"load_id": claims.column("load_id").to_pylist(), "inserted_at": [None] * claims.num_rows,
+                "probe_run_id": claims.column("probe_run_id").to_pylist(),
+                "run_signature": claims.column("run_signature").to_pylist()}
+    return pa.concat_tables([pa.table(rows, schema=PUBLICATION_SCHEMA) for rows in (load_rows, run_rows)])
+
+
+def _timestamp(value: Any) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
