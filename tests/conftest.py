@@ -3,7 +3,6 @@ server, and warehouses on every engine (empty, or copies of ones loaded once: te
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from simulator.server import Simulator
 from simulator.throwaway_postgres import PostgresUnavailable, ThrowawayPostgres
 from simulator.throwaway_spark import SparkUnavailable, ThrowawaySpark
 from tests.prebuilt import Prebuilt
+from tests.throwaway import started
 from tests.warehouses import CREDENTIALS, ENGINES, Warehouse, Warehouses, copy_file
 
 
@@ -61,14 +61,7 @@ def postgres() -> Iterator[ThrowawayPostgres]:
     own database.
     Without Debian's postgresql package the test is skipped with the reason, but never under CI=true."""
     directory = Path(tempfile.mkdtemp(prefix="benchmarks-postgres-"))
-    server = ThrowawayPostgres(directory)
-    try:
-        server.start()
-    except PostgresUnavailable as exc:
-        server.stop()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the PostgreSQL tests: {exc}")
-        pytest.skip(str(exc))
+    server = started(ThrowawayPostgres(directory), PostgresUnavailable, "PostgreSQL")
     yield server
     server.stop()
 
@@ -79,13 +72,7 @@ def spark() -> Iterator[ThrowawaySpark]:
     Spark Connect server; 40 to 65 s to start, 1.6 GB once up); each test loads its own lake and databases.
     Without java or pyspark the test is skipped with the reason, but never under CI=true."""
     cluster = ThrowawaySpark(Path(tempfile.mkdtemp(prefix="benchmarks-spark-")))
-    try:
-        cluster.start()
-    except SparkUnavailable as exc:
-        cluster.stop()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the Spark tests: {exc}")
-        pytest.skip(str(exc))
+    started(cluster, SparkUnavailable, "Spark")
     yield cluster
     cluster.stop()
 

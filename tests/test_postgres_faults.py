@@ -5,7 +5,6 @@ crashes."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 import tempfile
@@ -21,6 +20,7 @@ from simulator.throwaway_postgres import PostgresUnavailable, ThrowawayPostgres,
 from tests.commands import assert_one_line_error, run_cli
 from tests.loads import load, load_process, wait_for_stage
 from tests.snapshots import assert_same_relations, snapshot
+from tests.throwaway import started
 from tests.warehouses import CREDENTIALS, PostgresWarehouse, on_engines
 
 LOCK_APPLICATION = "benchmarks-etl load lock"
@@ -231,13 +231,7 @@ def test_tables_in_analytics_that_are_not_ours_are_never_dropped(loader_db, star
 def own_server(tmp_path, monkeypatch) -> Iterator[ThrowawayPostgres]:
     """A server of this test's own, since the test crashes it (the session's server serves every other test)."""
     server = ThrowawayPostgres(Path(tempfile.mkdtemp(prefix="benchmarks-postgres-crash-")))
-    try:
-        server.start()
-    except PostgresUnavailable as exc:
-        server.stop()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the PostgreSQL tests: {exc}")
-        pytest.skip(str(exc))
+    started(server, PostgresUnavailable, "PostgreSQL")
     yield server
     server.stop()
 

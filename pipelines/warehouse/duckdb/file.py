@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 from pipelines import interrupts
 from pipelines.errors import WarehouseError
 from pipelines.tables.declaration import ColumnType
-from pipelines.warehouse import commit, paths, raw_tables, settings, views
+from pipelines.warehouse import paths, settings
 from pipelines.warehouse.duckdb import memory as duckdb_memory
 from pipelines.warehouse.duckdb import ownership as duckdb_ownership
 from pipelines.warehouse.duckdb import storage as duckdb_storage
 from pipelines.warehouse.engine import Names, quote
 from pipelines.warehouse.file_lock import exclusive_load_lock
+from pipelines.warehouse.sql_steps import TransactionalSqlSteps
 
 if TYPE_CHECKING:
     import duckdb
@@ -38,7 +39,7 @@ TYPE_NAMES = {
 }
 
 
-class DuckDbFile:
+class DuckDbFile(TransactionalSqlSteps):
     """The `Engine` for a DuckDB file at `db_path` (see pipelines/warehouse/engine.py)."""
 
     name = "DuckDB"
@@ -127,16 +128,6 @@ class DuckDbFile:
             f"Converted the warehouse from DuckDB storage format {found} to {storage_version}; readers that "
             "have the old file open keep reading it until they reopen it."
         )
-
-    def commit_loaded_runs(self) -> None:
-        """In one transaction: pipelines/warehouse/commit.py."""
-        commit.commit_loaded_runs(self)
-
-    def known_run_signatures(self) -> dict[int, str]:
-        return raw_tables.known_run_signatures(self)
-
-    def apply_views(self) -> int:
-        return views.apply_views(self)
 
     def dlt_destination(self) -> Any:
         import dlt

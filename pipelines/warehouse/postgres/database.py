@@ -16,7 +16,7 @@ from typing import Any
 
 from pipelines.errors import WarehouseError
 from pipelines.tables.declaration import ColumnType
-from pipelines.warehouse import commit, raw_tables, settings, views
+from pipelines.warehouse import settings
 from pipelines.warehouse.attempts import LoadAttempt
 from pipelines.warehouse.engine import Names
 from pipelines.warehouse.introspect import table_exists, view_names
@@ -25,6 +25,7 @@ from pipelines.warehouse.postgres import lock as pg_lock
 from pipelines.warehouse.postgres import state as pg_state
 from pipelines.warehouse.postgres.connection import PgConnection, connected, raw_connection, server_errors
 from pipelines.warehouse.postgres.publish import PUBLISH_SETTINGS, publish_views
+from pipelines.warehouse.sql_steps import TransactionalSqlSteps
 
 TYPE_NAMES = {
     ColumnType.BIGINT: "bigint",
@@ -38,7 +39,7 @@ MART_VIEWS_SCHEMA = "benchmarks_marts"
 __all__ = ["MART_VIEWS_SCHEMA", "PUBLISH_SETTINGS", "PostgresDatabase"]
 
 
-class PostgresDatabase:
+class PostgresDatabase(TransactionalSqlSteps):
     """The `Engine` for one PostgreSQL database (see pipelines/warehouse/engine.py)."""
 
     name = "PostgreSQL"
@@ -97,16 +98,6 @@ class PostgresDatabase:
     def prepare_for_load(self) -> str | None:
         self.working_dir.mkdir(parents=True, exist_ok=True)
         return None
-
-    def commit_loaded_runs(self) -> None:
-        """In one transaction: pipelines/warehouse/commit.py."""
-        commit.commit_loaded_runs(self)
-
-    def known_run_signatures(self) -> dict[int, str]:
-        return raw_tables.known_run_signatures(self)
-
-    def apply_views(self) -> int:
-        return views.apply_views(self)
 
     def dlt_destination(self) -> Any:
         from pipelines.warehouse.postgres.destination import benchmarks_postgres
