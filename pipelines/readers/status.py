@@ -80,7 +80,7 @@ def _recorded_attempts(engine: Any) -> tuple[LoadAttempt | None, datetime | None
     never a healthy one."""
     try:
         return engine.recorded_attempts()
-    except engine.driver_error as exc:
+    except (engine.driver_error, OSError) as exc:  # OSError: a lake this host cannot read (Spark)
         unreadable = LoadAttempt(started_at="unknown", status="failed", finished_at="unknown",
                                  error=f"cannot read the record of load attempts: {first_line(exc)}")
         return unreadable, None, False

@@ -9,6 +9,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pipelines.safe_text import terminal_text
 from pipelines.warehouse import paths
@@ -36,19 +37,33 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def write_attempt(working_dir: Path, attempt: LoadAttempt) -> None:
-    """Write atomically, so a reader never sees half a record. The error and summary are kept as one line of
-    literal text (safe_text.terminal_text): an API's error body cannot smuggle control codes into `status`."""
+def attempt_record(attempt: LoadAttempt) -> dict[str, Any]:
+    """The attempt as stored. The error and summary are kept as one line of literal text (safe_text.terminal_text):
+    an API's error body cannot smuggle control codes into `status`."""
     record = asdict(attempt)
     for key in ("error", "summary"):
         if record[key] is not None:
             record[key] = terminal_text(record[key])
-    paths.write_text_atomically(attempt_path(working_dir), json.dumps(record, indent=2))
+    return record
+
+
+def attempt_from(record: dict[str, Any]) -> LoadAttempt | None:
+    """A stored record as an attempt; None for anything else (extra keys, such as a lake's `host`, left out)."""
+    try:
+        return LoadAttempt(**{name: record[name] for name in LoadAttempt.__dataclass_fields__ if name in record})
+    except (TypeError, ValueError):  # a required field missing: not a record of ours
+        return None
+
+
+def write_attempt(working_dir: Path, attempt: LoadAttempt) -> None:
+    """Write atomically, so a reader never sees half a record."""
+    paths.write_text_atomically(attempt_path(working_dir), json.dumps(attempt_record(attempt), indent=2))
 
 
 def read_attempt(working_dir: Path) -> LoadAttempt | None:
     path = attempt_path(working_dir)
     try:
-        return LoadAttempt(**json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):  # absent, unreadable (permissions) or not a record of ours
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # absent or unreadable (permissions)
         return None
+    return attempt_from(record) if isinstance(record, dict) else None

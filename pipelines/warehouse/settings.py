@@ -43,3 +43,7 @@ DUCKDB_MEMORY_PER_TEXT_BYTE = 3
 # user's SQL cannot `SET` them back. DuckDB's spill files go to a private temporary folder (duckdb/file.py connect),
 # never to `<file>.duckdb.tmp/` beside the warehouse.
 DUCKDB_READ_CONFIG = {**DUCKDB_NO_EXTENSION_LOADING, "enable_external_access": False, "lock_configuration": True}
+
+# A Spark load's lease on the lake (pipelines/warehouse/spark/lease.py): renewed every third of it; a load killed on
+# any host blocks the next one for at most this long. destination.spark.lease_seconds, DESTINATION__SPARK__LEASE_SECONDS
+DEFAULT_SPARK_LEASE_SECONDS = 120.0

@@ -9,8 +9,10 @@ from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.typing import TSecretStrValue
 
 from pipelines.errors import ConfigError
+from pipelines.warehouse import settings
 
 SECTIONS = ("destination", "spark")
+MIN_LEASE_SECONDS = 1.0
 SETTINGS_HELP = (
     "set DESTINATION__SPARK__LAKE_URL (a folder or any URL dlt's filesystem destination accepts) and "
     "DESTINATION__SPARK__CONNECT_URL (sc://host:port of a Spark Connect server), or `lake_url` and `connect_url` "
@@ -21,10 +23,17 @@ SETTINGS_HELP = (
 @configspec
 class SparkSettings(BaseConfiguration):
     """The lake the raw tables land in as Parquet (every Spark executor must reach the same URL) and the Spark
-    Connect endpoint that creates the views over it; a secret, since a Connect URL may carry a token."""
+    Connect endpoint that creates the views over it; a secret, since a Connect URL may carry a token. The load
+    lock's lease (spark/lease.py) lasts `lease_seconds` unless renewed: how long a killed load blocks the next."""
 
     lake_url: str = None
     connect_url: TSecretStrValue = None
+    lease_seconds: float = settings.DEFAULT_SPARK_LEASE_SECONDS
+
+    def on_resolved(self) -> None:
+        if not self.lease_seconds >= MIN_LEASE_SECONDS:
+            raise ConfigError(f"destination.spark.lease_seconds must be at least {MIN_LEASE_SECONDS:g} (it is renewed "
+                              f"every third of it), not {self.lease_seconds:g}.")
 
 
 def resolve_spark_settings() -> SparkSettings:

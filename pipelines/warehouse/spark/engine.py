@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from pipelines.errors import WarehouseError
 from pipelines.tables.declaration import ColumnType
 from pipelines.warehouse import settings
+from pipelines.warehouse.attempts import LoadAttempt
 from pipelines.warehouse.engine import Names
 from pipelines.warehouse.file_lock import exclusive_load_lock
 from pipelines.warehouse.paths import state_home
+from pipelines.warehouse.spark import attempts as lake_attempts
 from pipelines.warehouse.spark import relations
 from pipelines.warehouse.spark.configuration import SparkSettings
 from pipelines.warehouse.spark.connection import SparkConnection, connected
 from pipelines.warehouse.spark.lake import PUBLICATION_SCHEMA, PUBLICATIONS, Lake, publication_table
+from pipelines.warehouse.spark.lease import Lease
 
 TYPE_NAMES = {
     ColumnType.BIGINT: "bigint",
@@ -51,6 +54,7 @@ class SparkLake:
         self.location = spark_settings.lake_url
         self.working_dir = state_home() / f"spark-{re.sub(r'[^A-Za-z0-9_.-]+', '_', self.lake.root).strip('_')}"
         self._next_publication: Any = None  # the commit step's, until publish shows it
+        self._lease: Lease | None = None  # while a load holds the lake
 
     @property
     def driver_error(self) -> type[Exception]:
@@ -61,15 +65,30 @@ class SparkLake:
     def load_settings(self) -> dict[str, Any]:
         return {"lake_url": self.spark_settings.lake_url}
 
-    def load_lock(self) -> AbstractContextManager[None]:
-        """This host's loads only, for now: a lease in the lake for loads from several hosts is not built yet."""
-        return exclusive_load_lock(self.working_dir / "load.lock")
+    @contextmanager
+    def load_lock(self) -> Iterator[None]:
+        """A lease in the lake, for loads from every host that shares it (spark/lease.py: renewed while the load
+        runs, fenced before anything readers see changes); inside this host's flock, which keeps dlt's working
+        folder to one load and turns a second load on the same host away without touching the lake."""
+        with exclusive_load_lock(self.working_dir / "load.lock"):
+            lease = Lease(self.lake, self.spark_settings.lease_seconds, self.location)
+            lease.acquire()
+            self._lease = lease
+            try:
+                yield
+            finally:
+                self._lease = None
+                lease.release()
 
-    def record_attempt(self, attempt: Any) -> None:
-        """Nothing: the working folder's record is the only one for now."""
+    def record_attempt(self, attempt: LoadAttempt) -> None:
+        """In the lake (spark/attempts.py), so `status` on any host sees it; a lake that cannot be written is not
+        this load's failure to report (its record then says it is running, with no lease standing)."""
+        if self._lease is not None:
+            with suppress(OSError, ValueError):
+                lake_attempts.record_attempt(self.lake, self._lease, attempt)
 
-    def recorded_attempts(self) -> None:
-        return None
+    def recorded_attempts(self) -> tuple[LoadAttempt, Any, bool] | None:
+        return lake_attempts.recorded_attempts(self.lake)
 
     def prepare_for_load(self) -> str | None:
         self.working_dir.mkdir(parents=True, exist_ok=True)
@@ -113,6 +132,7 @@ class SparkLake:
             self.lake.write_parquet(PUBLICATION_SCHEMA.empty_table(), empty)
         statements = relations.view_statements(self)
         with self.connect_for_load() as connection:
+            self._fence()
             for schema in relations.SCHEMAS:
                 connection.execute(f"create database if not exists {relations.NAMES.schema(schema)}")
             if not self._has_publication(connection):
@@ -141,7 +161,14 @@ class SparkLake:
         file_name = f"{max(load_ids, key=float)}.parquet" if load_ids else relations.EMPTY_PUBLICATION
         self.lake.write_parquet(publication, self.lake.path(PUBLICATIONS, file_name))
         with self.connect_for_load() as connection:
+            self._fence()
             connection.execute(relations.publication_statement(self.lake, file_name))
+
+    def _fence(self) -> None:
+        """Right before the catalog changes: LoadLockLost when this load's lease was lost (a paused load whose lease
+        expired must not publish over a load that took over)."""
+        if self._lease is not None:
+            self._lease.check()
 
     def out_of_space_message(self) -> str:
         return f"The lake at {self.location} ran out of space during the load; readers still see the previous one."

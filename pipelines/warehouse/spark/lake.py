@@ -6,11 +6,14 @@ every load it completed, and the publications, each a whole description of what 
     <lake>/benchmarks_raw/<table>/0.schema.parquet              ours: no rows, the declared columns (seed_schemas)
     <lake>/benchmarks_raw/_dlt_loads/<schema>__<load id>.jsonl  dlt, once a load completed: every file is there
     <lake>/benchmarks_publications/<load id>.parquet            ours: one per publish (publication_table)
+    <lake>/benchmarks_state/leases/<lease id>.json              ours: the load lock (spark/lease.py)
+    <lake>/benchmarks_state/attempts/<start>-<lease id>.json    ours: load attempts for `status` (spark/attempts.py)
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +103,32 @@ class Lake:
         partial = f"{Path(path).parent}/.{Path(path).name}.partial"
         pq.write_table(table, partial, filesystem=self.fs)
         self.fs.mv(partial, path)
+
+    def write_json(self, path: str, record: dict[str, Any]) -> None:
+        """Whole or not at all, as `write_parquet`: a reader on another host never parses half a record."""
+        self.fs.makedirs(str(Path(path).parent), exist_ok=True)
+        partial = f"{Path(path).parent}/.{Path(path).name}.partial"
+        self.fs.pipe_file(partial, json.dumps(record).encode("utf-8"))
+        self.fs.mv(partial, path)
+
+    def json_records(self, folder: str) -> dict[str, dict[str, Any]]:
+        """file name -> record, for every record of ours in `folder`, listed afresh (fsspec caches listings on
+        object stores; a lock must see the store as it is now). A file gone or unreadable meanwhile is left out."""
+        self.fs.invalidate_cache(folder)
+        records = {Path(path).name: self.read_json(path) for path in self.fs.glob(f"{folder}/*.json")}
+        return {name: record for name, record in records.items() if record is not None}
+
+    def read_json(self, path: str) -> Any:
+        """The record at `path`; None when it is gone or unreadable."""
+        try:
+            return json.loads(self.fs.cat_file(path))
+        except (OSError, ValueError):
+            return None
+
+    def remove(self, path: str) -> None:
+        """Gone, whether or not it still was there (another host may have removed it first)."""
+        with suppress(FileNotFoundError):
+            self.fs.rm_file(path)
 
 
 def publication_table(loads: dict[str, Any], claims: pa.Table) -> pa.Table:
