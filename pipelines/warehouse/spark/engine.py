@@ -132,7 +132,7 @@ class SparkLake:
             self.lake.write_parquet(PUBLICATION_SCHEMA.empty_table(), empty)
         statements = relations.view_statements(self)
         with self.connect_for_load() as connection:
-            self._fence()
+            self.check_lease()
             for schema in relations.SCHEMAS:
                 connection.execute(f"create database if not exists {relations.NAMES.schema(schema)}")
             if not self._has_publication(connection):
@@ -161,10 +161,10 @@ class SparkLake:
         file_name = f"{max(load_ids, key=float)}.parquet" if load_ids else relations.EMPTY_PUBLICATION
         self.lake.write_parquet(publication, self.lake.path(PUBLICATIONS, file_name))
         with self.connect_for_load() as connection:
-            self._fence()
+            self.check_lease()
             connection.execute(relations.publication_statement(self.lake, file_name))
 
-    def _fence(self) -> None:
+    def check_lease(self) -> None:
         """Right before the catalog changes: LoadLockLost when this load's lease was lost (a paused load whose lease
         expired must not publish over a load that took over)."""
         if self._lease is not None:
