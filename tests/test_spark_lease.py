@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,9 +19,10 @@ import pytest
 from pipelines.errors import ExitCode
 from pipelines.warehouse.attempts import LoadAttempt, now_iso
 from pipelines.warehouse.destinations import open_engine
-from pipelines.warehouse.file_lock import LoadAlreadyRunning
+from pipelines.warehouse.file_lock import LoadAlreadyRunning, LoadLockLost
 from pipelines.warehouse.spark import attempts as lake_attempts
-from pipelines.warehouse.spark.lease import LEASES
+from pipelines.warehouse.spark.lake import Lake
+from pipelines.warehouse.spark.lease import LEASES, Lease
 from simulator.crafted_api import CASES, SlowApi, changed_world
 from tests.commands import assert_one_line_error, run_cli
 from tests.loads import load_process
@@ -151,6 +153,28 @@ def test_an_unpaused_holder_passes_its_fence(tmp_path):
     holder = start_holder(hosts)
     time.sleep(2 * TTL)
     assert fence_outcome(holder) == "fence passed"
+
+
+def test_the_fence_waits_out_a_contender_giving_up_but_not_a_load_that_took_over(tmp_path):
+    """Another unexpired lease at the fence: a contender that saw this lease removes its own within moments (the
+    fence passes); a load that took over (this lease was renewed too late, or resurrected by a renewal racing the
+    takeover) stays, and the fence fails."""
+    lake = Lake(str(tmp_path / "lake"))
+    holder = Lease(lake, 6.0, "the lake")  # a sixth of it, 1 s, is how long the fence waits for a contender
+    holder.acquire()
+    other = lake.path(*LEASES, "other.json")
+    record = {"host": "elsewhere", "pid": 1, "started_at": now_iso(), "expires_at": time.time() + 60}
+    try:
+        lake.write_json(other, record)
+        threading.Timer(0.3, lake.remove, [other]).start()  # a contender giving up
+        holder.check()
+        lake.write_json(other, record)  # a load that took over
+        with pytest.raises(LoadLockLost, match=r"another load holds a lease \(host elsewhere, pid 1,") as lost:
+            holder.check()
+        assert lost.value.exit_code == 75
+    finally:
+        holder.release()
+    assert [Path(path).name for path in lake.fs.glob(f"{holder.folder}/*.json")] == ["other.json"]
 
 
 def test_attempts_recorded_on_one_host_are_read_on_another(tmp_path, monkeypatch):
