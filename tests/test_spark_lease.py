@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import ExitCode
+from pipelines.errors import ExitCode, WarehouseError
 from pipelines.warehouse.attempts import LoadAttempt, now_iso
 from pipelines.warehouse.destinations import open_engine
 from pipelines.warehouse.file_lock import LoadAlreadyRunning, LoadLockLost
@@ -175,6 +175,17 @@ def test_the_fence_waits_out_a_contender_giving_up_but_not_a_load_that_took_over
     finally:
         holder.release()
     assert [Path(path).name for path in lake.fs.glob(f"{holder.folder}/*.json")] == ["other.json"]
+
+
+def test_a_lake_the_lease_cannot_be_written_to_is_a_warehouse_error(tmp_path, monkeypatch):
+    (tmp_path / "not-a-folder").write_text("")
+    hosts = Hosts(tmp_path)
+    hosts.env[0][SPARK_LAKE_URL] = str(tmp_path / "not-a-folder" / "lake")
+    engine = hosts.engine(1, monkeypatch)
+    with pytest.raises(WarehouseError, match="Cannot take the load lock in the lake at") as refused, \
+            engine.load_lock():
+        pass
+    assert refused.value.exit_code == ExitCode.WAREHOUSE
 
 
 def test_attempts_recorded_on_one_host_are_read_on_another(tmp_path, monkeypatch):

@@ -72,7 +72,11 @@ class SparkLake:
         folder to one load and turns a second load on the same host away without touching the lake."""
         with exclusive_load_lock(self.working_dir / "load.lock"):
             lease = Lease(self.lake, self.spark_settings.lease_seconds, self.location)
-            lease.acquire()
+            try:
+                lease.acquire()
+            except OSError as exc:
+                raise WarehouseError(f"Cannot take the load lock in the lake at {self.location}: "
+                                     f"{exc.strerror or exc}; nothing was changed.") from exc
             self._lease = lease
             try:
                 yield
