@@ -159,7 +159,9 @@ class SparkLake:
                 raise WarehouseError(f"{path.relative_to(relations.SQL_DIR.parent)}: {detail}") from None
 
     def publish(self) -> None:
-        """Write the publication under this load's name, then re-point the one view every raw view reads."""
+        """Write the publication under this load's name, then re-point the one view every raw view reads; each step
+        fenced (a file of that name may be what readers see, when a load that took over published the same loads)."""
+        self.check_lease()
         publication = self._next_publication
         load_ids = [row for row in publication["load_id"].to_pylist() if row]
         file_name = f"{max(load_ids, key=float)}.parquet" if load_ids else relations.EMPTY_PUBLICATION
@@ -172,7 +174,11 @@ class SparkLake:
         """Right before the catalog changes: LoadLockLost when this load's lease was lost (a paused load whose lease
         expired must not publish over a load that took over)."""
         if self._lease is not None:
-            self._lease.check()
+            try:
+                self._lease.check()
+            except OSError as exc:  # the lease cannot be confirmed: nothing may be published
+                raise WarehouseError(f"Cannot check the load lock in the lake at {self.location}: "
+                                     f"{exc.strerror or exc}; readers still see the previous load.") from exc
 
     def out_of_space_message(self) -> str:
         return f"The lake at {self.location} ran out of space during the load; readers still see the previous one."
