@@ -213,6 +213,7 @@ def test_attempts_recorded_on_one_host_are_read_on_another(tmp_path, monkeypatch
 
 
 @pytest.mark.xdist_group("spark")  # one cluster: one pytest-xdist worker runs every Spark test
+@pytest.mark.timeout(1800)  # a first load into Spark and a status that counts every view: 8 min on a busy machine
 def test_two_real_loads_on_two_hosts_and_status_on_the_other_host(spark, tmp_path):
     """Host 1's load stalls in its extract; host 2's load exits 75 at once, one line naming host 1's load. Host 1's
     load then completes; its next load fails (the API is gone), and `status` on host 2 reports that failure."""
@@ -239,7 +240,7 @@ def test_two_real_loads_on_two_hosts_and_status_on_the_other_host(spark, tmp_pat
     assert_one_line_error(failed, ExitCode.API_UNAVAILABLE)
     # status counts every analytics view's rows on Spark: minutes on a busy machine (docs/spark.md)
     status = subprocess.run([sys.executable, "-m", "pipelines", "status", "--destination", "spark"], cwd=tmp_path,
-                            env={**os.environ, **hosts.env[1]}, capture_output=True, text=True, timeout=900)
+                            env={**os.environ, **hosts.env[1]}, capture_output=True, text=True, timeout=1200)
     assert status.returncode == 1, status.stderr
     assert "Last attempt: failed" in status.stdout and "Health: PROBLEM - the last load failed" in status.stdout
     assert failed.stderr.strip().splitlines()[-1].removeprefix("error: ") in status.stdout
