@@ -77,7 +77,12 @@ class Lease:
     def acquire(self) -> None:
         """Hold the lease, renewed from a daemon thread; LoadAlreadyRunning when another load holds one."""
         self._write()
-        others = self.others_standing()
+        try:
+            others = self.others_standing()
+        except BaseException:
+            with suppress(OSError):  # not left to block every load until it expires
+                self.lake.remove(self.path)
+            raise
         if others:
             self.lake.remove(self.path)
             raise LoadAlreadyRunning(f"Another load into {self.location} is running ({others[0].describe()}); this "
@@ -106,7 +111,7 @@ class Lease:
                 return
             if self.clock() + self.margin >= self._expires_at:
                 self._lost = f"its lease ran out at {_iso(self._expires_at)} before it was renewed"
-            elif not self.lake.fs.exists(self.path):
+            elif not self._still_there():
                 self._lost = "its lease was removed: another load found it expired"
             else:
                 self._write()
@@ -128,6 +133,10 @@ class Lease:
             self._renewer.join()
         with suppress(OSError):  # a lease that cannot be removed expires by itself
             self.lake.remove(self.path)  # its name is this load's alone: removing it never frees another's lease
+
+    def _still_there(self) -> bool:
+        self.lake.fs.invalidate_cache(self.folder)  # a listing cached on an object store would still show it
+        return self.lake.fs.exists(self.path)
 
     def _others_after_settling(self) -> list[Holder]:
         """Other leases that stay: a contender that saw this one removes its own within moments; a load that took
