@@ -24,6 +24,7 @@ from pipelines.warehouse.spark import relations
 from pipelines.warehouse.spark.configuration import SparkSettings
 from pipelines.warehouse.spark.connection import SparkConnection, connected
 from pipelines.warehouse.spark.lake import PUBLICATION_SCHEMA, PUBLICATIONS, Lake, publication_table
+from pipelines.warehouse.spark.results import arrow_batches
 
 TYPE_NAMES = {
     ColumnType.BIGINT: "bigint",
@@ -178,10 +179,8 @@ class SparkLake:
         return f"create or replace function {name.replace(chr(34), '`')}({arguments}) returns double return {body}"
 
     def arrow_reader(self, connection: SparkConnection, sql: str, batch_rows: int) -> Any:
-        import pyarrow as pa
-
-        table = connection.session.sql(sql).toArrow()
-        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=batch_rows))
+        """Streamed as the server sends it (pipelines/warehouse/spark/results.py)."""
+        return arrow_batches(connection.session, sql, batch_rows)
 
     @staticmethod
     def _has_publication(connection: SparkConnection) -> bool:
