@@ -162,8 +162,9 @@ class SparkLake:
 
     @contextmanager
     def connect_published(self) -> Iterator[SparkConnection]:
-        """A session like any reader's (Spark Connect has no read-only sessions: readers get read-only access from
-        the catalog's and the lake's permissions)."""
+        """A session like any reader's. Spark Connect has no read-only sessions: `query` checks the user's statement
+        before sending it (pipelines/readers/read_only_sql.py); other readers get read-only access from the catalog's
+        and the lake's permissions (docs/spark.md)."""
         with connected(self.spark_settings.connect_url, self.location) as connection:
             if not self._has_publication(connection):
                 raise WarehouseError(f"No warehouse in {self.location}; run `benchmarks-etl load --destination "
