@@ -17,6 +17,7 @@ import pytest
 import sqlglot
 from sqlglot.tokens import TokenType
 
+from pipelines.readers.read_only_sql import checked_read_only
 from pipelines.tables.declaration import ColumnType
 from pipelines.warehouse import settings
 from pipelines.warehouse.views import SOURCE_DIALECT, view_files
@@ -237,3 +238,11 @@ def test_every_sql_example_of_the_docs_runs_alike_on_every_engine(where, sql, ot
             math.isclose(left[k], right[k], abs_tol=1e-9) if isinstance(left[k], float) and isinstance(right[k],
                                                                                                        float)
             else left[k] == right[k] for k in left), f"{where}: {left} != {right}"
+
+
+@pytest.mark.parametrize(("where", "sql"), EXAMPLES, ids=[where for where, _ in EXAMPLES])
+def test_query_on_spark_accepts_every_sql_example_of_the_docs(where, sql):
+    """`query --destination spark` sends only what its read-only check accepts (pipelines/readers/read_only_sql.py):
+    every example of the docs must pass it, and reach Spark as the same query (sqlglot's own reading of both)."""
+    sent = checked_read_only(sql, "spark")
+    assert sqlglot.parse_one(sent, read="spark") == sqlglot.parse_one(sql, read="spark"), where
