@@ -12,16 +12,17 @@ SECRET = "s3cr3t-key-for-tests"
 
 
 def run_cli(
-    *args: str, cwd: Path, key: str | None = SECRET, env: dict | None = None, text: bool = True
+    *args: str, cwd: Path, key: str | None = SECRET, env: dict | None = None, text: bool = True, timeout: float = 120
 ) -> subprocess.CompletedProcess:
-    """`text=False`: stdout and stderr as bytes, exactly (text mode turns every CR into a line feed)."""
+    """`text=False`: stdout and stderr as bytes, exactly (text mode turns every CR into a line feed); `timeout` in
+    seconds (a Spark reader plans every view for seconds each)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
     if key is not None:
         environment["SOURCES__BENCHMARKS__API_KEY"] = key
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "pipelines", *args], cwd=cwd, env=environment, capture_output=True, text=text,
-        timeout=120,
+        timeout=timeout,
     )
 
 

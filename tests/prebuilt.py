@@ -41,6 +41,8 @@ class Prebuilt:
         key = (warehouses.engine_name, scale, epochs)
         if key not in self.built:
             self.built[key] = self._build(warehouses, scale, epochs)
+        elif warehouses.engine_name == "spark":  # the cluster's one catalog may serve another lake by now
+            self.built[key].warehouse.attached()
         return self.built[key]
 
     def crafted(self, warehouses: Warehouses, name: str, routes: dict) -> Built:
@@ -77,7 +79,7 @@ class Prebuilt:
 
     def _keeper(self, warehouses: Warehouses) -> Warehouses:
         """Kept for the whole session: on the session's server, or in the session's folder."""
-        return Warehouses(warehouses.engine_name, self.folder, warehouses.server)
+        return Warehouses(warehouses.engine_name, self.folder, warehouses.server, warehouses.cluster)
 
     @contextmanager
     def _environment(self) -> Iterator[None]:

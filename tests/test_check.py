@@ -13,31 +13,9 @@ from pipelines.readers.check import Thresholds, find_regressions, regression_lin
 from simulator.crafted_api import CraftedApi, runs_world
 from tests.commands import assert_one_line_error, run_cli
 from tests.loads import load_routes
+from tests.regressions_world import FEW_CASES, OVERLAPPING, REGRESSED, RUNS, SMALL_DROP, WORLD, expected_line
 from tests.snapshots import rows
 from tests.warehouses import Warehouse, on_engines
-
-REGRESSED = 1  # 80% -> 40% on 100 cases each: beyond every default threshold
-SMALL_DROP = 2  # 80% -> 70% on 500 cases: intervals apart, but a drop of exactly 10 points is not beyond 10
-FEW_CASES = 3  # 90% -> 10% on 20 cases: intervals apart, fewer cases than --min-cases 30
-OVERLAPPING = 4  # 60% -> 45% on 40 cases: the 95% Wilson intervals still overlap
-IMPROVED = 5  # three runs; the latest passed more often than the one before it
-RUNS = {
-    REGRESSED: [(80, 20), (40, 60)],
-    SMALL_DROP: [(400, 100), (350, 150)],
-    FEW_CASES: [(18, 2), (2, 18)],
-    OVERLAPPING: [(24, 16), (18, 22)],
-    IMPROVED: [(90, 10), (40, 60), (45, 55)],
-}
-WORLD = runs_world(RUNS)
-
-
-def expected_line(probe_id: int, runs: dict[int, list[tuple[int, int]]] = RUNS) -> str:
-    """The line `check` prints for a probe, from the world's own counts."""
-    (passed_before, failed_before), (passed_after, failed_after) = runs[probe_id][-2:]
-    before = 100 * passed_before / (passed_before + failed_before)
-    after = 100 * passed_after / (passed_after + failed_after)
-    return (f"gpt-test | Security | Probe {probe_id}: {before:.1f}% -> {after:.1f}% ({after - before:+.1f} points); "
-            f"passed + failed {passed_before} + {failed_before} -> {passed_after} + {failed_after}")
 
 
 @pytest.fixture()

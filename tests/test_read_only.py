@@ -19,6 +19,7 @@ import pytest
 
 from pipelines.errors import ConfigError, WarehouseError
 from pipelines.readers.query import run_query
+from pipelines.readers.read_only_sql import checked_read_only
 from pipelines.warehouse import settings
 from pipelines.warehouse.postgres.configuration import READ_CREDENTIALS_SETTING
 from simulator.crafted_api import small_world
@@ -189,3 +190,56 @@ def test_postgres_query_refuses_a_role_that_can_write_server_files(loaded_databa
         run_query(pg_database.engine(reading=True), "select 1")
     status = run_cli("status", "--destination", "postgres", cwd=tmp_path)
     assert status.returncode == 0, status.stdout + status.stderr
+
+
+# Spark: no read-only session, so `query` checks the statement before sending it (pipelines/readers/read_only_sql.py)
+
+SPARK_REFUSED = {
+    "create table analytics.x (i int)": "got CREATE",
+    "drop view analytics.models": "got DROP",
+    "insert into analytics.x select 1": "got INSERT",
+    "with a as (select 1) insert into analytics.x select * from a": "got INSERT",
+    "cache table x as select 1": "got CACHE",
+    "set spark.sql.runSQLOnFiles = true": "got SET",
+    "add jar /tmp/x.jar": "got ADD",
+    "show tables": "got SHOW",
+    "select * from parquet.`/etc`": "parquet.`/etc` reads files",
+    "select * from csv.`file:///etc/passwd`": "reads files",
+    "select * from `/etc/passwd`": "reads files",
+    "select reflect('java.lang.System', 'exit', '0')": "reflect() reaches outside",
+    "select java_method('java.lang.System', 'getenv', 'HOME')": "java_method() reaches outside",
+    "select try_reflect('java.lang.System', 'getenv', 'HOME')": "try_reflect() reaches outside",
+    "select * from read_files('/etc')": "read_files() reaches outside",
+    "select * from identifier('parquet.`/etc`')": "identifier() reaches outside",
+    "select count(*) from analytics.models where model_id in (select reflect('a', 'b'))": "reflect() reaches",
+    "selec 1": "cannot be checked",
+}
+SPARK_ACCEPTED = {
+    "select name from analytics.models order by 1": "SELECT name FROM analytics.models ORDER BY 1",
+    "with m as (select * from analytics.models) select count(*) from m":
+        "WITH m AS (SELECT * FROM analytics.models) SELECT COUNT(*) FROM m",
+    "select 1 union all select 2": "SELECT 1 UNION ALL SELECT 2",
+    "describe analytics.models": "DESCRIBE analytics.models",
+    "select input_file_name() from analytics.models": "SELECT INPUT_FILE_NAME() FROM analytics.models",
+    # a comment is not sent: written back as a comment, its own `*/` would end it early
+    "select 1 -- */ , reflect('a', 'b') /*": "SELECT 1",
+}
+
+
+@pytest.mark.parametrize("sql", SPARK_REFUSED)
+def test_spark_query_refuses_what_is_not_one_read_only_query(sql):
+    with pytest.raises(WarehouseError, match="^Query failed: query is read-only on Spark") as refused:
+        checked_read_only(sql, "spark")
+    assert SPARK_REFUSED[sql] in str(refused.value) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("sql", SPARK_ACCEPTED)
+def test_spark_query_sends_the_read_only_query_as_checked(sql):
+    assert checked_read_only(sql, "spark") == SPARK_ACCEPTED[sql]
+
+
+def test_a_refused_spark_query_reaches_no_endpoint_and_is_one_line_exit_6(tmp_path):
+    """Refused before connecting: the endpoint named does not even exist."""
+    env = {"DESTINATION__SPARK__LAKE_URL": str(tmp_path / "lake"), "DESTINATION__SPARK__CONNECT_URL": "sc://127.0.0.1:9"}
+    result = run_cli("query", "drop view analytics.models", "--destination", "spark", cwd=tmp_path, env=env)
+    assert_one_line_error(result, 6, "Query failed", "read-only", "got DROP")

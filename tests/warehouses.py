@@ -135,6 +135,26 @@ class SparkWarehouse:
         with self.selected():
             return open_engine("spark", reading=reading)
 
+    def attached(self) -> SparkWarehouse:
+        """The cluster's catalog serving this lake again after another test's `fresh()` (one catalog per cluster):
+        the views created over it and its newest publication shown, as the last steps of a load do."""
+        from pyspark.errors import PySparkException
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.builder.remote(self.cluster.connect_url).create()
+        try:
+            served = session.sql("select input_file_name() from benchmarks_state.publication limit 1").collect()
+        except PySparkException:
+            served = []
+        finally:
+            session.stop()
+        if not any(str(self.lake.resolve()) in row[0] for row in served):
+            engine = self.engine()
+            engine.apply_views()
+            engine.commit_loaded_runs()
+            engine.publish()
+        return self
+
     def fresh(self) -> SparkWarehouse:
         """Drop what an earlier test left in the cluster's catalog (its lake was that test's own folder)."""
         from pyspark.sql import SparkSession

@@ -19,9 +19,9 @@ DestinationOption = Annotated[
     typer.Option(
         "--destination",
         help="Warehouse engine: a DuckDB file (--db), or the PostgreSQL database named by "
-        "DESTINATION__POSTGRES__CREDENTIALS or the destination.postgres section of .dlt/secrets.toml, or (a first "
-        "slice: load only, docs/spark.md) a Parquet lake and the Spark Connect endpoint named by "
-        "DESTINATION__SPARK__LAKE_URL and DESTINATION__SPARK__CONNECT_URL.",
+        "DESTINATION__POSTGRES__CREDENTIALS or the destination.postgres section of .dlt/secrets.toml, or a Parquet "
+        "lake and the Spark Connect endpoint named by DESTINATION__SPARK__LAKE_URL and "
+        "DESTINATION__SPARK__CONNECT_URL (docs/spark.md).",
     ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary; errors only.")]

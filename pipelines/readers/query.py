@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from pipelines.errors import ConfigError, WarehouseError
 from pipelines.readers.formats import ExportFormat, QueryFormat
+from pipelines.readers.read_only_sql import checked_read_only
 from pipelines.safe_text import CsvFormulas, csv_batch, csv_cell, json_text, rich_text
 from pipelines.warehouse import introspect, paths
 from pipelines.warehouse.destinations import READ_CREDENTIALS_SETTING, Warehouse, as_engine
@@ -29,6 +30,8 @@ def run_query(warehouse: Warehouse, sql: str) -> tuple[list[str], list[tuple]]:
     """Run one read-only statement; returns (column names, rows)."""
     engine = as_engine(warehouse)
     _refuse_several_statements(sql, engine.dialect)
+    if engine.dialect == "spark":  # no read-only session there: checked before it is sent (read_only_sql.py)
+        sql = checked_read_only(sql, engine.dialect)
     with engine.connect_published() as connection:
         if engine.dialect == "postgres":
             _refuse_roles_that_reach_server_files(connection, engine.location)

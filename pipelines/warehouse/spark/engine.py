@@ -27,6 +27,7 @@ from pipelines.warehouse.spark.configuration import SparkSettings
 from pipelines.warehouse.spark.connection import SparkConnection, connected
 from pipelines.warehouse.spark.lake import PUBLICATION_SCHEMA, PUBLICATIONS, Lake, publication_table
 from pipelines.warehouse.spark.lease import Lease
+from pipelines.warehouse.spark.results import arrow_batches
 
 TYPE_NAMES = {
     ColumnType.BIGINT: "bigint",
@@ -198,8 +199,9 @@ class SparkLake:
 
     @contextmanager
     def connect_published(self) -> Iterator[SparkConnection]:
-        """A session like any reader's (Spark Connect has no read-only sessions: readers get read-only access from
-        the catalog's and the lake's permissions)."""
+        """A session like any reader's. Spark Connect has no read-only sessions: `query` checks the user's statement
+        before sending it (pipelines/readers/read_only_sql.py); other readers get read-only access from the catalog's
+        and the lake's permissions (docs/spark.md)."""
         with connected(self.spark_settings.connect_url, self.location) as connection:
             if not self._has_publication(connection):
                 raise WarehouseError(f"No warehouse in {self.location}; run `benchmarks-etl load --destination "
@@ -215,10 +217,8 @@ class SparkLake:
         return f"create or replace function {name.replace(chr(34), '`')}({arguments}) returns double return {body}"
 
     def arrow_reader(self, connection: SparkConnection, sql: str, batch_rows: int) -> Any:
-        import pyarrow as pa
-
-        table = connection.session.sql(sql).toArrow()
-        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=batch_rows))
+        """Streamed as the server sends it (pipelines/warehouse/spark/results.py)."""
+        return arrow_batches(connection.session, sql, batch_rows)
 
     @staticmethod
     def _has_publication(connection: SparkConnection) -> bool:
