@@ -140,6 +140,8 @@ class SparkLake:
             self.check_lease()
             for schema in relations.SCHEMAS:
                 connection.execute(f"create database if not exists {relations.NAMES.schema(schema)}")
+            for statement in relations.file_table_statements(self.lake):
+                connection.execute(statement)
             if not self._has_publication(connection):
                 connection.execute(relations.publication_statement(self.lake, relations.EMPTY_PUBLICATION))
             raw_views = relations.raw_view_statements(self.lake)

@@ -1,7 +1,13 @@
-"""What Spark's catalog holds: views only, no tables. The raw views read the lake's Parquet files through the one
-publication readers see (`benchmarks_state.publication`); the staging and analytics views are the sql/ files
-transpiled to Spark SQL, over the raw views. A publish re-points the publication view, one catalog update, and with
-it everything readers see (docs/spark.md)."""
+"""What Spark's catalog holds: one external table per lake folder (its declared columns, no rows of its own) and
+views. The raw views read those tables through the one publication readers see (`benchmarks_state.publication`);
+the staging and analytics views are the sql/ files transpiled to Spark SQL, over the raw views. A publish re-points
+the publication view, one catalog update, and with it everything readers see (docs/spark.md).
+
+Why tables under the raw views, not `parquet.`<folder>``: Spark infers a path's schema on every reference by
+running a job that reads a footer (0.5 to 2 s each on the local cluster), and an analytics view references the raw
+tables dozens of times through its four layers of views; a table's declared columns need no inference. Spark caches
+a table's file listing per session unless `spark.sql.filesourceTableRelationCacheSize=0` (docs/spark.md: every
+endpoint must set it, or a long-lived session would not see a new load's files)."""
 
 from __future__ import annotations
 
@@ -11,15 +17,18 @@ from pipelines.tables import LOADED_RUNS, RAW_TABLES
 from pipelines.tables.declaration import LOAD_ID_COLUMN, Table
 from pipelines.warehouse import settings
 from pipelines.warehouse.engine import Names
-from pipelines.warehouse.spark.lake import PUBLICATIONS, Lake
+from pipelines.warehouse.spark.lake import PUBLICATION_SCHEMA, PUBLICATIONS, Lake
 from pipelines.warehouse.view_graph import ViewFile, in_dependency_order
 from pipelines.warehouse.views import SQL_DIR, macro_definitions, transpiled, view_files
 
 STATE_SCHEMA = "benchmarks_state"
+LAKE_SCHEMA = "benchmarks_lake"  # the external tables over the lake's folders (file_table_statements)
 PUBLICATION_VIEW = "publication"
 EMPTY_PUBLICATION = "0.parquet"
+# The publication's columns in Spark's types (lake.PUBLICATION_SCHEMA's)
+PUBLICATION_COLUMNS = tuple(zip(PUBLICATION_SCHEMA.names, ("string", "timestamp", "bigint", "string"), strict=True))
 DIGEST_VIEW = "definitions"  # which definitions of the views the catalog holds (a digest of their statements)
-SCHEMAS = (settings.RAW_SCHEMA, STATE_SCHEMA, settings.STAGING_SCHEMA, settings.ANALYTICS_SCHEMA)
+SCHEMAS = (LAKE_SCHEMA, settings.RAW_SCHEMA, STATE_SCHEMA, settings.STAGING_SCHEMA, settings.ANALYTICS_SCHEMA)
 NAMES = Names(identifier_quote="`")
 PUBLISHED_LOADS = (f"select load_id from {NAMES.table(STATE_SCHEMA, PUBLICATION_VIEW)} "
                    "where probe_run_id is null")
@@ -43,9 +52,38 @@ def digest_statement(digest: str) -> str:
 
 
 def publication_statement(lake: Lake, file_name: str) -> str:
-    """The one statement that changes what readers see: the publication view re-pointed to another file."""
-    return (f"create or replace view {NAMES.table(STATE_SCHEMA, PUBLICATION_VIEW)} as select * from "
-            f"parquet.{NAMES.quoted(lake.spark_path(PUBLICATIONS, file_name))}")
+    """The one statement that changes what readers see: the publication view re-pointed to another file of the
+    publications folder (Spark lists only the file a filter on `_metadata.file_name` names)."""
+    columns = ", ".join(NAMES.quoted(name) for name, _ in PUBLICATION_COLUMNS)
+    return (f"create or replace view {NAMES.table(STATE_SCHEMA, PUBLICATION_VIEW)} as select {columns} from "
+            f"{file_tables(lake)[PUBLICATIONS][0]} where _metadata.file_name = '{_escaped(file_name)}'")
+
+
+def file_tables(lake: Lake) -> dict[str, tuple[str, str]]:
+    """lake folder -> (its table's name, its table's statement): every raw table's folder and the publications'. A
+    table is named after a digest of its statement (its columns and its folder), so a new declaration makes a new
+    table, and the views move to it in their own `create or replace`, never finding a table half changed."""
+    from pipelines.warehouse.spark.engine import TYPE_NAMES  # the engine imports this module
+
+    folders = {f"{settings.RAW_SCHEMA}/{table.name}": [
+        *(f"{NAMES.quoted(column.name)} {TYPE_NAMES[column.type]}" for column in table.columns),
+        f"{NAMES.quoted(LOAD_ID_COLUMN)} string"] for table in RAW_TABLES}
+    folders[PUBLICATIONS] = [f"{NAMES.quoted(name)} {kind}" for name, kind in PUBLICATION_COLUMNS]
+    tables = {}
+    for folder, columns in folders.items():
+        body = f"({', '.join(columns)}) using parquet location '{_escaped(lake.spark_path(*folder.split('/')))}'"
+        name = NAMES.table(LAKE_SCHEMA, f"{folder.rsplit('/', 1)[-1]}_{definitions_digest([body])[:12]}")
+        tables[folder] = (name, f"create table if not exists {name} {body}")
+    return tables
+
+
+def file_table_statements(lake: Lake) -> list[str]:
+    """An external table over each lake folder, with its declared columns (dropping one leaves its files)."""
+    return [statement for _, statement in file_tables(lake).values()]
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def raw_view_statements(lake: Lake) -> list[str]:
@@ -66,7 +104,7 @@ def raw_view_statements(lake: Lake) -> list[str]:
 
 def _raw_select(lake: Lake, table: Table) -> str:
     columns = ", ".join(NAMES.quoted(name) for name in (*(c.name for c in table.columns), LOAD_ID_COLUMN))
-    files = f"parquet.{NAMES.quoted(lake.spark_path(settings.RAW_SCHEMA, table.name))}"
+    files = file_tables(lake)[f"{settings.RAW_SCHEMA}/{table.name}"][0]
     if table.is_appended:
         return f"select {columns} from {files}"
     key = ", ".join(NAMES.quoted(name) for name in table.primary_key)
