@@ -14,7 +14,9 @@ SCALE = "small"
 # Its load ids and times differ from one warehouse to another; its row count does not.
 COUNT_ONLY = ("load_history",)
 
-pytestmark = pytest.mark.xdist_group("spark")  # one cluster: one pytest-xdist worker runs every Spark test
+# The loads' own lakes: a second cluster (group), so both pytest-xdist workers share the Spark tests. Two loads and
+# four snapshots on Spark: 7 min on a busy 2-core machine, so more than the suite's default timeout.
+pytestmark = [pytest.mark.xdist_group("spark-loads"), pytest.mark.timeout(1800)]
 
 
 @pytest.fixture()

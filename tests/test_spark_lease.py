@@ -212,7 +212,7 @@ def test_attempts_recorded_on_one_host_are_read_on_another(tmp_path, monkeypatch
     assert second.recorded_attempts()[2] is False  # released: the "running" attempt's lease no longer stands
 
 
-@pytest.mark.xdist_group("spark")  # one cluster: one pytest-xdist worker runs every Spark test
+@pytest.mark.xdist_group("spark-loads")  # with test_spark.py: a second cluster, so both workers share the Spark tests
 @pytest.mark.timeout(1800)  # a first load into Spark and a status that counts every view: 8 min on a busy machine
 def test_two_real_loads_on_two_hosts_and_status_on_the_other_host(spark, tmp_path):
     """Host 1's load stalls in its extract; host 2's load exits 75 at once, one line naming host 1's load. Host 1's
