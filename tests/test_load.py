@@ -24,7 +24,7 @@ def assert_a_full_load_equals_the_simulator_data(sim, target) -> None:  # noqa: 
     assert result.requests == len(sim.requests)
 
 
-@on_engines("duckdb", "postgres", "spark")
+@on_engines("duckdb", "postgres", "spark", spark_group="spark-loads")
 def test_full_load_equals_the_simulator_data(start_simulator, warehouse):
     assert_a_full_load_equals_the_simulator_data(start_simulator(scale="tiny"), warehouse)
 

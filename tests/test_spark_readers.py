@@ -22,9 +22,14 @@ from tests.regressions_world import REGRESSED, SMALL_DROP, WORLD, expected_line
 from tests.snapshots import rows, snapshot
 from tests.warehouses import DuckDbWarehouse, SparkWarehouse, Warehouses
 
-# One cluster: one pytest-xdist worker runs every Spark test. Each command plans every view it reads anew, seconds
-# per view; on a busy 2-core machine `status` and `export` took minutes each.
-pytestmark = [pytest.mark.xdist_group("spark"), pytest.mark.timeout(2400)]
+# Each command plans every view it reads anew, seconds per view; on a busy 2-core machine `status` and `export` took
+# minutes each.
+pytestmark = pytest.mark.timeout(2400)
+# One cluster per pytest-xdist group: the tests that read the session's pre-built lake share the group of the other
+# tests reading it (a cluster's one catalog serves one lake at a time); those with lakes of their own go with the
+# other loads (tests/test_spark.py), so the two groups keep both workers busy.
+ON_THE_PREBUILT_LAKE = pytest.mark.xdist_group("spark")
+ON_A_LAKE_OF_ITS_OWN = pytest.mark.xdist_group("spark-loads")
 EPOCHS = (0, 1)
 COMMAND_TIMEOUT = 1200  # seconds
 
@@ -41,6 +46,7 @@ def cli(warehouse, *args: str, cwd):  # noqa: ANN001, ANN201 - a Warehouse, a Co
     return run_cli(*args, *warehouse.cli_args, cwd=cwd, env=warehouse.env, timeout=COMMAND_TIMEOUT)
 
 
+@ON_THE_PREBUILT_LAKE
 def test_status_query_export_and_report_from_the_command_line(lakes, tmp_path):
     lake, duckdb_file = lakes
     counts = {view: len(relation.rows) for view, relation in snapshot(duckdb_file, load_history=True).items()}
@@ -76,6 +82,7 @@ def test_status_query_export_and_report_from_the_command_line(lakes, tmp_path):
     assert leader["model_name"] in report.stdout and "Leaderboard" in report.stdout
 
 
+@ON_A_LAKE_OF_ITS_OWN
 def test_check_gates_on_spark_as_on_every_engine(spark, tmp_path):
     """The crafted world of tests/test_check.py loaded into a lake of its own: `check` finds the one regression beyond
     the default thresholds, with the figures the other engines print, and nothing beyond a drop of 50 points."""
@@ -111,6 +118,7 @@ def read_signature(connection) -> dict:  # noqa: ANN001 - the product's Spark co
     return dict(zip(SIGNATURE, connection.execute(SIGNATURE_SQL).fetchone(), strict=True))
 
 
+@ON_A_LAKE_OF_ITS_OWN
 def test_one_query_over_several_views_sees_one_whole_load_while_loads_run(spark, tmp_path, start_simulator):
     """A reader polls one statement joining five views while two loads (epochs 1 and 2 of the tiny world) run and
     publish; every answer must be exactly the state after one of the loads, and states only move forward."""

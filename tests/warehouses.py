@@ -233,11 +233,12 @@ def working_dir(target: Warehouse | Path) -> Path:
     return as_warehouse(target).engine().working_dir
 
 
-def on_engines(*engines: str) -> Any:
-    """A test that takes `warehouse` runs on these engines only (by default on every engine in ENGINES)."""
+def on_engines(*engines: str, spark_group: str = "spark") -> Any:
+    """A test that takes `warehouse` runs on these engines only (by default on every engine in ENGINES). Spark's
+    tests run in a pytest-xdist group (make test: --dist loadgroup), one cluster each: "spark" for those that read the
+    session's pre-built lake, "spark-loads" for those that load a lake of their own (tests/test_spark_readers.py)."""
     import pytest
 
-    # Spark's tests share one cluster per worker: one pytest-xdist worker runs them all (make test: --dist loadgroup).
-    params = [pytest.param(name, marks=pytest.mark.xdist_group("spark")) if name == "spark" else name
+    params = [pytest.param(name, marks=pytest.mark.xdist_group(spark_group)) if name == "spark" else name
               for name in engines]
     return pytest.mark.parametrize("engine_name", params)
