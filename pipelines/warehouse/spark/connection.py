@@ -13,6 +13,8 @@ from pipelines.errors import WarehouseError
 # Every endpoint evaluates dates in UTC (the cluster should say so too: docs/spark.md); ANSI mode stays on (Spark 4's
 # default), so a view that would divide by zero or cast badly fails instead of returning NULL.
 SESSION_SETTINGS = {"spark.sql.session.timeZone": "UTC"}
+DEFAULT_CONNECT_PORT = 15002  # Spark Connect's, when the URL names none
+REACH_TIMEOUT_SECONDS = 10.0
 
 
 class SparkCursor:
@@ -56,6 +58,7 @@ def connected(connect_url: str, location: str) -> Iterator[SparkConnection]:
     # pyspark logs every failed statement with its JVM stack trace at ERROR; our errors are one line
     for logger in ("pyspark", "SQLQueryContextLogger"):
         logging.getLogger(logger).setLevel(logging.CRITICAL)
+    _check_reachable(connect_url, location)
     try:
         session = SparkSession.builder.remote(connect_url).create()
         for key, value in SESSION_SETTINGS.items():
@@ -66,6 +69,27 @@ def connected(connect_url: str, location: str) -> Iterator[SparkConnection]:
         yield SparkConnection(session)
     finally:
         session.stop()
+
+
+def _check_reachable(connect_url: str, location: str) -> None:
+    """Spark Connect's client retries an endpoint it cannot reach for about ten minutes (its default retry policy);
+    a load or a reader must fail at once, with one line. Only the host and port are named: the URL may hold a token."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(connect_url)
+        host, port = parts.hostname, parts.port or DEFAULT_CONNECT_PORT
+    except ValueError as exc:
+        raise WarehouseError(f"The Spark Connect URL for {location} is not sc://host:port: {exc}") from None
+    if parts.scheme != "sc" or not host:
+        raise WarehouseError(f"The Spark Connect URL for {location} is not sc://host:port.")
+    try:
+        socket.create_connection((host, port), timeout=REACH_TIMEOUT_SECONDS).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        message = f"Cannot reach the Spark Connect server at {host}:{port} for {location}: {reason}."
+        raise WarehouseError(message) from None
 
 
 def _first_line(exc: BaseException) -> str:
