@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from pathlib import Path
 
 from pipelines.warehouse.attempts import LoadAttempt, attempt_from, attempt_record
 from pipelines.warehouse.spark.lake import Lake
@@ -51,7 +50,5 @@ def recorded_attempts(lake: Lake) -> tuple[LoadAttempt, datetime | None, bool] |
 
 
 def _attempt_files(lake: Lake) -> list[str]:
-    """Every attempt file, oldest first (listed afresh)."""
-    folder = lake.path(*ATTEMPTS)
-    lake.fs.invalidate_cache(folder)
-    return sorted(lake.fs.glob(f"{folder}/*.json"), key=lambda path: Path(path).name)
+    """Every attempt file, oldest first (their names start with the lease's start)."""
+    return lake.json_files(lake.path(*ATTEMPTS))

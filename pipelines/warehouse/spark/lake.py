@@ -13,6 +13,7 @@ every load it completed, and the publications, each a whole description of what 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -99,23 +100,29 @@ class Lake:
         """Written under a temporary name, then moved into place: a reader never finds half a file."""
         import pyarrow.parquet as pq
 
-        self.fs.makedirs(str(Path(path).parent), exist_ok=True)
-        partial = f"{Path(path).parent}/.{Path(path).name}.partial"
-        pq.write_table(table, partial, filesystem=self.fs)
-        self.fs.mv(partial, path)
+        self._write_whole(path, lambda partial: pq.write_table(table, partial, filesystem=self.fs))
 
     def write_json(self, path: str, record: dict[str, Any]) -> None:
         """Whole or not at all, as `write_parquet`: a reader on another host never parses half a record."""
+        self._write_whole(path, lambda partial: self.fs.pipe_file(partial, json.dumps(record).encode("utf-8")))
+
+    def _write_whole(self, path: str, write: Callable[[str], object]) -> None:
+        """`write` writes under a temporary name beside `path`, then the file is moved into place."""
         self.fs.makedirs(str(Path(path).parent), exist_ok=True)
         partial = f"{Path(path).parent}/.{Path(path).name}.partial"
-        self.fs.pipe_file(partial, json.dumps(record).encode("utf-8"))
+        write(partial)
         self.fs.mv(partial, path)
 
-    def json_records(self, folder: str) -> dict[str, dict[str, Any]]:
-        """file name -> record, for every record of ours in `folder`, listed afresh (fsspec caches listings on
-        object stores; a lock must see the store as it is now). A file gone or unreadable meanwhile is left out."""
+    def json_files(self, folder: str) -> list[str]:
+        """The JSON files in `folder`, listed afresh (fsspec caches listings on object stores; a lock must see the
+        store as it is now), in name order."""
         self.fs.invalidate_cache(folder)
-        records = {Path(path).name: self.read_json(path) for path in self.fs.glob(f"{folder}/*.json")}
+        return sorted(self.fs.glob(f"{folder}/*.json"), key=lambda path: Path(path).name)
+
+    def json_records(self, folder: str) -> dict[str, dict[str, Any]]:
+        """file name -> record, for every record of ours in `folder`, listed afresh. A file gone or unreadable
+        meanwhile is left out."""
+        records = {Path(path).name: self.read_json(path) for path in self.json_files(folder)}
         return {name: record for name, record in records.items() if record is not None}
 
     def read_json(self, path: str) -> Any:
