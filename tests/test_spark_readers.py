@@ -20,6 +20,7 @@ from tests.commands import assert_one_line_error, run_cli
 from tests.loads import finish, load, load_process
 from tests.regressions_world import REGRESSED, SMALL_DROP, WORLD, expected_line
 from tests.snapshots import rows, snapshot
+from tests.warehouse_checks import assert_started_at_is_the_load_id
 from tests.warehouses import DuckDbWarehouse, SparkWarehouse, Warehouses
 
 # Each command plans every view it reads anew, seconds per view; on a busy 2-core machine `status` and `export` took
@@ -56,6 +57,7 @@ def test_status_query_export_and_report_from_the_command_line(lakes, tmp_path):
     facts = json.loads(status.stdout)
     assert (facts["healthy"], facts["warehouse"], facts["loads"]) == (True, str(lake.lake), len(EPOCHS)), facts
     assert facts["view_rows"] == counts, "every view's rows, as on DuckDB"
+    assert_started_at_is_the_load_id(rows(lake, "load_history"))
 
     sql = "select model_id, name, provider from analytics.models order by model_id"
     on_spark, on_duckdb = (cli(warehouse, "query", sql, "--format", "csv", cwd=tmp_path)

@@ -15,6 +15,7 @@ from simulator.world import World
 from tests.commands import assert_one_line_error, run_cli
 from tests.snapshots import assert_same_relations, values
 from tests.snapshots import rows as view_rows
+from tests.warehouse_checks import assert_started_at_is_the_load_id
 from tests.warehouses import ENGINES, Warehouses, as_warehouse, on_engines
 
 SCALE = "small"
@@ -241,6 +242,7 @@ def test_data_quality_is_empty_on_clean_data_and_load_history_counts(loaded):
     assert len(history) == 1 and history[0]["status"] == "loaded"
     assert history[0]["test_cases_loaded"] == expected.world.counts()["test_cases"]
     assert history[0]["finished_at"] >= history[0]["started_at"]
+    assert_started_at_is_the_load_id(history)
 
 
 def test_every_view_has_a_unique_grain_and_rates_in_range(loaded):

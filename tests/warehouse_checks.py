@@ -94,3 +94,14 @@ def raw_duplicates(target: Warehouse | Path) -> list[tuple]:
     return values(target, "select (select count(*) from (select id from {raw}.test_cases group by id having "
                           "count(*) > 1) as c), (select count(*) from (select test_case_id, position from "
                           "{raw}.test_case_messages group by test_case_id, position having count(*) > 1) as m)")
+
+
+def assert_started_at_is_the_load_id(history: list[dict[str, Any]]) -> None:
+    """`load_history.started_at` is dlt's load id (seconds since the epoch, with a fraction) to the millisecond, on
+    every engine: Spark's transpiled view once dropped the fraction (pipelines/warehouse/sql_dialects.py)."""
+    assert history, "no load recorded"
+    for load in history:
+        started = load["started_at"]
+        started = started if started.tzinfo else started.replace(tzinfo=UTC)
+        expected = datetime.fromtimestamp(float(load["load_id"]), UTC)
+        assert abs((started - expected).total_seconds()) < 0.001, (load["load_id"], started)

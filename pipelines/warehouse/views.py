@@ -118,8 +118,11 @@ def transpiled(sql: str, dialect: str, path: Path) -> str:
     import sqlglot
     from sqlglot.errors import ErrorLevel, SqlglotError
 
+    from pipelines.warehouse.sql_dialects import writer
+
     try:
-        return sqlglot.transpile(sql, read=SOURCE_DIALECT, write=dialect, unsupported_level=ErrorLevel.RAISE)[0]
+        return sqlglot.transpile(sql, read=SOURCE_DIALECT, write=writer(dialect),
+                                 unsupported_level=ErrorLevel.RAISE)[0]
     except SqlglotError as exc:
         raise WarehouseError(f"{path.relative_to(SQL_DIR.parent)}: not expressible in {dialect}: "
                              f"{str(exc).splitlines()[0]}") from None
