@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench bench-medium bench-full bench-postgres clean
+.PHONY: demo test lint docs bench bench-medium bench-full bench-postgres bench-spark clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -42,6 +42,11 @@ bench-full: $(STAMP)
 # PostgreSQL (a throwaway local server): full and no-change loads against DuckDB's at the medium scale, then every
 # view at medium and large, into perf/RESULTS-postgres.md. 15 minutes or more on 2 cores: the first two steps took
 # 6 and 1 minutes on a loaded machine, and the large load alone 7 minutes; a view past --timeout is cancelled.
+# Spark (a throwaway local cluster): full, no-change and change loads against DuckDB's and PostgreSQL's at the medium
+# scale into perf/RESULTS-spark.md; perf/spark_view_timings.py times every view on a cluster.
+bench-spark: $(STAMP)
+	$(BIN)/python perf/bench.py --preset spark
+
 bench-postgres: $(STAMP)
 	$(BIN)/python perf/bench.py --preset postgres
 	$(BIN)/python perf/view_timings.py --destination postgres --scale medium --repeat 5 --append perf/RESULTS-postgres.md

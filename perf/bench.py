@@ -1,13 +1,14 @@
 """The performance harness: ours vs the peer (dlt rest_api) vs the floor (requests + JSON decode only), and ours
-into PostgreSQL against ours into DuckDB.
+into PostgreSQL and into Spark against ours into DuckDB.
 
 Starts the simulator in its own process, runs each contender as its own process on the same data, and records
 wall time, requests, test cases per second and the peak RSS of the contender's process tree. Medians over
 repetitions go to perf/RESULTS.md with the machine and the exact command. The PostgreSQL contenders load into a
 throwaway server (perf/postgres_server.py) started once per run on the same machine: a fresh database for every
-full load; the server's own CPU is counted apart.
+full load; the Spark contenders into a throwaway cluster (perf/spark_server.py), a fresh lake for every full load;
+the servers' own CPU is counted apart. perf/contenders.py says what each contender runs.
 
-Usage: python perf/bench.py --preset quick|medium|postgres|full [--out perf/RESULTS.md]
+Usage: python perf/bench.py --preset quick|medium|postgres|spark|full [--out perf/RESULTS.md]
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -28,15 +28,15 @@ from pathlib import Path
 
 import psutil
 import requests
+from contenders import CHANGE, DUCKDB, FULL, NO_CHANGE, POSTGRES, SPARK, prepare, server_of, stored_mb
 from postgres_server import BenchPostgres
+from spark_server import BenchSpark
 from stages import describe, durations, marks_from_lines, summary_seconds
 
 from simulator.world import World
 
 HERE = Path(__file__).resolve().parent
 KEY = "demo-key"
-POSTGRES = ("ours-postgres", "ours-postgres-no-change")
-NO_CHANGE = ("ours-no-change", "ours-postgres-no-change")
 
 
 @dataclass(frozen=True)
@@ -49,23 +49,26 @@ class Scenario:
 
 PRESETS = {
     "quick": [Scenario("small", 0, 3, ("ours", "ours-no-change", "peer", "floor"))],
-    # ours alone at the medium scale (a minute): the no-change reload against a full load, without the slow peer
-    "medium": [Scenario("medium", 0, 3, ("ours", "ours-no-change", "ours-2.0-storage", *POSTGRES, "floor"))],
+    # ours at the medium scale: the no-change and the change reload against a full load, without the slow peer
+    "medium": [Scenario("medium", 0, 3, (*DUCKDB, "ours-2.0-storage", *POSTGRES, "floor"))],
     # `make bench-postgres`: PostgreSQL against DuckDB at the medium scale (perf/view_timings.py adds the views)
-    "postgres": [Scenario("medium", 0, 3, ("ours", "ours-no-change", *POSTGRES))],
-    "postgres-quick": [Scenario("small", 0, 1, ("ours", "ours-no-change", *POSTGRES))],  # a check that it runs
+    "postgres": [Scenario("medium", 0, 3, (*DUCKDB, *POSTGRES))],
+    "postgres-quick": [Scenario("small", 0, 1, (*DUCKDB, *POSTGRES))],  # a check that it runs
+    # `make bench-spark`: Spark against DuckDB and PostgreSQL at the medium scale (perf/spark_view_timings.py: views)
+    "spark": [Scenario("medium", 0, 3, (*DUCKDB, *POSTGRES, *SPARK))],
+    "spark-quick": [Scenario("small", 0, 1, (*DUCKDB, *SPARK))],  # a check that it runs
     # the no-change load at the medium scale against its target (under 2 s, perf/BOUNDS.md), each after a full load
     "no-change": [Scenario("medium", 0, 5, ("ours", "ours-no-change"))],
     "full": [
-        Scenario("medium", 0, 3, ("ours", "ours-no-change", "ours-2.0-storage", *POSTGRES, "peer", "floor")),
+        Scenario("medium", 0, 3, (*DUCKDB, "ours-2.0-storage", *POSTGRES, *SPARK, "peer", "floor")),
         Scenario("medium", 50, 1, ("ours", "floor")),
-        Scenario("large", 0, 1, ("ours", "ours-no-change", "ours-2.0-storage", "floor")),
+        Scenario("large", 0, 1, (*DUCKDB, "ours-2.0-storage", *POSTGRES, *SPARK, "floor")),
     ],
 }
 
 
 MAKE_TARGETS = {"quick": "`make bench` (= ", "medium": "`make bench-medium` (= ", "full": "`make bench-full` (= ",
-                "postgres": "`make bench-postgres` (first part: "}
+                "postgres": "`make bench-postgres` (first part: ", "spark": "`make bench-spark` (first part: "}
 
 
 @dataclass
@@ -121,49 +124,33 @@ def cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
+@dataclass
+class Servers:
+    """The servers some contenders load into, each started on first use and stopped at the end of the run."""
+
+    postgres: BenchPostgres
+    spark: BenchSpark
+
+
 def measure(contender: str, url: str, workdir: Path, env: dict[str, str], simulator: psutil.Process,
-            postgres: BenchPostgres) -> Measurement:
+            servers: Servers) -> Measurement:
     requests.delete(url + "/_sim/requests", timeout=10)
-    python = sys.executable
-    # Our loads print their stage lines on stderr (not --quiet; stderr is a file, so one line per stage)
-    load = [python, "-m", "pipelines", "load", "--base-url", url]
-    database_url = None
-    if contender == "ours":
-        shutil.rmtree(workdir / "ours", ignore_errors=True)
-        command = [*load, "--db", str(workdir / "ours" / "w.duckdb")]
-    elif contender == "ours-no-change":
-        command = [*load, "--db", str(workdir / "ours" / "w.duckdb")]
-    elif contender == "ours-2.0-storage":  # what the load wrote before it chose DuckDB 1.1's storage format
-        shutil.rmtree(workdir / "ours-2.0", ignore_errors=True)
-        env = {**env, "WAREHOUSE__DUCKDB_STORAGE_VERSION": "latest"}
-        command = [*load, "--db", str(workdir / "ours-2.0" / "w.duckdb")]
-    elif contender in POSTGRES:  # the full load into a fresh database; the no-change load into the same one
-        if contender == "ours-postgres":
-            if postgres.database_url:
-                postgres.drop(postgres.database_url)
-            postgres.database_url = postgres.fresh_database()
-        database_url = postgres.database_url
-        env = {**env, "DESTINATION__POSTGRES__CREDENTIALS": database_url, "XDG_STATE_HOME": str(workdir / "state")}
-        command = [*load, "--destination", "postgres"]
-    elif contender == "peer":
-        shutil.rmtree(workdir / "peer", ignore_errors=True)
-        (workdir / "peer").mkdir(parents=True)
-        command = [python, str(HERE / "peer_rest_api.py"), url, str(workdir / "peer" / "p.duckdb"),
-                   "--pipelines-dir", str(workdir / "peer" / "dlt")]
-    else:
-        command = [python, str(HERE / "floor.py"), url, "--workers", "8"]
-    simulator_before, server_before = cpu_seconds(simulator), postgres.cpu_seconds()
-    seconds, rss, cpu, stdout, stderr = run_measured(command, env)
+    run = prepare(contender, url, workdir, env, servers)
+    server = server_of(run, servers)
+    if contender in CHANGE:  # the next epoch of the same world: some runs re-run, some removed, some new
+        requests.post(url + "/_sim/epoch", params={"n": 1}, timeout=30).raise_for_status()
+    simulator_before, server_before = cpu_seconds(simulator), server.cpu_seconds() if server else 0.0
+    try:
+        seconds, rss, cpu, stdout, stderr = run_measured(run.command, run.env)
+    finally:
+        if contender in CHANGE:  # back to epoch 0 for the next repetition's full load
+            requests.post(url + "/_sim/epoch", params={"n": 0}, timeout=30).raise_for_status()
     simulator_cpu = cpu_seconds(simulator) - simulator_before
-    server_cpu = postgres.cpu_seconds() - server_before if database_url else None
+    server_cpu = server.cpu_seconds() - server_before if server else None
     count = len(requests.get(url + "/_sim/requests", timeout=30).json())
-    published = Path(command[command.index("--db") + 1]) if "--db" in command else None
-    file_mb = published.stat().st_size / 2**20 if published and published.exists() else None
-    if database_url:
-        file_mb = postgres.database_mb(database_url)
     end = summary_seconds(stdout)
     stages = durations(marks_from_lines(stderr), end) if end is not None and contender not in NO_CHANGE else None
-    return Measurement(seconds, count, rss, cpu, simulator_cpu, file_mb, server_cpu, stages or None)
+    return Measurement(seconds, count, rss, cpu, simulator_cpu, stored_mb(run, servers), server_cpu, stages or None)
 
 
 def machine() -> str:
@@ -173,13 +160,13 @@ def machine() -> str:
 
 
 def run_scenario(scenario: Scenario, workdir: Path, env: dict[str, str],
-                 postgres: BenchPostgres) -> dict[str, list[Measurement]]:
+                 servers: Servers) -> dict[str, list[Measurement]]:
     simulator, url = start_simulator(scenario.scale, scenario.latency_ms)
     results: dict[str, list[Measurement]] = {name: [] for name in scenario.contenders}
     try:
         for repetition in range(scenario.repeat):
             for contender in scenario.contenders:
-                measurement = measure(contender, url, workdir, env, psutil.Process(simulator.pid), postgres)
+                measurement = measure(contender, url, workdir, env, psutil.Process(simulator.pid), servers)
                 results[contender].append(measurement)
                 server = (f" {measurement.server_cpu_seconds:6.2f} server CPU s"
                           if measurement.server_cpu_seconds is not None else "")
@@ -210,21 +197,31 @@ def _median_stages(measurements: list[Measurement]) -> dict[str, float]:
     return {name: median([stages.get(name, 0.0) for stages in recorded]) for name in names}
 
 
+def _reload_ratios(med: dict[str, float]) -> list[str]:
+    """Each engine's no-change and change reload against its own full load."""
+    lines = []
+    for full, no_change, change in zip(FULL, NO_CHANGE, CHANGE, strict=True):
+        for reload, what in ((no_change, "no-change"), (change, "change")):
+            if full in med and reload in med:
+                lines.append(f"- {full}: {what} reload / full load = **{med[reload] / med[full]:.2f}**")
+    return lines
+
+
 def report(scenario: Scenario, results: dict[str, list[Measurement]]) -> list[str]:
     cases = World(scale=scenario.scale).counts()["test_cases"]
     lines = [
         f"### `{scenario.scale}` scale, latency {scenario.latency_ms:g} ms — {cases:,} test cases, "
         f"median of {scenario.repeat}",
         "",
-        "| contender | wall s | requests | test cases/s | peak RSS MB | CPU s | simulator CPU s | PostgreSQL CPU s "
-        "| file MB |",
+        "| contender | wall s | requests | test cases/s | peak RSS MB | CPU s | simulator CPU s | server CPU s "
+        "| stored MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     med = {}
     for name, measurements in results.items():
         seconds = median([m.seconds for m in measurements])
         med[name] = seconds
-        loaded = 0 if name in NO_CHANGE else cases
+        loaded = 0 if name in NO_CHANGE or name in CHANGE else cases
         rate = f"{loaded / seconds:,.0f}" if loaded else "—"
         lines.append(f"| {name} | {seconds:.2f} | {measurements[0].requests:,} | {rate} | "
                      f"{median([m.peak_rss_mb for m in measurements]):.0f} | "
@@ -237,23 +234,20 @@ def report(scenario: Scenario, results: dict[str, list[Measurement]]) -> list[st
         lines.append(f"- ours / floor = **{med['ours'] / med['floor']:.2f}**")
     if "ours" in med and "peer" in med:
         lines.append(f"- peer / ours = **{med['peer'] / med['ours']:.2f}**")
-    if "ours-no-change" in med:
-        lines.append(f"- no-change reload / full load = **{med['ours-no-change'] / med['ours']:.2f}**")
+    lines.extend(_reload_ratios(med))
     if "ours-2.0-storage" in med:
         sizes = {name: median([m.file_mb for m in results[name]]) for name in ("ours", "ours-2.0-storage")}
         ratio = med["ours"] / med["ours-2.0-storage"]
         lines.append(f"- DuckDB 1.1 storage / DuckDB 2.0 storage: load time **{ratio:.2f}**, "
                      f"file size **{sizes['ours'] / sizes['ours-2.0-storage']:.2f}**")
-    if "ours" in med and "ours-postgres" in med:
-        lines.append(f"- PostgreSQL / DuckDB full load = **{med['ours-postgres'] / med['ours']:.2f}** (target: 2)")
-    if "ours-postgres" in med and "ours-postgres-no-change" in med:
-        lines.append(f"- PostgreSQL no-change reload / full load = "
-                     f"**{med['ours-postgres-no-change'] / med['ours-postgres']:.2f}**")
+    for name, label, target in (("ours-postgres", "PostgreSQL", 2), ("ours-spark", "Spark", 3)):
+        if "ours" in med and name in med:
+            lines.append(f"- {label} / DuckDB full load = **{med[name] / med['ours']:.2f}** (target: {target})")
     staged = {name: _median_stages(measurements) for name, measurements in results.items()}
     staged = {name: stages for name, stages in staged.items() if stages}
     if staged:
-        lines.append("- stages of the full loads, median seconds (from their stderr stage lines; `setup` = before "
-                     "the first, `load` includes the prune, `publish` = refilling `analytics` on PostgreSQL):")
+        lines.append("- stages of the full and change loads, median seconds (from their stderr stage lines; `setup` "
+                     "= before the first, `load` includes the prune, `publish` = refilling `analytics` on PostgreSQL):")
         lines.extend(f"  - {name}: {describe(stages)}" for name, stages in staged.items())
     lines.append("")
     return lines
@@ -268,9 +262,10 @@ def main() -> None:
            "RUNTIME__DLTHUB_TELEMETRY": "false"}
     started = time.monotonic()
     sections = []
-    with tempfile.TemporaryDirectory(prefix="bench-") as directory, BenchPostgres() as postgres:
+    with tempfile.TemporaryDirectory(prefix="bench-") as directory, BenchPostgres() as postgres, \
+            BenchSpark() as spark:
         for scenario in PRESETS[args.preset]:
-            results = run_scenario(scenario, Path(directory), env, postgres)
+            results = run_scenario(scenario, Path(directory), env, Servers(postgres, spark))
             sections.extend(report(scenario, results))
     header = [
         f"# Performance: `{args.preset}` preset",
@@ -281,8 +276,11 @@ def main() -> None:
         "Every contender runs as its own process against the simulator in another process; peak RSS is sampled "
         "every 20 ms over the contender's process tree; requests are counted by the simulator. CPU s is the user + "
         "system time of the contender's processes, simulator CPU s what the simulator spent meanwhile: both share "
-        "the same cores. The PostgreSQL contenders load into a local throwaway server (fsync off) on those cores "
-        "too: PostgreSQL CPU s is what its processes spent meanwhile, file MB the database's size.",
+        "the same cores. The PostgreSQL contenders load into a local throwaway server (fsync off), the Spark "
+        "contenders into a throwaway standalone cluster (two 1-core workers, the Connect server) on those cores "
+        "too: server CPU s is what the server's processes spent meanwhile. Stored MB: the DuckDB file, the "
+        "PostgreSQL database, the Spark lake's folder. A change load is the simulator's next epoch (some runs "
+        "re-run, removed or new) loaded into the warehouse the no-change load left.",
         "",
     ]
     text = "\n".join(header + sections)
