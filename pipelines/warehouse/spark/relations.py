@@ -17,6 +17,7 @@ from pipelines.tables import LOADED_RUNS, RAW_TABLES
 from pipelines.tables.declaration import LOAD_ID_COLUMN, Table
 from pipelines.warehouse import settings
 from pipelines.warehouse.engine import Names
+from pipelines.warehouse.spark.inlining import inlined_views
 from pipelines.warehouse.spark.lake import PUBLICATION_SCHEMA, PUBLICATIONS, Lake
 from pipelines.warehouse.view_graph import ViewFile, in_dependency_order
 from pipelines.warehouse.views import SQL_DIR, macro_definitions, transpiled, view_files
@@ -114,11 +115,13 @@ def _raw_select(lake: Lake, table: Table) -> str:
 
 
 def view_statements(engine: Any) -> list[tuple[str, Any]]:
-    """(statement, the sql/ file it comes from) for every macro and view, in dependency order. No view is dropped
-    first: `create or replace` swaps each one in a single catalog update, so readers never miss one."""
+    """(statement, the sql/ file it comes from) for every macro and view, in dependency order, each view with the
+    views it reads written in (inlining.py: Spark then resolves raw views only). No view is dropped first: `create
+    or replace` swaps each one in a single catalog update, so readers never miss one."""
     statements = [(definition, path) for path in sorted((SQL_DIR / "macros").glob("*.sql"))
                   for definition in macro_definitions(path, engine)]
-    for view in in_dependency_order([ViewFile(v.schema, v.name, v.path) for v in view_files()]):
-        body = transpiled(view.path.read_text(encoding="utf-8").strip().rstrip(";"), engine.dialect, view.path)
+    views = in_dependency_order([ViewFile(v.schema, v.name, v.path) for v in view_files()])
+    for view, sql in inlined_views(views):
+        body = transpiled(sql, engine.dialect, view.path)
         statements.append((f"create or replace view {NAMES.table(view.schema, view.name)} as\n{body}", view.path))
     return statements
