@@ -1,11 +1,11 @@
 """A throwaway Spark cluster for the tests and the perf harness: the pinned pyspark package's own jars run by Debian's
-openjdk-17-jre-headless, as a standalone master, two workers and a Spark Connect server (the endpoint the product
-uses) on free loopback ports, with a Derby metastore and a warehouse folder in a temporary directory, stopped and
+openjdk-17-jre-headless, as a standalone master, two workers and one application serving two endpoints on free
+loopback ports: Spark's Thrift server (HiveServer2: JDBC/ODBC, what BI tools use) with Spark Connect (what the product
+uses) inside it as a plugin, with a Derby metastore and a warehouse folder in a temporary directory, stopped and
 deleted at the end. A real cluster, not a stand-in (the shape of simulator/throwaway_postgres.py).
 
-The Spark Thrift server (JDBC/ODBC, for BI tools) is not started: it is another Spark application with its own
-catalog; when it is needed, Connect can run inside it as a plugin (`spark.plugins=
-org.apache.spark.sql.connect.SparkConnectPlugin`), so both see the same views."""
+One application, not a Connect server beside a Thrift server: two applications have two catalogs, and views made
+through one would be invisible to the other unless both used a shared metastore service (docs/spark.md)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ START_TIMEOUT_S = 180
 WORKERS = 2
 WORKER_MEMORY = "1g"  # what a worker offers its executors
 EXECUTOR_MEMORY = "512m"
-DRIVER_MEMORY = "768m"  # the Connect server is the application's driver
+DRIVER_MEMORY = "768m"  # the Thrift server (and Connect inside it) is the application's driver
+THRIFT_SERVER = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
+CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
 DAEMON_MEMORY = "256m"  # the master's and the workers' own heap
 # Every endpoint evaluates dates in UTC, or day buckets would differ by client (docs/spark.md).
 SESSION_SETTINGS = {
@@ -59,6 +61,7 @@ class ThrowawaySpark:
     master_port: int = field(default_factory=free_port)
     master_ui_port: int = field(default_factory=free_port)
     connect_port: int = field(default_factory=free_port)
+    thrift_port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen] = field(default_factory=list)
     logs: dict[int, Path] = field(default_factory=dict)  # process id -> its output
 
@@ -70,6 +73,11 @@ class ThrowawaySpark:
     def connect_url(self) -> str:
         """What a client gives `SparkSession.builder.remote` (and the product's `destination.spark.connect_url`)."""
         return f"sc://127.0.0.1:{self.connect_port}"
+
+    def thrift_url(self, database: str = "default", driver: str = "hive") -> str:
+        """The Thrift server as SQLAlchemy names it: PyHive's `hive://` (Superset's "Apache Spark SQL" URI), or
+        `hive+spark://` (pipelines/readers/spark_thrift.py)."""
+        return f"{driver}://127.0.0.1:{self.thrift_port}/{database}"
 
     @property
     def warehouse_dir(self) -> Path:
@@ -87,8 +95,9 @@ class ThrowawaySpark:
                              "--cores", "1", "--memory", WORKER_MEMORY, "--webui-port", str(free_port()),
                              "--work-dir", str(self.directory / f"worker{number}"), self.master_url)
             self._wait_for("two workers registered", self._workers_alive)
-            self._launch_connect_server()
-            self._wait_for("the Connect server answering", self._connect_answers)
+            self._launch_endpoints()
+            self._wait_for("the Connect endpoint answering", self._connect_answers)
+            self._wait_for("the Thrift server listening", self._thrift_listens)
         except BaseException:
             self.stop()
             raise
@@ -119,10 +128,12 @@ class ThrowawaySpark:
                 total += sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])
         return total
 
-    def _launch_connect_server(self) -> None:
+    def _launch_endpoints(self) -> None:
+        """The Thrift server's application with Connect as its plugin: one driver, one catalog for both."""
         metastore = self.directory / "metastore_db"
         settings = {
             **SESSION_SETTINGS,
+            "spark.plugins": CONNECT_PLUGIN,
             "spark.connect.grpc.binding.address": "127.0.0.1",
             "spark.connect.grpc.binding.port": str(self.connect_port),
             "spark.sql.catalogImplementation": "hive",  # a persistent catalog: views outlive a session
@@ -134,10 +145,12 @@ class ThrowawaySpark:
             "spark.executor.memory": EXECUTOR_MEMORY,
             "spark.ui.enabled": "false",
         }
+        hive = {"hive.server2.thrift.bind.host": "127.0.0.1", "hive.server2.thrift.port": str(self.thrift_port)}
         options = [item for key, value in settings.items() for item in ("--conf", f"{key}={value}")]
-        self._launch("connect", "spark-submit", "--master", self.master_url, "--class",
-                     "org.apache.spark.sql.connect.service.SparkConnectServer", "--name", "benchmarks-connect",
-                     *options)
+        # "spark-internal": the primary resource spark-submit expects for a class of Spark's own jars
+        self._launch("endpoints", "spark-submit", "--master", self.master_url, "--class", THRIFT_SERVER,
+                     "--name", "benchmarks-endpoints", *options, "spark-internal",
+                     *(item for key, value in hive.items() for item in ("--hiveconf", f"{key}={value}")))
 
     def _launch(self, name: str, java_class: str, *arguments: str) -> None:
         """`java_class` run by bin/spark-class (a daemon), or "spark-submit" (an application) with `arguments`."""
@@ -194,6 +207,13 @@ class ThrowawaySpark:
         finally:
             session.stop()
 
+    def _thrift_listens(self) -> bool:
+        """The Thrift server opens its port last, once the application's session is up."""
+        try:
+            socket.create_connection(("127.0.0.1", self.thrift_port), timeout=2).close()
+        except OSError:
+            return False
+        return True
 
 
 def _first_error(log: Path) -> str:

@@ -69,7 +69,8 @@ def postgres() -> Iterator[ThrowawayPostgres]:
 @pytest.fixture(scope="session")
 def spark() -> Iterator[ThrowawaySpark]:
     """One throwaway Spark cluster for the whole session (simulator/throwaway_spark.py: a master, two workers, a
-    Spark Connect server; 40 to 65 s to start, 1.6 GB once up); each test loads its own lake and databases.
+    Thrift server with Spark Connect inside it; 40 to 65 s to start, 1.7 GB once up); each test loads its own lake
+    and databases.
     Without java or pyspark the test is skipped with the reason, but never under CI=true."""
     cluster = ThrowawaySpark(Path(tempfile.mkdtemp(prefix="benchmarks-spark-")))
     started(cluster, SparkUnavailable, "Spark")

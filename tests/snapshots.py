@@ -146,3 +146,9 @@ def assert_same_relations(
         for index, (got_row, want_row) in enumerate(zip(got.rows, want.rows, strict=True)):
             same = len(got_row) == len(want_row) and all(map(_same_value, got_row, want_row))
             assert same, f"{what} {name}, sorted row {index}: {got_row!r}, expected {want_row!r}"
+
+
+def relation_rows(columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> RelationRows:
+    """Rows read by any other client (a BI tool's driver) as the helpers above give theirs: normalised, sorted."""
+    normalised_rows = (tuple(normalised(value) for value in row) for row in rows)
+    return RelationRows(list(columns), sorted(normalised_rows, key=_sort_key))
