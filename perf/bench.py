@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psutil
@@ -257,21 +257,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--repeat", type=int, help="repetitions of every scenario (default: the preset's)")
     args = parser.parse_args()
+    scenarios = [replace(scenario, repeat=args.repeat or scenario.repeat) for scenario in PRESETS[args.preset]]
     env = {**os.environ, "SOURCES__BENCHMARKS__API_KEY": KEY, "RUNTIME__LOG_LEVEL": "ERROR",
            "RUNTIME__DLTHUB_TELEMETRY": "false"}
     started = time.monotonic()
     sections = []
     with tempfile.TemporaryDirectory(prefix="bench-") as directory, BenchPostgres() as postgres, \
             BenchSpark() as spark:
-        for scenario in PRESETS[args.preset]:
+        for scenario in scenarios:
             results = run_scenario(scenario, Path(directory), env, Servers(postgres, spark))
             sections.extend(report(scenario, results))
     header = [
         f"# Performance: `{args.preset}` preset",
         "",
         f"Machine: {machine()}. Command: {MAKE_TARGETS.get(args.preset, '')}"
-        f"`.venv/bin/python perf/bench.py --preset {args.preset}`{')' if args.preset in MAKE_TARGETS else ''},"
+        f"`.venv/bin/python perf/bench.py --preset {args.preset}"
+        f"{f' --repeat {args.repeat}' if args.repeat else ''}`{')' if args.preset in MAKE_TARGETS else ''},"
         f" {time.monotonic() - started:.0f} s in all, run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "Every contender runs as its own process against the simulator in another process; peak RSS is sampled "
         "every 20 ms over the contender's process tree; requests are counted by the simulator. CPU s is the user + "
