@@ -23,7 +23,7 @@ from simulator.world import World
 from tests.commands import STAGE_LINE, HoldingReader
 from tests.loads import kill_during, load, load_process, wait_for_stage
 from tests.prebuilt import reads_raw
-from tests.snapshots import assert_same_relations, rows, snapshot
+from tests.snapshots import assert_same_relations, rows, snapshot, values
 from tests.warehouse_checks import raw_duplicates
 from tests.warehouses import ENGINES, on_engines
 
@@ -47,18 +47,25 @@ def test_load_through_twenty_percent_faults_equals_a_clean_load(start_simulator,
     assert_same_relations(prebuilt.expected(warehouses), snapshot(warehouse, raw=True), what="faulty vs clean")
 
 
+# How soon a load gives up on an API that stays down, at most: its three attempts take about a second; on Spark the
+# load first reads the published views' entities over Spark Connect (the mass-removal guard's baseline), seconds on
+# the local cluster and a minute when the machine is busy.
+GIVES_UP_WITHIN = {"duckdb": 10, "postgres": 10, "spark": 120}
+
+
 @ALL_ENGINES
 @pytest.mark.timeout(1200)
-def test_api_that_stays_down_gives_up_in_bounded_time_and_changes_nothing(start_simulator, loaded_warehouse):
+def test_api_that_stays_down_gives_up_in_bounded_time_and_changes_nothing(start_simulator, loaded_warehouse,
+                                                                          warehouses, prebuilt):
     sim = start_simulator("tiny")
-    before = snapshot(loaded_warehouse)
     sim.set_epoch(1)
     sim.set_fail_rate(1.0)
     started = time.monotonic()
     with pytest.raises(ApiUnavailableError, match="after 3 attempts"):
         load(loaded_warehouse, sim.url, source_options={"max_attempts": 3, "backoff_max": 0.2})
-    assert time.monotonic() - started < 10
-    assert snapshot(loaded_warehouse) == before
+    assert time.monotonic() - started < GIVES_UP_WITHIN[loaded_warehouse.engine_name]
+    assert_same_relations(prebuilt.reference(warehouses, (0,)),
+                          snapshot(loaded_warehouse, raw=reads_raw(loaded_warehouse)), what="after the API was down")
 
 
 @ALL_ENGINES
@@ -139,7 +146,7 @@ def test_second_overlapping_load_exits_75_at_once_and_the_first_completes(wareho
         assert "server pid" in lines[0] and warehouse.server.password not in second_errors, lines
     assert first.returncode == 0, first_errors
     assert all(STAGE_LINE.match(line) for line in first_errors.strip().splitlines()), first_errors
-    assert len(rows(warehouse, "test_cases")) == len(world[CASES]["testCases"])
+    assert values(warehouse, "select count(*) from {analytics}.test_cases") == [(len(world[CASES]["testCases"]),)]
 
 
 @on_engines("duckdb")
