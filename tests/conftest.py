@@ -116,7 +116,7 @@ def prebuilt(tmp_path_factory) -> Prebuilt:
 def loaded_warehouse(warehouses, prebuilt, monkeypatch) -> Warehouse:
     """The test's warehouse, holding the tiny world at epoch 0 as a clean load makes it (a copy of one loaded once
     per engine); on PostgreSQL named by DESTINATION__POSTGRES__CREDENTIALS, as `warehouse` is."""
-    made = warehouses.copy(prebuilt.world(warehouses, (0,)))
+    made = warehouses.copy(prebuilt.world(warehouses, (0,), served=False))
     for name, value in made.env.items():
         monkeypatch.setenv(name, value)
     return made

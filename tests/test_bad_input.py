@@ -13,50 +13,96 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import psutil
 import pytest
 
 from pipelines.errors import ApiDataError
+from pipelines.warehouse.spark.relations import PUBLICATION_VIEW, SCHEMAS, STATE_SCHEMA, applied_digest
 from simulator.crafted_api import CASES, RUNS, CraftedApi, huge_and_deep_overrides, small_world
 from tests.api_cases import REJECTED
 from tests.loads import load, load_routes
 from tests.snapshots import rows, snapshot, values
 from tests.warehouses import ENGINES, Warehouse, Warehouses, on_engines
 
+# On Spark a rejected load is an incremental one (`--full-refresh` is not built on Spark yet: docs/spark.md): its
+# lake starts from small_world() with run 10's score changed, so every load below fetches run 10's test cases again.
+# The first case's setup starts the cluster and loads the lake (minutes on a busy machine: past the default timeout).
+SPARK = pytest.param("spark", marks=[pytest.mark.xdist_group("spark-loads"), pytest.mark.timeout(1800)])
+SPARK_START = {RUNS: [{**small_world()[RUNS][0], "score": 40.0}], CASES: {**small_world()[CASES], "score": 40.0}}
 
-@pytest.fixture(scope="module", params=ENGINES)
-def loaded(request, module_environment) -> Iterator[tuple[Warehouse, dict]]:
-    """small_world() loaded once per engine, and its snapshot: the rejected loads below, one after another, must
-    each leave it exactly so."""
-    server = request.getfixturevalue("postgres") if request.param == "postgres" else None
-    made = Warehouses(request.param, module_environment, server)
+
+@dataclass(frozen=True)
+class Loaded:
+    """A warehouse, what readers see in it before the rejected loads (`published_state`), and the snapshot of a
+    clean load of small_world(): what the next good load must make."""
+
+    warehouse: Warehouse
+    state: tuple
+    after_good: dict
+
+
+@pytest.fixture(scope="module", params=[*ENGINES, SPARK])
+def loaded(request, module_environment) -> Iterator[Loaded]:
+    """small_world() loaded once per engine (on Spark with run 10 changed), and what readers see: the rejected loads
+    below, one after another, must each leave it exactly so."""
+    engine_name = request.param
+    server = request.getfixturevalue("postgres") if engine_name == "postgres" else None
+    cluster = request.getfixturevalue("spark") if engine_name == "spark" else None
+    made = Warehouses(engine_name, module_environment, server, cluster)
     warehouse = made.new()
-    load_routes(warehouse, small_world(), source_options={"api_key": "demo-key"})
-    before = snapshot(warehouse)
-    assert before["test_cases"].rows
-    yield warehouse, before
+    start = small_world(**SPARK_START) if engine_name == "spark" else small_world()
+    load_routes(warehouse, start, source_options={"api_key": "demo-key"})
+    if engine_name == "spark":  # a snapshot of a lake takes minutes: what decides it is compared instead
+        assert values(warehouse, "select count(*) from {analytics}.test_cases") == [(3,)]
+        reference = Warehouses("duckdb", module_environment).new("reference")
+        load_routes(reference, small_world(), source_options={"api_key": "demo-key"})
+        yield Loaded(warehouse, published_state(warehouse), snapshot(reference))
+    else:
+        before = snapshot(warehouse)
+        assert before["test_cases"].rows
+        yield Loaded(warehouse, published_state(warehouse), before)
     made.drop()
 
 
-def run(target, body_overrides: dict) -> None:  # noqa: ANN001
-    load_routes(target, small_world(**body_overrides), full_refresh=True)
+def run(target: Warehouse, body_overrides: dict) -> None:
+    """A load of small_world() with `body_overrides`: a full refresh (every answer read), or on Spark an incremental
+    load of the lake `loaded` made (run 10 changed)."""
+    load_routes(target, small_world(**body_overrides), full_refresh=target.engine_name != "spark")
+
+
+def published_state(warehouse: Warehouse) -> tuple:
+    """What decides what readers of a warehouse see, read in seconds where a Spark snapshot takes a minute: on Spark,
+    the publication shown (its loads and its definition), the catalog's relations by schema and the digest of the
+    views' definitions, and the lake's files (its state folder aside: leases and attempt records are no data);
+    elsewhere the snapshot itself."""
+    if warehouse.engine_name != "spark":
+        return tuple(sorted(snapshot(warehouse).items()))
+    engine = warehouse.engine()
+    with engine.connect_published() as connection:
+        catalog = [sorted(connection.execute(f"show tables in {schema}").fetchall()) for schema in SCHEMAS]
+        shown = connection.execute(f"show create table {STATE_SCHEMA}.{PUBLICATION_VIEW}").fetchall()
+        digest = applied_digest(connection)
+    lake = warehouse.lake
+    files = sorted((str(path.relative_to(lake)), path.stat().st_size) for path in lake.rglob("*")
+                   if path.is_file() and path.relative_to(lake).parts[0] != STATE_SCHEMA)
+    return tuple(engine.published_identity()), tuple(catalog), tuple(shown), digest, tuple(files)
 
 
 @pytest.mark.parametrize("override, message", REJECTED)
 def test_rejected_with_the_endpoint_named_and_nothing_changed(loaded, override, message):
-    warehouse, before = loaded
     with pytest.raises(ApiDataError, match=message) as error:
-        run(warehouse, override)
+        run(loaded.warehouse, override)
     assert "GET /api/v2/benchmarks/" in str(error.value)
-    assert snapshot(warehouse) == before
+    assert published_state(loaded.warehouse) == loaded.state
 
 
 def test_the_next_good_load_after_rejected_ones_works(loaded):
-    warehouse, before = loaded
-    run(warehouse, {})
-    assert snapshot(warehouse) == before
+    assert published_state(loaded.warehouse) == loaded.state
+    run(loaded.warehouse, {})
+    assert snapshot(loaded.warehouse) == loaded.after_good
 
 
 def connections_to(url: str) -> list:
