@@ -8,6 +8,7 @@ Two lakes, few loads and one full comparison each: a Spark load takes about a mi
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -17,12 +18,11 @@ import pytest
 
 from pipelines.tables import RAW_TABLES
 from pipelines.warehouse.spark import compaction, relations
-from pipelines.warehouse.spark.lake import NO_FILES, PUBLICATIONS
+from pipelines.warehouse.spark.lake import NO_FILES, PUBLICATIONS, Lake, publication_table
 from tests.loads import load
 from tests.snapshots import assert_same_relations, snapshot
 from tests.warehouses import DuckDbWarehouse, SparkWarehouse
 
-pytestmark = [pytest.mark.xdist_group("spark-loads"), pytest.mark.timeout(2400)]
 # numbers from several views, read in one statement: one publication's
 STATE_SQL = ("select (select count(*) from analytics.test_cases) as test_cases, "
              "(select count(*) from analytics.models) as models, "
@@ -63,6 +63,8 @@ def show(lake: SparkWarehouse, file_name: str) -> None:
         connection.execute(relations.publication_statement(engine.lake, file_name))
 
 
+@pytest.mark.xdist_group("spark-loads")
+@pytest.mark.timeout(2400)
 def test_compaction_bounds_the_files_keeps_the_previous_publication_and_recovers_from_a_failure(
     lakes, start_simulator, monkeypatch
 ):
@@ -120,6 +122,8 @@ def test_compaction_bounds_the_files_keeps_the_previous_publication_and_recovers
     assert_same_relations(snapshot(duckdb_file), snapshot(lake), what="after compactions and a failed one:")
 
 
+@pytest.mark.xdist_group("spark-loads")
+@pytest.mark.timeout(2400)
 def test_full_refresh_while_a_reader_reads_then_conversations_off_leaves_no_message_in_the_lake(
     lakes, start_simulator
 ):
@@ -169,3 +173,111 @@ def _strings(path: Path) -> set[str]:
     table = pq.read_table(path)
     return {value for column in table.columns if pa.types.is_string(column.type)
             for value in column.to_pylist() if value}
+
+
+# The lake alone (no cluster): what a compaction writes, what the next commit reads, what is removed ---------------
+L1, L2, L3 = "1000.1", "1000.2", "1000.3"
+
+
+def _lake_with_two_loads(folder: Path) -> Lake:
+    """Two loads as dlt writes them: models (a list) read twice, run 11 fetched again in the second load, so its
+    first test case and its message are superseded."""
+    lake = Lake(str(folder))
+    lake.seed_schemas()
+    write = {
+        "models": {L1: {"id": [1, 2], "name": ["a1", "b1"]}, L2: {"id": [1, 3], "name": ["a2", "c2"]}},
+        "run_loads": {L1: {"probe_run_id": [10, 11], "run_signature": ["s10", "s11"], "test_cases": [1, 1],
+                           "messages": [0, 1]},
+                      L2: {"probe_run_id": [11], "run_signature": ["s11b"], "test_cases": [1], "messages": [0]}},
+        "test_cases": {L1: {"id": [100, 110], "probe_run_id": [10, 11], "result": ["PASSED", "FAILED"]},
+                       L2: {"id": [111], "probe_run_id": [11], "result": ["PASSED"]}},
+        "test_case_messages": {L1: {"test_case_id": [110], "probe_run_id": [11], "position": [0],
+                                    "content": ["a secret prompt"]}},
+    }
+    for table, loads in write.items():
+        for load_id, columns in loads.items():
+            rows = len(next(iter(columns.values())))
+            lake.write_parquet(pa.table({**columns, "_dlt_load_id": [load_id] * rows}),
+                               lake.path("benchmarks_raw", table, f"{load_id}.x{table[:4]}.parquet"))
+    for load_id in (L1, L2):
+        _complete(lake, load_id)
+    return lake
+
+
+def _complete(lake: Lake, load_id: str) -> None:
+    lake.fs.makedirs(lake.path("benchmarks_raw", "_dlt_loads"), exist_ok=True)
+    lake.fs.pipe_file(lake.path("benchmarks_raw", "_dlt_loads", f"benchmarks__{load_id}.jsonl"),
+                      json.dumps({"load_id": load_id, "inserted_at": "2026-12-07T10:00:00+00:00"}).encode())
+
+
+def _publication(lake: Lake) -> pa.Table:
+    """What the commit step publishes (SparkLake.commit_loaded_runs)."""
+    loads = lake.completed_loads()
+    file_loads, compacted = compaction.file_loads(lake, loads)
+    live = {load for load, files in file_loads.items() if files}
+    return publication_table(loads, lake.newest_claims(live, compacted), file_loads)
+
+
+def _rows(lake: Lake, table: str, compaction_id: str, *columns: str) -> list[tuple]:
+    found = pq.read_table(lake.path("benchmarks_raw", table, f"{compaction_id}.{compaction.COMPACTED}"))
+    return sorted(zip(*(found[column].to_pylist() for column in columns), strict=True))
+
+
+def _claims(publication: pa.Table) -> list[tuple]:
+    runs = publication.filter(publication["probe_run_id"].is_valid())
+    return sorted(zip(runs["probe_run_id"].to_pylist(), runs["load_id"].to_pylist(), strict=True))
+
+
+def test_a_compaction_keeps_what_the_publication_reads_and_the_next_commit_reads_it_from_there(tmp_path):
+    lake = _lake_with_two_loads(tmp_path / "lake")
+    before = _publication(lake)
+    assert _claims(before) == [(10, L1), (11, L2)]
+    compaction_id, compacted = compaction.compact(lake, before, check=lambda: None)
+
+    assert _rows(lake, "models", compaction_id, "id", "name", "_original_load_id") == [
+        (1, "a2", L2), (2, "b1", L1), (3, "c2", L2)], "each key's newest row, under its own load"
+    assert _rows(lake, "test_cases", compaction_id, "id", "_original_load_id") == [(100, L1), (111, L2)]
+    assert _rows(lake, "test_case_messages", compaction_id, "test_case_id") == [], "the superseded run's message"
+    assert set(pq.read_table(lake.path("benchmarks_raw", "models", f"{compaction_id}.{compaction.COMPACTED}"))
+               ["_dlt_load_id"].to_pylist()) == {compaction_id}
+    assert compaction.file_load_ids(compacted) == {compaction_id} and _claims(compacted) == _claims(before)
+
+    removed = compaction.retire(lake, compaction_id, {compaction_id}, [L1, L2], check=lambda: None)
+    assert removed == 7, "every file of the two loads; the schema files and the compaction's stay"
+    again = _publication(lake)
+    assert compaction.file_load_ids(again) == {compaction_id} and _claims(again) == _claims(before)
+
+
+def test_a_compaction_killed_before_its_record_is_never_read_and_the_next_one_removes_it(tmp_path, monkeypatch):
+    lake = _lake_with_two_loads(tmp_path / "lake")
+    real_write = compaction._write_compacted
+
+    def dies_at_test_cases(lake: Lake, table, rows, compaction_id) -> None:  # noqa: ANN001
+        if table.name == "test_cases":
+            raise OSError("killed")
+        real_write(lake, table, rows, compaction_id)
+
+    monkeypatch.setattr(compaction, "_write_compacted", dies_at_test_cases)
+    with pytest.raises(OSError):
+        compaction.compact(lake, _publication(lake), check=lambda: None)
+    monkeypatch.undo()
+    assert compaction.file_load_ids(_publication(lake)) == {L1, L2}, "no record: the loads' own files"
+
+    compaction_id, _ = compaction.compact(lake, _publication(lake), check=lambda: None)
+    compaction.retire(lake, compaction_id, {compaction_id}, [L1, L2], check=lambda: None)
+    left = {path.name for path in (tmp_path / "lake" / "benchmarks_raw").glob("*/*.parquet")}
+    assert left == {name for table in RAW_TABLES for name in ("0.schema.parquet", f"{compaction_id}.compacted.parquet")}
+
+
+def test_a_full_refresh_supersedes_the_earlier_loads_only_once_it_is_complete(tmp_path):
+    lake = _lake_with_two_loads(tmp_path / "lake")
+    compaction.mark_full_refresh(lake, L3)
+    assert compaction.file_load_ids(_publication(lake)) == {L1, L2}, "a refresh not complete changes nothing"
+    lake.write_parquet(pa.table({"probe_run_id": [10], "run_signature": ["s10"], "test_cases": [0], "messages": [0],
+                                 "_dlt_load_id": [L3]}), lake.path("benchmarks_raw", "run_loads", f"{L3}.r.parquet"))
+    _complete(lake, L3)
+    refreshed = _publication(lake)
+    assert compaction.file_load_ids(refreshed) == {L3} and _claims(refreshed) == [(10, L3)]
+    loads = refreshed.filter(refreshed["probe_run_id"].is_null())
+    assert dict(zip(loads["load_id"].to_pylist(), loads["file_load_id"].to_pylist(), strict=True)) == {
+        L1: NO_FILES, L2: NO_FILES, L3: L3}, "the earlier loads stay in the load history, with no rows"
