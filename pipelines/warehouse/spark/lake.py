@@ -106,8 +106,9 @@ class Lake:
                 table = pq.read_table(path, columns=["probe_run_id", "run_signature", ORIGINAL_LOAD_ID],
                                       filesystem=self.fs)
                 tables.append(table.rename_columns(["probe_run_id", "run_signature", LOAD_ID_COLUMN]))
-        newest: dict[int, tuple[str, str]] = {}
-        for row in (pa.concat_tables(tables).to_pylist() if tables else []):
+        claim = pa.schema([("probe_run_id", pa.int64()), ("run_signature", pa.string()), (LOAD_ID_COLUMN, pa.string())])
+        newest: dict[int, tuple[str, str]] = {}  # dlt writes the load id dictionary-encoded, a compaction does not
+        for row in (pa.concat_tables([table.cast(claim) for table in tables]).to_pylist() if tables else []):
             load_id, run = row[LOAD_ID_COLUMN], row["probe_run_id"]
             if load_id not in load_ids:
                 continue
