@@ -15,7 +15,7 @@ complete, the loads before it keep their place in the load history and no rows (
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from pipelines.warehouse.spark.lake import (
 COMPACTIONS = "benchmarks_state/compactions"
 REFRESHES = "benchmarks_state/refreshes"
 COMPACTED = "compacted.parquet"
+BATCH_ROWS = 50_000  # rows read at a time from a file of an appended table
 
 
 def is_compaction(name: str) -> bool:
@@ -80,7 +81,7 @@ def compact(lake: Lake, publication: pa.Table, check: Callable[[], None]) -> tup
     lease, confirmed before the record makes the files count."""
     loads = publication.filter(publication["probe_run_id"].is_null())
     runs = publication.filter(publication["probe_run_id"].is_valid())
-    claims = set(zip(runs["probe_run_id"].to_pylist(), runs["load_id"].to_pylist(), strict=True))
+    claims = pa.table({"probe_run_id": runs["probe_run_id"], ORIGINAL_LOAD_ID: runs["load_id"]})
     files = dict(zip(loads["load_id"].to_pylist(), loads["file_load_id"].to_pylist(), strict=True))
     compaction = _new_id(lake)
     for table in RAW_TABLES:
@@ -101,23 +102,24 @@ def _new_id(lake: Lake) -> str:
     return f"c{max(now, int(newest[0][1:]) + 1 if newest else 0):020d}"
 
 
-def _selected(lake: Lake, table: Table, read: set[str], claims: set[tuple[int, str]]) -> pa.Table:
-    """What the raw view shows of `table` under a publication reading the file loads `read`: an appended table's rows
-    of the recorded (run, load) pairs, a list table's newest row per key."""
+def _selected(lake: Lake, table: Table, read: set[str], claims: pa.Table) -> Iterator[pa.Table]:
+    """What the raw view shows of `table` under a publication reading the file loads `read`, in parts: an appended
+    table's rows of the recorded (run, load) pairs, a batch at a time (messages can be most of the lake), and a list
+    table's newest row per key (the lists are small)."""
     import pyarrow.compute as pc
 
-    parts = [_declared(lake, table, path) for path in lake.table_files(table.name) if file_load(path) in read]
-    rows = pa.concat_tables(parts) if parts else _schema(table).empty_table()
+    parts = (part for path in lake.table_files(table.name) if file_load(path) in read
+             for part in _declared_batches(lake, table, path))
     if table.is_appended:
-        keep = [(run, load) in claims for run, load in zip(rows["probe_run_id"].to_pylist(),
-                                                           rows[ORIGINAL_LOAD_ID].to_pylist(), strict=True)]
-        return rows.filter(pa.array(keep, pa.bool_()))
-    order = pc.cast(rows[ORIGINAL_LOAD_ID], pa.float64())
-    ranked = rows.append_column("_order", order).sort_by(
+        for part in parts:
+            yield part.join(claims, keys=["probe_run_id", ORIGINAL_LOAD_ID], join_type="left semi")
+        return
+    rows = pa.concat_tables([_schema(table).empty_table(), *parts])
+    ranked = rows.append_column("_order", pc.cast(rows[ORIGINAL_LOAD_ID], pa.float64())).sort_by(
         [*((key, "ascending") for key in table.primary_key), ("_order", "descending")])
     keys = list(zip(*(ranked[key].to_pylist() for key in table.primary_key), strict=True))
     first = [index == 0 or keys[index] != keys[index - 1] for index in range(len(keys))]
-    return ranked.filter(pa.array(first, pa.bool_())).drop_columns(["_order"])
+    yield ranked.filter(pa.array(first, pa.bool_())).drop_columns(["_order"])
 
 
 def _schema(table: Table) -> pa.Schema:
@@ -125,30 +127,33 @@ def _schema(table: Table) -> pa.Schema:
     return pa.schema([*fields, pa.field(LOAD_ID_COLUMN, pa.string()), pa.field(ORIGINAL_LOAD_ID, pa.string())])
 
 
-def _declared(lake: Lake, table: Table, path: str) -> pa.Table:
-    """One file's rows in the declared columns, each under the load that brought it (a column dlt did not write is
-    NULL, as Spark reads it)."""
+def _declared_batches(lake: Lake, table: Table, path: str) -> Iterator[pa.Table]:
+    """One file's rows in the declared columns, a batch at a time, each row under the load that brought it (a
+    column dlt did not write is NULL, as Spark reads it)."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    found = pq.read_table(path, filesystem=lake.fs)
-    columns = []
-    for field in _schema(table):
-        if field.name in found.column_names:
-            columns.append(found[field.name].cast(field.type))
-        else:
-            columns.append(pa.nulls(found.num_rows, field.type))
-    declared = pa.table(columns, schema=_schema(table))
-    original = declared[ORIGINAL_LOAD_ID].to_pylist()
-    loads = [row if row is not None else load for row, load in zip(original, declared[LOAD_ID_COLUMN].to_pylist(),
-                                                                    strict=True)]
-    return declared.set_column(declared.schema.get_field_index(ORIGINAL_LOAD_ID), ORIGINAL_LOAD_ID,
-                               pa.array(loads, pa.string()))
+    schema = _schema(table)
+    with lake.fs.open(path, "rb") as file:
+        for batch in pq.ParquetFile(file).iter_batches(batch_size=BATCH_ROWS):
+            columns = [batch.column(field.name).cast(field.type) if field.name in batch.schema.names
+                       else pa.nulls(batch.num_rows, field.type) for field in schema]
+            columns[-1] = pc.coalesce(columns[-1], columns[-2])  # the original load: dlt's files hold their own
+            yield pa.table(columns, schema=schema)
 
 
-def _write_compacted(lake: Lake, table: Table, rows: pa.Table, compaction: str) -> None:
-    ids = pa.array([compaction] * rows.num_rows, pa.string())
-    rows = rows.set_column(rows.schema.get_field_index(LOAD_ID_COLUMN), LOAD_ID_COLUMN, ids)
-    lake.write_parquet(rows, lake.path("benchmarks_raw", table.name, f"{compaction}.{COMPACTED}"))
+def _write_compacted(lake: Lake, table: Table, parts: Iterable[pa.Table], compaction: str) -> None:
+    """`parts` into the table's file of `compaction`, each row under its id (`_original_load_id`: its load's)."""
+    import pyarrow.parquet as pq
+
+    def write(partial: str) -> None:
+        with pq.ParquetWriter(partial, _schema(table), filesystem=lake.fs) as writer:
+            writer.write_table(_schema(table).empty_table())
+            for part in parts:
+                ids = pa.array([compaction] * part.num_rows, pa.string())
+                writer.write_table(part.set_column(part.schema.get_field_index(LOAD_ID_COLUMN), LOAD_ID_COLUMN, ids))
+
+    lake.write_whole(lake.path("benchmarks_raw", table.name, f"{compaction}.{COMPACTED}"), write)
 
 
 def retire(lake: Lake, compaction: str, keep: set[str], loads: Iterable[str], check: Callable[[], None]) -> int:
