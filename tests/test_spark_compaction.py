@@ -18,7 +18,7 @@ import pytest
 
 from pipelines.tables import RAW_TABLES
 from pipelines.warehouse.spark import compaction, relations
-from pipelines.warehouse.spark.lake import NO_FILES, PUBLICATIONS, Lake, publication_table
+from pipelines.warehouse.spark.lake import NO_FILES, PUBLICATIONS, Lake
 from tests.loads import load
 from tests.snapshots import assert_same_relations, snapshot
 from tests.warehouses import DuckDbWarehouse, SparkWarehouse
@@ -212,14 +212,6 @@ def _complete(lake: Lake, load_id: str) -> None:
                       json.dumps({"load_id": load_id, "inserted_at": "2026-12-07T10:00:00+00:00"}).encode())
 
 
-def _publication(lake: Lake) -> pa.Table:
-    """What the commit step publishes (SparkLake.commit_loaded_runs)."""
-    loads = lake.completed_loads()
-    file_loads, compacted = compaction.file_loads(lake, loads)
-    live = {load for load, files in file_loads.items() if files}
-    return publication_table(loads, lake.newest_claims(live, compacted), file_loads)
-
-
 def _rows(lake: Lake, table: str, compaction_id: str, *columns: str) -> list[tuple]:
     found = pq.read_table(lake.path("benchmarks_raw", table, f"{compaction_id}.{compaction.COMPACTED}"))
     return sorted(zip(*(found[column].to_pylist() for column in columns), strict=True))
@@ -232,7 +224,7 @@ def _claims(publication: pa.Table) -> list[tuple]:
 
 def test_a_compaction_keeps_what_the_publication_reads_and_the_next_commit_reads_it_from_there(tmp_path):
     lake = _lake_with_two_loads(tmp_path / "lake")
-    before = _publication(lake)
+    before = compaction.next_publication(lake)
     assert _claims(before) == [(10, L1), (11, L2)]
     compaction_id, compacted = compaction.compact(lake, before, check=lambda: None)
 
@@ -246,7 +238,7 @@ def test_a_compaction_keeps_what_the_publication_reads_and_the_next_commit_reads
 
     removed = compaction.retire(lake, compaction_id, {compaction_id}, [L1, L2], check=lambda: None)
     assert removed == 7, "every file of the two loads; the schema files and the compaction's stay"
-    again = _publication(lake)
+    again = compaction.next_publication(lake)
     assert compaction.file_load_ids(again) == {compaction_id} and _claims(again) == _claims(before)
 
 
@@ -261,11 +253,11 @@ def test_a_compaction_killed_before_its_record_is_never_read_and_the_next_one_re
 
     monkeypatch.setattr(compaction, "_write_compacted", dies_at_test_cases)
     with pytest.raises(OSError):
-        compaction.compact(lake, _publication(lake), check=lambda: None)
+        compaction.compact(lake, compaction.next_publication(lake), check=lambda: None)
     monkeypatch.undo()
-    assert compaction.file_load_ids(_publication(lake)) == {L1, L2}, "no record: the loads' own files"
+    assert compaction.file_load_ids(compaction.next_publication(lake)) == {L1, L2}, "no record: the loads' own files"
 
-    compaction_id, _ = compaction.compact(lake, _publication(lake), check=lambda: None)
+    compaction_id, _ = compaction.compact(lake, compaction.next_publication(lake), check=lambda: None)
     compaction.retire(lake, compaction_id, {compaction_id}, [L1, L2], check=lambda: None)
     left = {path.name for path in (tmp_path / "lake" / "benchmarks_raw").glob("*/*.parquet")}
     assert left == {name for table in RAW_TABLES for name in ("0.schema.parquet", f"{compaction_id}.compacted.parquet")}
@@ -274,11 +266,12 @@ def test_a_compaction_killed_before_its_record_is_never_read_and_the_next_one_re
 def test_a_full_refresh_supersedes_the_earlier_loads_only_once_it_is_complete(tmp_path):
     lake = _lake_with_two_loads(tmp_path / "lake")
     compaction.mark_full_refresh(lake, L3)
-    assert compaction.file_load_ids(_publication(lake)) == {L1, L2}, "a refresh not complete changes nothing"
+    unfinished = compaction.next_publication(lake)
+    assert compaction.file_load_ids(unfinished) == {L1, L2}, "a refresh not complete changes nothing"
     lake.write_parquet(pa.table({"probe_run_id": [10], "run_signature": ["s10"], "test_cases": [0], "messages": [0],
                                  "_dlt_load_id": [L3]}), lake.path("benchmarks_raw", "run_loads", f"{L3}.r.parquet"))
     _complete(lake, L3)
-    refreshed = _publication(lake)
+    refreshed = compaction.next_publication(lake)
     assert compaction.file_load_ids(refreshed) == {L3} and _claims(refreshed) == [(10, L3)]
     loads = refreshed.filter(refreshed["probe_run_id"].is_null())
     assert dict(zip(loads["load_id"].to_pylist(), loads["file_load_id"].to_pylist(), strict=True)) == {

@@ -75,6 +75,15 @@ def file_loads(lake: Lake, loads: Iterable[str]) -> tuple[dict[str, str], str | 
     return result, compaction[0] if compaction and held & set(result) else None
 
 
+def next_publication(lake: Lake) -> pa.Table:
+    """What the commit step publishes: every load dlt completed, where its rows are (its files, the newest
+    compaction's, or none before a full refresh), and per run its newest claim among them."""
+    loads = lake.completed_loads()
+    loads_files, compacted = file_loads(lake, loads)
+    live = {load for load, files in loads_files.items() if files}
+    return publication_table(loads, lake.newest_claims(live, compacted), loads_files)
+
+
 def compact(lake: Lake, publication: pa.Table, check: Callable[[], None]) -> tuple[str, pa.Table]:
     """Every raw table's rows `publication` selects, rewritten into one file per table under a new compaction id;
     returns that id and the publication reading them (the same loads and runs, so the same rows). `check`: the

@@ -25,7 +25,7 @@ from pipelines.warehouse.spark import attempts as lake_attempts
 from pipelines.warehouse.spark import compaction, relations
 from pipelines.warehouse.spark.configuration import SparkSettings
 from pipelines.warehouse.spark.connection import SparkConnection, connected
-from pipelines.warehouse.spark.lake import PUBLICATION_SCHEMA, PUBLICATIONS, Lake, publication_table
+from pipelines.warehouse.spark.lake import PUBLICATION_SCHEMA, PUBLICATIONS, Lake
 from pipelines.warehouse.spark.lease import Lease
 from pipelines.warehouse.spark.results import arrow_batches
 
@@ -127,10 +127,7 @@ class SparkLake:
         """The next publication, kept until `publish`: every load dlt completed, where its rows are (its files or a
         compaction's), and per run its newest claim among them (spark/lake.py says why a completed load holds its
         runs whole)."""
-        loads = self.lake.completed_loads()
-        file_loads, compacted = compaction.file_loads(self.lake, loads)
-        live = {load for load, files in file_loads.items() if files}
-        self._next_publication = publication_table(loads, self.lake.newest_claims(live, compacted), file_loads)
+        self._next_publication = compaction.next_publication(self.lake)
 
     def known_run_signatures(self) -> dict[int, str]:
         if self._next_publication is None:
