@@ -9,7 +9,10 @@ Two lakes, few loads and one full comparison each: a Spark load takes about a mi
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,7 +22,7 @@ import pytest
 from pipelines.tables import RAW_TABLES
 from pipelines.warehouse.spark import compaction, relations
 from pipelines.warehouse.spark.lake import NO_FILES, PUBLICATIONS, Lake
-from tests.loads import load
+from tests.loads import load, load_process, wait_for_stage
 from tests.snapshots import assert_same_relations, snapshot
 from tests.warehouses import DuckDbWarehouse, SparkWarehouse
 
@@ -31,6 +34,7 @@ STATE_SQL = ("select (select count(*) from analytics.test_cases) as test_cases, 
 # schema file, the newest compaction, the one before (the previous publication's), the newest load's own files, and
 # one more after a compaction that failed half-way
 MOST_FILES = 5
+KILLED_LEASE_SECONDS = 15  # the killed load's: how long the next load waits (renewed every 5 s until the kill)
 
 
 @pytest.fixture()
@@ -120,7 +124,30 @@ def test_compaction_bounds_the_files_keeps_the_previous_publication_and_recovers
     assert len(list((lake.lake / PUBLICATIONS).glob("*.parquet"))) <= MOST_FILES
     left = {path.name.split(".")[0] for path in (lake.lake / "benchmarks_raw").glob("*/c*.compacted.parquet")}
     assert orphans[0] not in left, "the half-written compaction's files were removed"
-    assert_same_relations(snapshot(duckdb_file), snapshot(lake), what="after compactions and a failed one:")
+
+    sim.set_epoch(4)
+    load(duckdb_file, sim.url)
+    killed = load_process(lake, sim.url, env={"DESTINATION__SPARK__LEASE_SECONDS": str(KILLED_LEASE_SECONDS)})
+    assert wait_for_stage(killed, "publish", timeout=900), killed.stderr.read()
+    caught = _compaction_begins(lake.lake, known=left, process=killed)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate(timeout=60)
+    assert caught and killed.returncode == -signal.SIGKILL, "SIGKILLed while its compaction wrote files"
+    time.sleep(KILLED_LEASE_SECONDS + 1)  # its lease expires
+    load(lake, sim.url)  # the same world: a normal load after a killed one, which compacts
+    assert max(files_per_table(lake).values()) <= MOST_FILES, files_per_table(lake)
+    assert_same_relations(snapshot(duckdb_file), snapshot(lake), what="after compactions, a failed and a killed one:")
+
+
+def _compaction_begins(lake: Path, known: set[str], process: subprocess.Popen) -> bool:
+    """Wait until a new compaction's first file (or its partial file) is in the lake; False if the load ended."""
+    raw = lake / "benchmarks_raw"
+    while process.poll() is None:
+        names = {path.name.lstrip(".").split(".")[0] for path in raw.glob("*/*c*.compacted.parquet*")}
+        if names - known:
+            return True
+        time.sleep(0.01)
+    return False
 
 
 @pytest.mark.xdist_group("spark-loads")
