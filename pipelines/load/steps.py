@@ -115,14 +115,18 @@ def _extract_normalize_load(
     pipeline: dlt.Pipeline, engine: Engine, source: DltSource, stats: SourceStats, full_refresh: bool
 ) -> RowsPerTable:
     stats.progress.stage("extract", "reading the API")
-    if full_refresh:
+    # Spark: readers read the lake's files and the views themselves, so nothing may be dropped; the refresh's load
+    # supersedes every earlier one when it is published instead (pipelines/warehouse/spark/compaction.py).
+    supersede_from = getattr(engine, "supersede_from", None) if full_refresh else None
+    drop = full_refresh and supersede_from is None
+    if drop:
         drop_views(engine)  # dlt drops the raw tables; the views over them are re-created after the load
     # A file format for every table (parquet on DuckDB, CSV through COPY on PostgreSQL): dlt would send the small
     # lists as one INSERT ... VALUES statement per table, and DuckDB parsing 8,000 rows of VALUES briefly takes
     # ~300 MB (measured at the large scale).
-    pipeline.extract(
-        source, refresh="drop_sources" if full_refresh else None, loader_file_format=engine.loader_file_format,
-    )
+    pipeline.extract(source, refresh="drop_sources" if drop else None, loader_file_format=engine.loader_file_format)
+    if supersede_from is not None and pipeline.list_extracted_load_packages():
+        supersede_from(max(pipeline.list_extracted_load_packages(), key=float))
     stats.progress.stage("normalize", f"{stats.requests.value:,} requests made")
     try:
         rows = pipeline.normalize().row_counts

@@ -47,3 +47,5 @@ DUCKDB_READ_CONFIG = {**DUCKDB_NO_EXTENSION_LOADING, "enable_external_access": F
 # A Spark load's lease on the lake (pipelines/warehouse/spark/lease.py): renewed every third of it; a load killed on
 # any host blocks the next one for at most this long. destination.spark.lease_seconds, DESTINATION__SPARK__LEASE_SECONDS
 DEFAULT_SPARK_LEASE_SECONDS = 120.0
+# Spark: a load compacts the lake once readers' rows are spread over more loads' files than this (docs/spark.md)
+DEFAULT_SPARK_COMPACT_AFTER_LOADS = 8

@@ -29,11 +29,16 @@ class SparkSettings(BaseConfiguration):
     lake_url: str = None
     connect_url: TSecretStrValue = None
     lease_seconds: float = settings.DEFAULT_SPARK_LEASE_SECONDS
+    # a load compacts the lake when readers' rows are spread over more loads' files than this (spark/compaction.py)
+    compact_after_loads: int = settings.DEFAULT_SPARK_COMPACT_AFTER_LOADS
 
     def on_resolved(self) -> None:
         if not self.lease_seconds >= MIN_LEASE_SECONDS:
             raise ConfigError(f"destination.spark.lease_seconds must be at least {MIN_LEASE_SECONDS:g} (it is renewed "
                               f"every third of it), not {self.lease_seconds:g}.")
+        if not self.compact_after_loads >= 1:
+            raise ConfigError("destination.spark.compact_after_loads must be at least 1, "
+                              f"not {self.compact_after_loads}.")
 
 
 def resolve_spark_settings() -> SparkSettings:

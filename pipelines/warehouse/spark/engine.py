@@ -22,10 +22,10 @@ from pipelines.warehouse.engine import Names
 from pipelines.warehouse.file_lock import exclusive_load_lock
 from pipelines.warehouse.paths import state_home
 from pipelines.warehouse.spark import attempts as lake_attempts
-from pipelines.warehouse.spark import relations
+from pipelines.warehouse.spark import compaction, relations
 from pipelines.warehouse.spark.configuration import SparkSettings
 from pipelines.warehouse.spark.connection import SparkConnection, connected
-from pipelines.warehouse.spark.lake import PUBLICATION_SCHEMA, PUBLICATIONS, Lake, publication_table
+from pipelines.warehouse.spark.lake import PUBLICATION_SCHEMA, PUBLICATIONS, Lake
 from pipelines.warehouse.spark.lease import Lease
 from pipelines.warehouse.spark.results import arrow_batches
 
@@ -58,6 +58,8 @@ class SparkLake:
         self.location = spark_settings.lake_url
         self.working_dir = state_home() / f"spark-{re.sub(r'[^A-Za-z0-9_.-]+', '_', self.lake.root).strip('_')}"
         self._next_publication: Any = None  # the commit step's, until publish shows it
+        self._must_compact = False  # rows were deleted, or a full refresh superseded every earlier load
+        self._drop_at_once = False  # rows were deleted: no file may keep them for the previous publication's readers
         self._lease: Lease | None = None  # while a load holds the lake
 
     @property
@@ -114,14 +116,21 @@ class SparkLake:
         """Nothing: Spark reads Parquet footers as it plans."""
 
     def compact(self) -> None:
-        """Nothing yet: earlier loads' Parquet files keep their messages until the lake's compaction exists
-        (docs/spark.md, what is not built yet); the views never show them."""
+        """Rows were deleted (no conversations kept): compaction after the publish (spark/compaction.py), and the
+        files holding them removed at once, even those a reader of the previous publication may still read."""
+        self._must_compact = self._drop_at_once = True
+
+    def supersede_from(self, load_id: str) -> None:
+        """A full refresh's load: once complete it supersedes every earlier load, and the compaction after its
+        publish removes their files (nothing is dropped before: readers keep the previous load meanwhile)."""
+        compaction.mark_full_refresh(self.lake, load_id)
+        self._must_compact = True
 
     def commit_loaded_runs(self) -> None:
-        """The next publication, kept until `publish`: every load dlt completed, and per run its newest claim among
-        them (pipelines/warehouse/spark/lake.py says why a completed load holds its runs whole)."""
-        loads = self.lake.completed_loads()
-        self._next_publication = publication_table(loads, self.lake.newest_claims(set(loads)))
+        """The next publication, kept until `publish`: every load dlt completed, where its rows are (its files or a
+        compaction's), and per run its newest claim among them (spark/lake.py says why a completed load holds its
+        runs whole)."""
+        self._next_publication = compaction.next_publication(self.lake)
 
     def known_run_signatures(self) -> dict[int, str]:
         if self._next_publication is None:
@@ -149,7 +158,8 @@ class SparkLake:
                 connection.execute(relations.publication_statement(self.lake, relations.EMPTY_PUBLICATION))
             raw_views = relations.raw_view_statements(self.lake)
             digest = relations.definitions_digest([*raw_views, *(statement for statement, _ in statements)])
-            if relations.applied_digest(connection) != digest:
+            if relations.applied_digest(connection) != digest:  # the publication view's columns may be new too
+                connection.execute(relations.publication_statement(self.lake, relations.shown_file(connection)))
                 for statement in raw_views:
                     connection.execute(statement)
                 self._create_views(connection, statements)
@@ -178,16 +188,31 @@ class SparkLake:
                 done.result()
 
     def publish(self) -> None:
-        """Write the publication under this load's name, then re-point the one view every raw view reads; each step
-        fenced (a file of that name may be what readers see, when a load that took over published the same loads)."""
-        self.check_lease()
+        """Show the commit step's publication, then compact when due (spark/compaction.py): the same rows published
+        again from one file per table, and the files no publication in use reads removed."""
         publication = self._next_publication
         load_ids = [row for row in publication["load_id"].to_pylist() if row]
         file_name = f"{max(load_ids, key=float)}.parquet" if load_ids else relations.EMPTY_PUBLICATION
-        self.lake.write_parquet(publication, self.lake.path(PUBLICATIONS, file_name))
+        reads = compaction.file_load_ids(publication)
         with self.connect_for_load() as connection:
-            self.check_lease()
-            connection.execute(relations.publication_statement(self.lake, file_name))
+            previous = relations.shown_publication(connection)
+            self._show(connection, publication, file_name)
+            if not reads or not (self._must_compact or len(reads) > self.spark_settings.compact_after_loads):
+                return
+            compacted_id, compacted = compaction.compact(self.lake, publication, self.check_lease)
+            self._show(connection, compacted, f"{compacted_id}.parquet")
+        keep = {compacted_id, f"{compacted_id}.parquet"}
+        if not self._drop_at_once:  # a reader of the previous publications may still be reading their files
+            keep |= {*reads, file_name, *previous}
+        compaction.retire(self.lake, compacted_id, keep, load_ids, self.check_lease)
+
+    def _show(self, connection: SparkConnection, publication: Any, file_name: str) -> None:
+        """Write the publication under `file_name`, then re-point the one view every raw view reads; each step fenced
+        (a file of that name may be what readers see, when a load that took over published the same loads)."""
+        self.check_lease()
+        self.lake.write_parquet(publication, self.lake.path(PUBLICATIONS, file_name))
+        self.check_lease()
+        connection.execute(relations.publication_statement(self.lake, file_name))
 
     def check_lease(self) -> None:
         """Right before the catalog changes: LoadLockLost when this load's lease was lost (a paused load whose lease

@@ -18,7 +18,7 @@ from pipelines.tables.declaration import LOAD_ID_COLUMN, Table
 from pipelines.warehouse import settings
 from pipelines.warehouse.engine import Names
 from pipelines.warehouse.spark.inlining import inlined_views
-from pipelines.warehouse.spark.lake import PUBLICATION_SCHEMA, PUBLICATIONS, Lake
+from pipelines.warehouse.spark.lake import ORIGINAL_LOAD_ID, PUBLICATION_SCHEMA, PUBLICATIONS, Lake
 from pipelines.warehouse.view_graph import ViewFile, in_dependency_order
 from pipelines.warehouse.views import SQL_DIR, macro_definitions, transpiled, view_files
 
@@ -27,12 +27,14 @@ LAKE_SCHEMA = "benchmarks_lake"  # the external tables over the lake's folders (
 PUBLICATION_VIEW = "publication"
 EMPTY_PUBLICATION = "0.parquet"
 # The publication's columns in Spark's types (lake.PUBLICATION_SCHEMA's)
-PUBLICATION_COLUMNS = tuple(zip(PUBLICATION_SCHEMA.names, ("string", "timestamp", "bigint", "string"), strict=True))
+PUBLICATION_COLUMNS = tuple(zip(PUBLICATION_SCHEMA.names, ("string", "timestamp", "bigint", "string", "string"),
+                                  strict=True))
 DIGEST_VIEW = "definitions"  # which definitions of the views the catalog holds (a digest of their statements)
 SCHEMAS = (LAKE_SCHEMA, settings.RAW_SCHEMA, STATE_SCHEMA, settings.STAGING_SCHEMA, settings.ANALYTICS_SCHEMA)
 NAMES = Names(identifier_quote="`")
-PUBLISHED_LOADS = (f"select load_id from {NAMES.table(STATE_SCHEMA, PUBLICATION_VIEW)} "
-                   "where probe_run_id is null")
+# The file loads (lake.file_load) whose rows readers see: each load's own files, or the compaction's holding its rows
+FILE_LOADS = (f"select file_load_id from {NAMES.table(STATE_SCHEMA, PUBLICATION_VIEW)} "
+              "where probe_run_id is null")
 
 
 def definitions_digest(statements: list[str]) -> str:
@@ -55,9 +57,32 @@ def digest_statement(digest: str) -> str:
 def publication_statement(lake: Lake, file_name: str) -> str:
     """The one statement that changes what readers see: the publication view re-pointed to another file of the
     publications folder (Spark lists only the file a filter on `_metadata.file_name` names)."""
-    columns = ", ".join(NAMES.quoted(name) for name, _ in PUBLICATION_COLUMNS)
+    *columns, file_load_id = (NAMES.quoted(name) for name, _ in PUBLICATION_COLUMNS)
+    # a publication written before compaction existed has no file_load_id: every load's rows are in its own files
+    columns = ", ".join([*columns, f"coalesce({file_load_id}, {NAMES.quoted('load_id')}) as {file_load_id}"])
     return (f"create or replace view {NAMES.table(STATE_SCHEMA, PUBLICATION_VIEW)} as select {columns} from "
             f"{file_tables(lake)[PUBLICATIONS][0]} where _metadata.file_name = '{_escaped(file_name)}'")
+
+
+def shown_file(connection: Any) -> str:
+    """The name of the publication file readers see now (the empty one when it holds no rows)."""
+    rows = connection.execute(f"select input_file_name() from {NAMES.table(STATE_SCHEMA, PUBLICATION_VIEW)} "
+                              "limit 1").fetchall()
+    return _file_name(rows[0][0]) if rows else EMPTY_PUBLICATION
+
+
+def shown_publication(connection: Any) -> set[str]:
+    """The file loads the publication readers see now reads, and its file name: a compaction keeps them for
+    readers still reading it (spark/compaction.py)."""
+    rows = connection.execute(f"select distinct file_load_id, input_file_name() from "
+                              f"{NAMES.table(STATE_SCHEMA, PUBLICATION_VIEW)} where probe_run_id is null").fetchall()
+    return {value for file_load_id, path in rows for value in (file_load_id, _file_name(path)) if value}
+
+
+def _file_name(uri: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(uri.rsplit("/", 1)[-1])
 
 
 def file_tables(lake: Lake) -> dict[str, tuple[str, str]]:
@@ -68,7 +93,7 @@ def file_tables(lake: Lake) -> dict[str, tuple[str, str]]:
 
     folders = {f"{settings.RAW_SCHEMA}/{table.name}": [
         *(f"{NAMES.quoted(column.name)} {TYPE_NAMES[column.type]}" for column in table.columns),
-        f"{NAMES.quoted(LOAD_ID_COLUMN)} string"] for table in RAW_TABLES}
+        f"{NAMES.quoted(LOAD_ID_COLUMN)} string", f"{NAMES.quoted(ORIGINAL_LOAD_ID)} string"] for table in RAW_TABLES}
     folders[PUBLICATIONS] = [f"{NAMES.quoted(name)} {kind}" for name, kind in PUBLICATION_COLUMNS]
     tables = {}
     for folder, columns in folders.items():
@@ -88,9 +113,11 @@ def _escaped(text: str) -> str:
 
 
 def raw_view_statements(lake: Lake) -> list[str]:
-    """The raw tables as the views read them: a list table's newest row per key among the published loads (dlt
-    appends on a lake: every load adds its rows), an appended table's rows as they are (the staging views keep
-    those of each run's recorded load), loaded_runs and dlt's load records from the publication."""
+    """The raw tables as the views read them: only the files the publication names (each load's own, or the
+    compaction's holding its rows, never both), each row under the load that brought it; a list table's newest row
+    per key among them (dlt appends on a lake: every load adds its rows), an appended table's rows as they are (the
+    staging views keep those of each run's recorded load), loaded_runs and dlt's load records from the
+    publication."""
     statements = [f"create or replace view {NAMES.raw(table.name)} as {_raw_select(lake, table)}"
                   for table in RAW_TABLES]
     publication = NAMES.table(STATE_SCHEMA, PUBLICATION_VIEW)
@@ -104,14 +131,17 @@ def raw_view_statements(lake: Lake) -> list[str]:
 
 
 def _raw_select(lake: Lake, table: Table) -> str:
+    load_id = NAMES.quoted(LOAD_ID_COLUMN)
     columns = ", ".join(NAMES.quoted(name) for name in (*(c.name for c in table.columns), LOAD_ID_COLUMN))
     files = file_tables(lake)[f"{settings.RAW_SCHEMA}/{table.name}"][0]
+    published = (f"select {', '.join(NAMES.quoted(c.name) for c in table.columns)}, "
+                 f"coalesce({NAMES.quoted(ORIGINAL_LOAD_ID)}, {load_id}) as {load_id} "
+                 f"from {files} where {load_id} in ({FILE_LOADS})")
     if table.is_appended:
-        return f"select {columns} from {files}"
+        return published
     key = ", ".join(NAMES.quoted(name) for name in table.primary_key)
     return (f"select {columns} from (select *, row_number() over (partition by {key} order by "
-            f"cast({LOAD_ID_COLUMN} as double) desc) as newest from {files} "
-            f"where {LOAD_ID_COLUMN} in ({PUBLISHED_LOADS})) where newest = 1")
+            f"cast({load_id} as double) desc) as newest from ({published})) where newest = 1")
 
 
 def view_statements(engine: Any) -> list[tuple[str, Any]]:
